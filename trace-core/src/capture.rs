@@ -1,0 +1,42 @@
+//! Turning user values into JSON values without ever failing.
+//!
+//! A value that cannot be serialized becomes the marker
+//! `{"$unserializable": "<reason>"}` — including when its `Serialize` impl panics — so
+//! that capture never loses the event it belongs to.
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::Map;
+
+/// The key of the marker for a value that could not be serialized.
+pub const UNSERIALIZABLE_KEY: &str = "$unserializable";
+
+/// Serializes `value` into a JSON value; never fails and never panics.
+///
+/// Non-finite floats become `null` (as in `serde_json`). A `Serialize` impl that returns
+/// an error or panics gives `{"$unserializable": "<reason>"}`.
+///
+/// ```
+/// use agent_trace::capture::to_value;
+/// assert_eq!(to_value(&[1, 2]), serde_json::json!([1, 2]));
+/// ```
+pub fn to_value<T: Serialize + ?Sized>(value: &T) -> Value {
+    match catch_unwind(AssertUnwindSafe(|| serde_json::to_value(value))) {
+        Ok(Ok(value)) => value,
+        Ok(Err(error)) => unserializable(&error.to_string()),
+        Err(payload) => {
+            let record = crate::ErrorRecord::from_panic(payload.as_ref());
+            unserializable(&format!("Serialize implementation panicked: {}", record.message))
+        }
+    }
+}
+
+/// The marker for a value that could not be serialized, with the reason.
+pub fn unserializable(reason: &str) -> Value {
+    let mut marker = Map::new();
+    marker.insert(UNSERIALIZABLE_KEY.to_owned(), Value::String(reason.to_owned()));
+    Value::Object(marker)
+}

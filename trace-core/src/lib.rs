@@ -1,0 +1,24 @@
+//! The data model of agent-trace: what a traced agent session *is*, independent of how it
+//! was recorded or where it is stored.
+//!
+//! Everything here is plain data (`serde` round-trips through JSON) plus pure logic:
+//! [`capture`] turns user values into JSON values without ever panicking, and [`parity`]
+//! compares two traces field by field. Nothing in this crate needs a runtime; the
+//! recording machinery lives in `trace-runtime`, and users reach both through the
+//! `agent-trace` crate.
+
+mod builder;
+pub mod capture;
+mod duration_nanos;
+mod event;
+mod message;
+pub mod parity;
+mod trace;
+
+pub use builder::{EventBuilder, EventPlacement};
+pub use event::{ErrorRecord, Event, EventKind, Outcome};
+pub use message::Message;
+pub use trace::{SessionStatus, SessionTrace, TimeStep};
+
+/// A JSON object: the type of `inputs` and `metadata` maps.
+pub type Map = serde_json::Map<String, serde_json::Value>;

@@ -1,0 +1,72 @@
+//! [`SessionTrace`]: everything recorded in one session, with its [`TimeStep`]s and
+//! [`SessionStatus`].
+
+use std::fmt;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::{Event, Map, Message};
+
+/// Everything recorded in one session: its events, timesteps, messages and metadata.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SessionTrace {
+    /// The session's unique id (a UUID unless the user chose one).
+    pub session_id: String,
+    /// When the session started.
+    pub started_at: DateTime<Utc>,
+    /// When the session ended; `None` while it runs.
+    pub ended_at: Option<DateTime<Utc>>,
+    /// How the session went.
+    pub status: SessionStatus,
+    /// The timesteps opened during the session, by index.
+    pub timesteps: Vec<TimeStep>,
+    /// The traced calls, sorted by id (call-start order).
+    pub events: Vec<Event>,
+    /// The messages recorded, by id.
+    pub messages: Vec<Message>,
+    /// Metadata set on the session.
+    pub metadata: Map,
+}
+
+/// How a session went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SessionStatus {
+    /// It has not ended yet.
+    Running,
+    /// It ended and nothing in it failed.
+    Success,
+    /// An event ended in `Err` or `Panicked`, or the scope's result was an error.
+    Error,
+    /// Its scope was dropped before it completed, or the user said so.
+    Cancelled,
+}
+
+impl fmt::Display for SessionStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            SessionStatus::Running => "running",
+            SessionStatus::Success => "success",
+            SessionStatus::Error => "error",
+            SessionStatus::Cancelled => "cancelled",
+        })
+    }
+}
+
+/// A step of the session (usually one turn of the agent loop).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TimeStep {
+    /// Position among the session's timesteps, from 0.
+    pub index: u32,
+    /// The turn it belongs to.
+    pub turn: Option<u32>,
+    /// An optional name.
+    pub name: Option<String>,
+    /// When it was opened.
+    pub started_at: DateTime<Utc>,
+    /// When it was closed; `None` while open.
+    pub ended_at: Option<DateTime<Utc>>,
+    /// Metadata set on the timestep.
+    pub metadata: Map,
+}

@@ -1,0 +1,237 @@
+//! The tracer context: which session, and which traced call, the running task records into.
+//!
+//! The context lives in a `tokio` task-local, so it follows a task across `.await`s and
+//! threads and never leaks into other tasks. A task spawned inside a scope is traced only
+//! when the context is carried into it with [`spawn`] or [`ContextExt::in_current_context`];
+//! a plain `tokio::spawn` starts with no context and records nothing.
+
+use std::cell::Cell;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use pin_project_lite::pin_project;
+use tokio::task::futures::TaskLocalFuture;
+
+use crate::session::Session;
+
+tokio::task_local! {
+    static FRAME: Frame;
+}
+
+/// The context of one task: its session and the traced call it is in.
+pub(crate) struct Frame {
+    pub(crate) session: Session,
+    pub(crate) parent: Cell<Option<u64>>,
+}
+
+impl Frame {
+    fn new(session: Session, parent: Option<u64>) -> Frame {
+        Frame { session, parent: Cell::new(parent) }
+    }
+
+    /// A frame for another task: same session, same parent call.
+    fn fork(&self) -> Frame {
+        Frame::new(self.session.clone(), self.parent.get())
+    }
+}
+
+/// Runs `f` on the current task's frame, if there is one.
+pub(crate) fn with_frame<R>(f: impl FnOnce(&Frame) -> R) -> Option<R> {
+    FRAME.try_with(f).ok()
+}
+
+/// The traced call the current task is in, if the task runs in a scope of `session`.
+pub(crate) fn current_parent(session: &Session) -> Option<u64> {
+    with_frame(|frame| frame.session.same_session(session).then(|| frame.parent.get())).flatten().flatten()
+}
+
+/// The session of the current scope; `None` outside any scope.
+///
+/// ```
+/// assert!(agent_trace::current_session().is_none());
+/// ```
+pub fn current_session() -> Option<Session> {
+    with_frame(|frame| frame.session.clone())
+}
+
+/// Sets the turn of the current scope's session; events started from now on carry it.
+/// Outside a scope it does nothing.
+pub fn set_turn_number(turn: u32) {
+    with_frame(|frame| frame.session.set_turn(turn));
+}
+
+/// Makes a session the current one for a future or a closure.
+///
+/// ```
+/// use agent_trace::{SessionTracer, TracerContext, current_session};
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), agent_trace::TraceError> {
+/// let session = SessionTracer::default().start_session();
+/// let id = TracerContext::new(&session)
+///     .scope(async { current_session().map(|s| s.id().to_owned()) })
+///     .await;
+/// assert_eq!(id.as_deref(), Some(session.id()));
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone)]
+pub struct TracerContext {
+    session: Session,
+}
+
+impl TracerContext {
+    /// A context for `session`.
+    pub fn new(session: &Session) -> TracerContext {
+        TracerContext { session: session.clone() }
+    }
+
+    /// Runs `future` with the session as the current one.
+    ///
+    /// If the future panics the session's status becomes `Error`; if it is dropped before
+    /// it completes, `Cancelled`.
+    pub fn scope<F: Future>(self, future: F) -> Scope<F> {
+        self.scope_with(future, |_| false)
+    }
+
+    /// Like [`scope`](Self::scope), for a future whose `Err` result marks the session's
+    /// status `Error`.
+    pub fn try_scope<F, T, E>(self, future: F) -> Scope<F>
+    where
+        F: Future<Output = Result<T, E>>,
+    {
+        self.scope_with(future, Result::is_err)
+    }
+
+    fn scope_with<F: Future>(self, future: F, is_error: fn(&F::Output) -> bool) -> Scope<F> {
+        let watch = ScopeWatch { session: self.session.clone(), is_error, done: false };
+        Scope { inner: FRAME.scope(Frame::new(self.session, None), future), watch }
+    }
+
+    /// Runs `f` with the session as the current one, for code that is not async.
+    ///
+    /// If `f` panics the session's status becomes `Error`.
+    pub fn sync_scope<R>(self, f: impl FnOnce() -> R) -> R {
+        self.sync_scope_with(f, |_| false)
+    }
+
+    /// Like [`sync_scope`](Self::sync_scope), for a closure whose `Err` result marks the
+    /// session's status `Error`.
+    pub fn try_sync_scope<T, E>(self, f: impl FnOnce() -> Result<T, E>) -> Result<T, E> {
+        self.sync_scope_with(f, Result::is_err)
+    }
+
+    fn sync_scope_with<R>(self, f: impl FnOnce() -> R, is_error: fn(&R) -> bool) -> R {
+        let mut watch = ScopeWatch { session: self.session.clone(), is_error, done: false };
+        let output = FRAME.sync_scope(Frame::new(self.session, None), f);
+        watch.complete(&output);
+        output
+    }
+}
+
+/// Watches a scope: marks its session when the scope fails, panics or is dropped early.
+struct ScopeWatch<T> {
+    session: Session,
+    is_error: fn(&T) -> bool,
+    done: bool,
+}
+
+impl<T> ScopeWatch<T> {
+    fn complete(&mut self, output: &T) {
+        self.done = true;
+        if (self.is_error)(output) {
+            self.session.mark_error();
+        }
+    }
+}
+
+impl<T> Drop for ScopeWatch<T> {
+    fn drop(&mut self) {
+        if self.done {
+            return;
+        }
+        if std::thread::panicking() {
+            self.session.mark_error();
+        } else {
+            self.session.mark_cancelled();
+        }
+    }
+}
+
+pin_project! {
+    /// The future returned by [`TracerContext::scope`] and [`TracerContext::try_scope`].
+    #[must_use = "futures do nothing unless polled"]
+    pub struct Scope<F: Future> {
+        #[pin]
+        inner: TaskLocalFuture<Frame, F>,
+        watch: ScopeWatch<F::Output>,
+    }
+}
+
+impl<F: Future> Future for Scope<F> {
+    type Output = F::Output;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        let this = self.project();
+        let output = std::task::ready!(this.inner.poll(cx));
+        this.watch.complete(&output);
+        Poll::Ready(output)
+    }
+}
+
+/// Carries the current context into a future that will run elsewhere (another task).
+pub trait ContextExt: Future + Sized {
+    /// Wraps the future so that it runs in the current scope's session, under the current
+    /// traced call. Outside a scope the future runs as it is.
+    fn in_current_context(self) -> WithContext<Self> {
+        let inner = match with_frame(Frame::fork) {
+            Some(frame) => WithContextInner::Scoped { future: FRAME.scope(frame, self) },
+            None => WithContextInner::Plain { future: self },
+        };
+        WithContext { inner }
+    }
+}
+
+impl<F: Future> ContextExt for F {}
+
+pin_project! {
+    /// The future returned by [`ContextExt::in_current_context`].
+    #[must_use = "futures do nothing unless polled"]
+    pub struct WithContext<F> {
+        #[pin]
+        inner: WithContextInner<F>,
+    }
+}
+
+pin_project! {
+    #[project = WithContextProjection]
+    enum WithContextInner<F> {
+        Scoped { #[pin] future: TaskLocalFuture<Frame, F> },
+        Plain { #[pin] future: F },
+    }
+}
+
+impl<F: Future> Future for WithContext<F> {
+    type Output = F::Output;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        match self.project().inner.project() {
+            WithContextProjection::Scoped { future } => future.poll(cx),
+            WithContextProjection::Plain { future } => future.poll(cx),
+        }
+    }
+}
+
+/// Spawns a task on the current tokio runtime, carrying the current context into it: its
+/// events belong to the current session, under the current traced call.
+///
+/// A plain `tokio::spawn` does not carry the context: its events are not recorded.
+///
+/// # Panics
+///
+/// Like `tokio::spawn`, when called outside a tokio runtime.
+pub fn spawn<F>(future: F) -> tokio::task::JoinHandle<F::Output>
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    tokio::spawn(future.in_current_context())
+}

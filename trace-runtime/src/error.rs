@@ -1,0 +1,76 @@
+//! The errors of recording and writing traces.
+
+use std::io;
+use std::path::PathBuf;
+
+/// An error from recording a session or from the tracer that owns it.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum TraceError {
+    /// Something was recorded into, or `end()` was called on, a session that had ended.
+    #[error("session {session_id} has already ended")]
+    SessionEnded {
+        /// The session's id.
+        session_id: String,
+    },
+    /// A tracer was asked to end a session that another tracer started.
+    #[error("session {session_id} was started by another tracer")]
+    ForeignSession {
+        /// The session's id.
+        session_id: String,
+    },
+    /// A sink failed to write or flush.
+    #[error(transparent)]
+    Sink(#[from] SinkError),
+    /// The background writer thread is gone, so sinks can no longer be reached.
+    #[error("the background writer thread has stopped; sinks can no longer be written")]
+    WriterStopped,
+}
+
+/// An error from a [`Sink`](crate::Sink).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SinkError {
+    /// The sink's file could not be opened or created.
+    #[error("cannot open {}: {source}", path.display())]
+    Open {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: io::Error,
+    },
+    /// The sink's file could not be read, written or synced.
+    #[error("cannot access {}: {source}", path.display())]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: io::Error,
+    },
+    /// A line of a JSONL trace file is not a session trace.
+    #[error("{}:{line}: not a session trace: {source}", path.display())]
+    Decode {
+        /// The file.
+        path: PathBuf,
+        /// The 1-based line number.
+        line: usize,
+        /// Why.
+        source: serde_json::Error,
+    },
+    /// A sink panicked while writing; the writer caught it and carries on.
+    #[error("sink `{sink}` panicked: {message}")]
+    Panicked {
+        /// The sink's name.
+        sink: String,
+        /// The panic's message.
+        message: String,
+    },
+    /// Any other failure of a user-written sink.
+    #[error("sink `{sink}` failed: {message}")]
+    Other {
+        /// The sink's name.
+        sink: String,
+        /// What went wrong.
+        message: String,
+    },
+}

@@ -1,0 +1,20 @@
+//! The recording side of agent-trace: sessions, the tracer context, hand-written spans and
+//! the sinks that keep ended sessions. Use it through the `agent-trace` crate.
+
+mod context;
+mod error;
+mod session;
+mod sink;
+mod span;
+mod stats;
+mod sync;
+mod tracer;
+mod writer;
+
+pub use context::{ContextExt, Scope, TracerContext, WithContext, current_session, set_turn_number, spawn};
+pub use error::{SinkError, TraceError};
+pub use session::Session;
+pub use sink::{JsonlSink, MemorySink, Sink};
+pub use span::{SpanGuard, enter};
+pub use stats::TracerStats;
+pub use tracer::{SessionTracer, SessionTracerBuilder};

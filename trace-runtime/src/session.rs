@@ -1,0 +1,364 @@
+//! [`Session`]: one traced run of an agent, from `start_session` to `end`.
+
+use std::borrow::Cow;
+use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use trace_core::{Event, EventBuilder, EventKind, EventPlacement, Map, Message, SessionStatus, SessionTrace, TimeStep, capture};
+
+use crate::context;
+use crate::span::SpanGuard;
+use crate::stats::Counters;
+use crate::sync::lock;
+use crate::tracer::TracerShared;
+use crate::TraceError;
+
+/// "No turn" / "no timestep" in the atomics that hold an `Option<u32>`.
+const NONE: u64 = u64::MAX;
+
+/// One traced run of an agent. Cheap to clone; all clones are the same session.
+///
+/// Events are recorded into it by traced functions inside a
+/// [`TracerContext`](crate::TracerContext) scope, or by hand with [`record_event`] and
+/// [`enter`]. [`end`] closes it and returns the whole trace.
+///
+/// A session whose last handle is dropped without `end()` is ended then, with status
+/// `Cancelled` (or `Error` if anything in it failed), and written to the sinks: nothing
+/// recorded is lost.
+///
+/// [`record_event`]: Session::record_event
+/// [`enter`]: Session::enter
+/// [`end`]: Session::end
+#[derive(Clone)]
+pub struct Session {
+    inner: Arc<SessionInner>,
+}
+
+struct SessionInner {
+    id: String,
+    tracer: Arc<TracerShared>,
+    started_at: DateTime<Utc>,
+    /// The monotonic instant that corresponds to `started_at`.
+    base: Instant,
+    next_event_id: AtomicU64,
+    turn: AtomicU64,
+    timestep: AtomicU64,
+    state: Mutex<SessionState>,
+}
+
+#[derive(Default)]
+struct SessionState {
+    ended: bool,
+    events: Vec<Event>,
+    messages: Vec<Message>,
+    timesteps: Vec<TimeStep>,
+    metadata: Map,
+    /// An event ended in `Err`/`Panicked`, or a scope's result was an error.
+    failed: bool,
+    /// A scope was dropped before it completed.
+    cancelled: bool,
+}
+
+impl Session {
+    pub(crate) fn start(tracer: Arc<TracerShared>, id: String) -> Session {
+        Counters::bump(&tracer.counters.sessions_started);
+        Session {
+            inner: Arc::new(SessionInner {
+                id,
+                tracer,
+                started_at: Utc::now(),
+                base: Instant::now(),
+                next_event_id: AtomicU64::new(1),
+                turn: AtomicU64::new(NONE),
+                timestep: AtomicU64::new(NONE),
+                state: Mutex::new(SessionState::default()),
+            }),
+        }
+    }
+
+    /// The session's id.
+    pub fn id(&self) -> &str {
+        &self.inner.id
+    }
+
+    /// When the session started.
+    pub fn started_at(&self) -> DateTime<Utc> {
+        self.inner.started_at
+    }
+
+    /// Whether [`end`](Session::end) has been called.
+    pub fn is_ended(&self) -> bool {
+        lock(&self.inner.state).ended
+    }
+
+    /// Whether two handles are the same session.
+    pub fn same_session(&self, other: &Session) -> bool {
+        Arc::ptr_eq(&self.inner, &other.inner)
+    }
+
+    /// Sets a metadata entry on the session (replacing one with the same key).
+    ///
+    /// After the session has ended this does nothing but count in
+    /// `SessionTracer::stats().rejected_after_end`.
+    pub fn set_metadata(&self, key: impl Into<String>, value: impl Serialize) {
+        let value = capture::to_value(&value);
+        let mut state = lock(&self.inner.state);
+        if state.ended {
+            self.count_rejected();
+            return;
+        }
+        state.metadata.insert(key.into(), value);
+    }
+
+    /// Sets the turn that events started from now on carry (see also
+    /// [`set_turn_number`](crate::set_turn_number), which acts on the current scope's
+    /// session).
+    pub fn set_turn(&self, turn: u32) {
+        self.inner.turn.store(u64::from(turn), Ordering::Relaxed);
+    }
+
+    /// The current turn.
+    pub fn turn(&self) -> Option<u32> {
+        from_slot(self.inner.turn.load(Ordering::Relaxed))
+    }
+
+    /// Opens a new timestep for `turn`, closing the open one; returns its index.
+    ///
+    /// Events and messages recorded while it is open carry its index. After the session
+    /// has ended nothing is opened and the index the timestep would have had is returned.
+    pub fn timestep(&self, turn: u32) -> u32 {
+        self.open_timestep(turn, None)
+    }
+
+    /// Like [`timestep`](Session::timestep), with a name.
+    pub fn timestep_named(&self, turn: u32, name: impl Into<String>) -> u32 {
+        self.open_timestep(turn, Some(name.into()))
+    }
+
+    fn open_timestep(&self, turn: u32, name: Option<String>) -> u32 {
+        let now = self.now();
+        let mut state = lock(&self.inner.state);
+        let index = u32::try_from(state.timesteps.len()).unwrap_or(u32::MAX);
+        if state.ended {
+            self.count_rejected();
+            return index;
+        }
+        close_open_timestep(&mut state, now);
+        state.timesteps.push(TimeStep { index, turn: Some(turn), name, started_at: now, ended_at: None, metadata: Map::new() });
+        self.inner.timestep.store(u64::from(index), Ordering::Relaxed);
+        index
+    }
+
+    /// Closes the open timestep, if any.
+    pub fn end_timestep(&self) {
+        let now = self.now();
+        let mut state = lock(&self.inner.state);
+        close_open_timestep(&mut state, now);
+        self.inner.timestep.store(NONE, Ordering::Relaxed);
+    }
+
+    /// The index of the open timestep.
+    pub fn current_timestep(&self) -> Option<u32> {
+        from_slot(self.inner.timestep.load(Ordering::Relaxed))
+    }
+
+    /// Records an event described by hand; returns its id.
+    ///
+    /// The session gives it its id, turn and timestep, and, unless the builder names one,
+    /// its parent: the traced call the caller is running in, if it runs in a scope of this
+    /// session.
+    pub fn record_event(&self, builder: EventBuilder) -> Result<u64, TraceError> {
+        let placement = EventPlacement {
+            id: self.next_event_id(),
+            parent: context::current_parent(self),
+            turn: self.turn(),
+            timestep: self.current_timestep(),
+            now: self.now(),
+        };
+        let event = builder.place(placement);
+        let id = event.id;
+        self.push_event(event)?;
+        Ok(id)
+    }
+
+    /// Records a message; returns its id. A message with no timestep gets the open one.
+    pub fn record_message(&self, mut message: Message) -> Result<u64, TraceError> {
+        let mut state = lock(&self.inner.state);
+        if state.ended {
+            drop(state);
+            return Err(self.rejected());
+        }
+        message.id = state.messages.len() as u64 + 1;
+        if message.timestep.is_none() {
+            message.timestep = self.current_timestep();
+        }
+        let id = message.id;
+        state.messages.push(message);
+        drop(state);
+        Counters::bump(&self.inner.tracer.counters.messages_recorded);
+        Ok(id)
+    }
+
+    /// Opens a span by hand: an event that starts now and ends when the returned guard is
+    /// finished or dropped (see [`SpanGuard`]).
+    ///
+    /// ```
+    /// use agent_trace::{EventKind, SessionTracer, TracerContext};
+    /// let tracer = SessionTracer::default();
+    /// let session = tracer.start_session();
+    /// TracerContext::new(&session).sync_scope(|| {
+    ///     let mut span = session.enter(EventKind::Tool, "agent", "lookup");
+    ///     span.record_input("key", "answer");
+    ///     span.finish_ok(42)
+    /// })?;
+    /// let trace = session.end()?;
+    /// assert_eq!(trace.events[0].output, Some(serde_json::json!(42)));
+    /// # Ok::<(), agent_trace::TraceError>(())
+    /// ```
+    pub fn enter(&self, kind: EventKind, system_id: impl Into<Cow<'static, str>>, name: impl Into<Cow<'static, str>>) -> SpanGuard {
+        SpanGuard::enter(self.clone(), kind, system_id.into(), name.into())
+    }
+
+    /// Ends the session and returns its whole trace, which is also handed to the sinks.
+    ///
+    /// The open timestep is closed. The status is `Error` if any event ended in `Err` or
+    /// `Panicked` or a scope's result was an error, else `Cancelled` if a scope was dropped
+    /// before it completed, else `Success`.
+    ///
+    /// Ending a session twice is [`TraceError::SessionEnded`].
+    pub fn end(&self) -> Result<SessionTrace, TraceError> {
+        let trace = self.inner.finish(self.now(), SessionStatus::Success).ok_or_else(|| self.rejected())?;
+        Ok(trace)
+    }
+
+    pub(crate) fn tracer(&self) -> &Arc<TracerShared> {
+        &self.inner.tracer
+    }
+
+    pub(crate) fn next_event_id(&self) -> u64 {
+        self.inner.next_event_id.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// The wall-clock time of a monotonic instant, derived from the session's start so that
+    /// event times never go backwards.
+    pub(crate) fn wall_time(&self, at: Instant) -> DateTime<Utc> {
+        self.inner.wall_time(at)
+    }
+
+    pub(crate) fn now(&self) -> DateTime<Utc> {
+        self.wall_time(Instant::now())
+    }
+
+    /// Adds a finished event, or refuses it if the session has ended.
+    pub(crate) fn push_event(&self, event: Event) -> Result<(), TraceError> {
+        let mut state = lock(&self.inner.state);
+        if state.ended {
+            drop(state);
+            return Err(self.rejected());
+        }
+        state.failed |= event.outcome.is_failure();
+        state.events.push(event);
+        drop(state);
+        Counters::bump(&self.inner.tracer.counters.events_recorded);
+        Ok(())
+    }
+
+    /// Marks the session failed: its status will be `Error`.
+    pub(crate) fn mark_error(&self) {
+        lock(&self.inner.state).failed = true;
+    }
+
+    /// Marks the session cancelled: its status will be `Cancelled` unless it failed.
+    pub(crate) fn mark_cancelled(&self) {
+        lock(&self.inner.state).cancelled = true;
+    }
+
+    fn count_rejected(&self) {
+        Counters::bump(&self.inner.tracer.counters.rejected_after_end);
+    }
+
+    fn rejected(&self) -> TraceError {
+        self.count_rejected();
+        TraceError::SessionEnded { session_id: self.inner.id.clone() }
+    }
+}
+
+impl SessionInner {
+    fn wall_time(&self, at: Instant) -> DateTime<Utc> {
+        let elapsed = at.saturating_duration_since(self.base);
+        chrono::TimeDelta::from_std(elapsed)
+            .ok()
+            .and_then(|delta| self.started_at.checked_add_signed(delta))
+            .unwrap_or_else(Utc::now)
+    }
+
+    /// Ends the session (unless it already was) and hands the trace to the sinks.
+    /// `status_if_clean` is the status when nothing failed or was cancelled.
+    fn finish(&self, now: DateTime<Utc>, status_if_clean: SessionStatus) -> Option<SessionTrace> {
+        let mut state = lock(&self.state);
+        if state.ended {
+            return None;
+        }
+        state.ended = true;
+        close_open_timestep(&mut state, now);
+        self.timestep.store(NONE, Ordering::Relaxed);
+        let status = if state.failed {
+            SessionStatus::Error
+        } else if state.cancelled {
+            SessionStatus::Cancelled
+        } else {
+            status_if_clean
+        };
+        let mut events = std::mem::take(&mut state.events);
+        events.sort_by_key(|event| event.id);
+        let trace = SessionTrace {
+            session_id: self.id.clone(),
+            started_at: self.started_at,
+            ended_at: Some(now),
+            status,
+            timesteps: std::mem::take(&mut state.timesteps),
+            events,
+            messages: std::mem::take(&mut state.messages),
+            metadata: std::mem::take(&mut state.metadata),
+        };
+        drop(state);
+        Counters::bump(&self.tracer.counters.sessions_ended);
+        if self.tracer.write(&trace).is_err() {
+            // Only possible when the writer thread is gone; `flush` reports that.
+            Counters::bump(&self.tracer.counters.sink_errors);
+        }
+        Some(trace)
+    }
+}
+
+impl Drop for SessionInner {
+    fn drop(&mut self) {
+        let now = self.wall_time(Instant::now());
+        // Ended already (the usual case) gives `None`; otherwise the trace went to the sinks.
+        let _ = self.finish(now, SessionStatus::Cancelled);
+    }
+}
+
+impl fmt::Debug for Session {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Session")
+            .field("id", &self.inner.id)
+            .field("started_at", &self.inner.started_at)
+            .field("ended", &self.is_ended())
+            .finish_non_exhaustive()
+    }
+}
+
+fn close_open_timestep(state: &mut SessionState, now: DateTime<Utc>) {
+    if let Some(open) = state.timesteps.last_mut().filter(|step| step.ended_at.is_none()) {
+        open.ended_at = Some(now);
+    }
+}
+
+fn from_slot(slot: u64) -> Option<u32> {
+    u32::try_from(slot).ok()
+}
