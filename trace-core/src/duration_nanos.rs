@@ -9,7 +9,10 @@ use serde::{Deserialize, Deserializer, Serializer};
 
 const NANOS_PER_SEC: u128 = 1_000_000_000;
 
-pub(crate) fn serialize<S: Serializer>(duration: &Duration, serializer: S) -> Result<S::Ok, S::Error> {
+pub(crate) fn serialize<S: Serializer>(
+    duration: &Duration,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
     let nanos = duration.as_nanos();
     match u64::try_from(nanos) {
         Ok(small) => serializer.serialize_u64(small),
@@ -17,10 +20,14 @@ pub(crate) fn serialize<S: Serializer>(duration: &Duration, serializer: S) -> Re
     }
 }
 
-pub(crate) fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Duration, D::Error> {
+pub(crate) fn deserialize<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Duration, D::Error> {
     let nanos = u128::deserialize(deserializer)?;
     let secs = u64::try_from(nanos / NANOS_PER_SEC).map_err(|_| {
-        serde::de::Error::custom(format_args!("duration of {nanos} ns does not fit a std::time::Duration"))
+        serde::de::Error::custom(format_args!(
+            "duration of {nanos} ns does not fit a std::time::Duration"
+        ))
     })?;
     // The remainder is below one billion, so it always fits a u32.
     let subsec = (nanos % NANOS_PER_SEC) as u32;

@@ -60,7 +60,11 @@ impl Event {
     ///     .output(vec!["tokio-rs/tracing"]);
     /// # let _ = builder;
     /// ```
-    pub fn builder(kind: EventKind, system_id: impl Into<String>, name: impl Into<String>) -> EventBuilder {
+    pub fn builder(
+        kind: EventKind,
+        system_id: impl Into<String>,
+        name: impl Into<String>,
+    ) -> EventBuilder {
         EventBuilder::new(kind, system_id.into(), name.into())
     }
 }
@@ -151,7 +155,11 @@ impl ErrorRecord {
 
     /// A record with the given kind and message and no source chain.
     pub fn new(kind: impl Into<String>, message: impl Into<String>) -> Self {
-        ErrorRecord { kind: kind.into(), message: message.into(), chain: Vec::new() }
+        ErrorRecord {
+            kind: kind.into(),
+            message: message.into(),
+            chain: Vec::new(),
+        }
     }
 
     /// Records an error: its type name, its `Display` text and its `source()` chain.
@@ -169,7 +177,11 @@ impl ErrorRecord {
             chain.push(cause.to_string());
             source = cause.source();
         }
-        ErrorRecord { kind: std::any::type_name::<E>().to_owned(), message: error.to_string(), chain }
+        ErrorRecord {
+            kind: std::any::type_name::<E>().to_owned(),
+            message: error.to_string(),
+            chain,
+        }
     }
 
     /// Records a panic from its payload (`&str` and `String` payloads keep their text).

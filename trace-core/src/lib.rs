@@ -7,6 +7,11 @@
 //! recording machinery lives in `trace-runtime`, and users reach both through the
 //! `agent-trace` crate.
 
+#![cfg_attr(
+    not(test),
+    warn(clippy::unwrap_used, clippy::expect_used, clippy::print_stdout)
+)]
+
 mod builder;
 pub mod capture;
 mod duration_nanos;

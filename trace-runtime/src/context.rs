@@ -27,7 +27,10 @@ pub(crate) struct Frame {
 
 impl Frame {
     fn new(session: Session, parent: Option<u64>) -> Frame {
-        Frame { session, parent: Cell::new(parent) }
+        Frame {
+            session,
+            parent: Cell::new(parent),
+        }
     }
 
     /// A frame for another task: same session, same parent call.
@@ -43,7 +46,14 @@ pub(crate) fn with_frame<R>(f: impl FnOnce(&Frame) -> R) -> Option<R> {
 
 /// The traced call the current task is in, if the task runs in a scope of `session`.
 pub(crate) fn current_parent(session: &Session) -> Option<u64> {
-    with_frame(|frame| frame.session.same_session(session).then(|| frame.parent.get())).flatten().flatten()
+    with_frame(|frame| {
+        frame
+            .session
+            .same_session(session)
+            .then(|| frame.parent.get())
+    })
+    .flatten()
+    .flatten()
 }
 
 /// The session of the current scope; `None` outside any scope.
@@ -81,7 +91,9 @@ pub struct TracerContext {
 impl TracerContext {
     /// A context for `session`.
     pub fn new(session: &Session) -> TracerContext {
-        TracerContext { session: session.clone() }
+        TracerContext {
+            session: session.clone(),
+        }
     }
 
     /// Runs `future` with the session as the current one.
@@ -102,8 +114,15 @@ impl TracerContext {
     }
 
     fn scope_with<F: Future>(self, future: F, is_error: fn(&F::Output) -> bool) -> Scope<F> {
-        let watch = ScopeWatch { session: self.session.clone(), is_error, done: false };
-        Scope { inner: FRAME.scope(Frame::new(self.session, None), future), watch }
+        let watch = ScopeWatch {
+            session: self.session.clone(),
+            is_error,
+            done: false,
+        };
+        Scope {
+            inner: FRAME.scope(Frame::new(self.session, None), future),
+            watch,
+        }
     }
 
     /// Runs `f` with the session as the current one, for code that is not async.
@@ -120,7 +139,11 @@ impl TracerContext {
     }
 
     fn sync_scope_with<R>(self, f: impl FnOnce() -> R, is_error: fn(&R) -> bool) -> R {
-        let mut watch = ScopeWatch { session: self.session.clone(), is_error, done: false };
+        let mut watch = ScopeWatch {
+            session: self.session.clone(),
+            is_error,
+            done: false,
+        };
         let output = FRAME.sync_scope(Frame::new(self.session, None), f);
         watch.complete(&output);
         output
@@ -183,7 +206,9 @@ pub trait ContextExt: Future + Sized {
     /// traced call. Outside a scope the future runs as it is.
     fn in_current_context(self) -> WithContext<Self> {
         let inner = match with_frame(Frame::fork) {
-            Some(frame) => WithContextInner::Scoped { future: FRAME.scope(frame, self) },
+            Some(frame) => WithContextInner::Scoped {
+                future: FRAME.scope(frame, self),
+            },
             None => WithContextInner::Plain { future: self },
         };
         WithContext { inner }

@@ -1,6 +1,11 @@
 //! The recording side of agent-trace: sessions, the tracer context, hand-written spans and
 //! the sinks that keep ended sessions. Use it through the `agent-trace` crate.
 
+#![cfg_attr(
+    not(test),
+    warn(clippy::unwrap_used, clippy::expect_used, clippy::print_stdout)
+)]
+
 mod context;
 mod error;
 mod session;
@@ -11,7 +16,9 @@ mod sync;
 mod tracer;
 mod writer;
 
-pub use context::{ContextExt, Scope, TracerContext, WithContext, current_session, set_turn_number, spawn};
+pub use context::{
+    ContextExt, Scope, TracerContext, WithContext, current_session, set_turn_number, spawn,
+};
 pub use error::{SinkError, TraceError};
 pub use session::Session;
 pub use sink::{JsonlSink, MemorySink, Sink};

@@ -8,14 +8,17 @@ use std::time::Instant;
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
-use trace_core::{Event, EventBuilder, EventKind, EventPlacement, Map, Message, SessionStatus, SessionTrace, TimeStep, capture};
+use trace_core::{
+    Event, EventBuilder, EventKind, EventPlacement, Map, Message, SessionStatus, SessionTrace,
+    TimeStep, capture,
+};
 
+use crate::TraceError;
 use crate::context;
 use crate::span::SpanGuard;
 use crate::stats::Counters;
 use crate::sync::lock;
 use crate::tracer::TracerShared;
-use crate::TraceError;
 
 /// "No turn" / "no timestep" in the atomics that hold an `Option<u32>`.
 const NONE: u64 = u64::MAX;
@@ -148,8 +151,17 @@ impl Session {
             return index;
         }
         close_open_timestep(&mut state, now);
-        state.timesteps.push(TimeStep { index, turn: Some(turn), name, started_at: now, ended_at: None, metadata: Map::new() });
-        self.inner.timestep.store(u64::from(index), Ordering::Relaxed);
+        state.timesteps.push(TimeStep {
+            index,
+            turn: Some(turn),
+            name,
+            started_at: now,
+            ended_at: None,
+            metadata: Map::new(),
+        });
+        self.inner
+            .timestep
+            .store(u64::from(index), Ordering::Relaxed);
         index
     }
 
@@ -219,7 +231,12 @@ impl Session {
     /// assert_eq!(trace.events[0].output, Some(serde_json::json!(42)));
     /// # Ok::<(), agent_trace::TraceError>(())
     /// ```
-    pub fn enter(&self, kind: EventKind, system_id: impl Into<Cow<'static, str>>, name: impl Into<Cow<'static, str>>) -> SpanGuard {
+    pub fn enter(
+        &self,
+        kind: EventKind,
+        system_id: impl Into<Cow<'static, str>>,
+        name: impl Into<Cow<'static, str>>,
+    ) -> SpanGuard {
         SpanGuard::enter(self.clone(), kind, system_id.into(), name.into())
     }
 
@@ -231,7 +248,10 @@ impl Session {
     ///
     /// Ending a session twice is [`TraceError::SessionEnded`].
     pub fn end(&self) -> Result<SessionTrace, TraceError> {
-        let trace = self.inner.finish(self.now(), SessionStatus::Success).ok_or_else(|| self.rejected())?;
+        let trace = self
+            .inner
+            .finish(self.now(), SessionStatus::Success)
+            .ok_or_else(|| self.rejected())?;
         Ok(trace)
     }
 
@@ -283,7 +303,9 @@ impl Session {
 
     fn rejected(&self) -> TraceError {
         self.count_rejected();
-        TraceError::SessionEnded { session_id: self.inner.id.clone() }
+        TraceError::SessionEnded {
+            session_id: self.inner.id.clone(),
+        }
     }
 }
 
@@ -354,7 +376,11 @@ impl fmt::Debug for Session {
 }
 
 fn close_open_timestep(state: &mut SessionState, now: DateTime<Utc>) {
-    if let Some(open) = state.timesteps.last_mut().filter(|step| step.ended_at.is_none()) {
+    if let Some(open) = state
+        .timesteps
+        .last_mut()
+        .filter(|step| step.ended_at.is_none())
+    {
         open.ended_at = Some(now);
     }
 }

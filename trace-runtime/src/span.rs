@@ -12,9 +12,9 @@ use serde::Serialize;
 use serde_json::Value;
 use trace_core::{ErrorRecord, Event, EventKind, Map, Outcome, capture};
 
+use crate::TraceError;
 use crate::context::with_frame;
 use crate::session::Session;
-use crate::TraceError;
 
 /// A call traced by hand: an event that started when the guard was made and is recorded
 /// when the guard is finished — or dropped.
@@ -61,7 +61,11 @@ struct OpenSpan {
 
 /// Opens a span in the current scope's session (see [`Session::enter`]). Outside a scope
 /// the guard records nothing.
-pub fn enter(kind: EventKind, system_id: impl Into<Cow<'static, str>>, name: impl Into<Cow<'static, str>>) -> SpanGuard {
+pub fn enter(
+    kind: EventKind,
+    system_id: impl Into<Cow<'static, str>>,
+    name: impl Into<Cow<'static, str>>,
+) -> SpanGuard {
     match crate::current_session() {
         Some(session) => SpanGuard::enter(session, kind, system_id.into(), name.into()),
         None => SpanGuard { open: None },
@@ -69,11 +73,22 @@ pub fn enter(kind: EventKind, system_id: impl Into<Cow<'static, str>>, name: imp
 }
 
 impl SpanGuard {
-    pub(crate) fn enter(session: Session, kind: EventKind, system_id: Cow<'static, str>, name: Cow<'static, str>) -> SpanGuard {
+    pub(crate) fn enter(
+        session: Session,
+        kind: EventKind,
+        system_id: Cow<'static, str>,
+        name: Cow<'static, str>,
+    ) -> SpanGuard {
         let id = session.next_event_id();
         // Become the task's current call if the task runs in this session; the call it
         // replaces is the parent. Outside such a task there is no parent.
-        let previous = with_frame(|frame| frame.session.same_session(&session).then(|| frame.parent.replace(Some(id)))).flatten();
+        let previous = with_frame(|frame| {
+            frame
+                .session
+                .same_session(&session)
+                .then(|| frame.parent.replace(Some(id)))
+        })
+        .flatten();
         let parent = previous.flatten();
         SpanGuard {
             open: Some(OpenSpan {
@@ -144,10 +159,19 @@ impl SpanGuard {
 
     /// Records the call as panicked, with the payload `std::panic::catch_unwind` returned.
     pub fn finish_panic(self, payload: &(dyn Any + Send)) -> Result<(), TraceError> {
-        self.close(Outcome::Panicked, None, Some(ErrorRecord::from_panic(payload)))
+        self.close(
+            Outcome::Panicked,
+            None,
+            Some(ErrorRecord::from_panic(payload)),
+        )
     }
 
-    fn close(mut self, outcome: Outcome, output: Option<Value>, error: Option<ErrorRecord>) -> Result<(), TraceError> {
+    fn close(
+        mut self,
+        outcome: Outcome,
+        output: Option<Value>,
+        error: Option<ErrorRecord>,
+    ) -> Result<(), TraceError> {
         match self.open.take() {
             Some(open) => open.close(outcome, output, error),
             None => Ok(()),
@@ -156,7 +180,12 @@ impl SpanGuard {
 }
 
 impl OpenSpan {
-    fn close(self, outcome: Outcome, output: Option<Value>, error: Option<ErrorRecord>) -> Result<(), TraceError> {
+    fn close(
+        self,
+        outcome: Outcome,
+        output: Option<Value>,
+        error: Option<ErrorRecord>,
+    ) -> Result<(), TraceError> {
         let duration = self.start.elapsed();
         if let Some(previous) = self.restore {
             with_frame(|frame| {
@@ -191,7 +220,14 @@ impl Drop for SpanGuard {
         let Some(open) = self.open.take() else { return };
         // A refusal (the session ended meanwhile) is counted in the tracer's stats.
         let _ = if std::thread::panicking() {
-            open.close(Outcome::Panicked, None, Some(ErrorRecord::new(ErrorRecord::PANIC_KIND, "panicked while the span was open")))
+            open.close(
+                Outcome::Panicked,
+                None,
+                Some(ErrorRecord::new(
+                    ErrorRecord::PANIC_KIND,
+                    "panicked while the span was open",
+                )),
+            )
         } else {
             open.close(Outcome::Cancelled, None, None)
         };

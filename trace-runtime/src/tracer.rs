@@ -45,7 +45,10 @@ impl TracerShared {
 impl SessionTracer {
     /// Starts configuring a tracer.
     pub fn builder() -> SessionTracerBuilder {
-        SessionTracerBuilder { sinks: Vec::new(), queue_capacity: DEFAULT_QUEUE_CAPACITY }
+        SessionTracerBuilder {
+            sinks: Vec::new(),
+            queue_capacity: DEFAULT_QUEUE_CAPACITY,
+        }
     }
 
     /// Starts a new session, with a fresh UUID as its id.
@@ -63,7 +66,9 @@ impl SessionTracer {
     /// session from another tracer is refused with [`TraceError::ForeignSession`].
     pub fn end_session(&self, session: &Session) -> Result<SessionTrace, TraceError> {
         if !Arc::ptr_eq(&self.shared, session.tracer()) {
-            return Err(TraceError::ForeignSession { session_id: session.id().to_owned() });
+            return Err(TraceError::ForeignSession {
+                session_id: session.id().to_owned(),
+            });
         }
         session.end()
     }
@@ -86,7 +91,9 @@ impl SessionTracer {
 
 impl fmt::Debug for SessionTracer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("SessionTracer").field("stats", &self.stats()).finish_non_exhaustive()
+        f.debug_struct("SessionTracer")
+            .field("stats", &self.stats())
+            .finish_non_exhaustive()
     }
 }
 
@@ -142,8 +149,14 @@ impl SessionTracerBuilder {
         let writer = if self.sinks.is_empty() {
             None
         } else {
-            Some(Writer::start(self.sinks, self.queue_capacity, Arc::clone(&counters))?)
+            Some(Writer::start(
+                self.sinks,
+                self.queue_capacity,
+                Arc::clone(&counters),
+            )?)
         };
-        Ok(SessionTracer { shared: Arc::new(TracerShared { counters, writer }) })
+        Ok(SessionTracer {
+            shared: Arc::new(TracerShared { counters, writer }),
+        })
     }
 }

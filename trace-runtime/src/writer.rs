@@ -31,13 +31,21 @@ pub(crate) struct Writer {
 
 impl Writer {
     /// Starts the writer thread with a queue of `capacity` commands.
-    pub(crate) fn start(sinks: Vec<Box<dyn Sink>>, capacity: usize, counters: Arc<Counters>) -> Result<Writer, std::io::Error> {
+    pub(crate) fn start(
+        sinks: Vec<Box<dyn Sink>>,
+        capacity: usize,
+        counters: Arc<Counters>,
+    ) -> Result<Writer, std::io::Error> {
         let (queue, commands) = mpsc::sync_channel(capacity);
         let thread_counters = Arc::clone(&counters);
         let thread = std::thread::Builder::new()
             .name("agent-trace-writer".to_owned())
             .spawn(move || run(commands, sinks, &thread_counters))?;
-        Ok(Writer { queue: Some(queue), thread: Mutex::new(Some(thread)), counters })
+        Ok(Writer {
+            queue: Some(queue),
+            thread: Mutex::new(Some(thread)),
+            counters,
+        })
     }
 
     /// Queues an ended session; waits while the queue is full.
@@ -49,13 +57,18 @@ impl Writer {
     pub(crate) fn flush(&self) -> Result<(), TraceError> {
         let (reply, answer) = mpsc::channel();
         self.send(Command::Flush(reply))?;
-        answer.recv().map_err(|_| TraceError::WriterStopped)?.map_err(TraceError::from)
+        answer
+            .recv()
+            .map_err(|_| TraceError::WriterStopped)?
+            .map_err(TraceError::from)
     }
 
     fn send(&self, command: Command) -> Result<(), TraceError> {
         let queue = self.queue.as_ref().ok_or(TraceError::WriterStopped)?;
         let depth = self.counters.queue_depth.fetch_add(1, Ordering::Relaxed) + 1;
-        self.counters.queue_high_water.fetch_max(depth, Ordering::Relaxed);
+        self.counters
+            .queue_high_water
+            .fetch_max(depth, Ordering::Relaxed);
         queue.send(command).map_err(|_| {
             self.counters.queue_depth.fetch_sub(1, Ordering::Relaxed);
             TraceError::WriterStopped
@@ -90,14 +103,20 @@ fn run(commands: Receiver<Command>, mut sinks: Vec<Box<dyn Sink>>, counters: &Co
         match command {
             Command::Write(trace) => {
                 for sink in &mut sinks {
-                    if report(guarded(sink.as_mut(), |sink| sink.write_session(&trace)), &mut first_error) {
+                    if report(
+                        guarded(sink.as_mut(), |sink| sink.write_session(&trace)),
+                        &mut first_error,
+                    ) {
                         Counters::bump(&counters.sessions_written);
                     }
                 }
             }
             Command::Flush(reply) => {
                 for sink in &mut sinks {
-                    report(guarded(sink.as_mut(), |sink| sink.flush()), &mut first_error);
+                    report(
+                        guarded(sink.as_mut(), |sink| sink.flush()),
+                        &mut first_error,
+                    );
                 }
                 // The caller may have stopped waiting; then nobody needs the answer.
                 let _ = reply.send(first_error.take().map_or(Ok(()), Err));
@@ -105,12 +124,18 @@ fn run(commands: Receiver<Command>, mut sinks: Vec<Box<dyn Sink>>, counters: &Co
         }
     }
     for sink in &mut sinks {
-        report(guarded(sink.as_mut(), |sink| sink.flush()), &mut first_error);
+        report(
+            guarded(sink.as_mut(), |sink| sink.flush()),
+            &mut first_error,
+        );
     }
 }
 
 /// Runs one sink call, turning a panic into [`SinkError::Panicked`].
-fn guarded(sink: &mut dyn Sink, call: impl FnOnce(&mut dyn Sink) -> Result<(), SinkError>) -> Result<(), SinkError> {
+fn guarded(
+    sink: &mut dyn Sink,
+    call: impl FnOnce(&mut dyn Sink) -> Result<(), SinkError>,
+) -> Result<(), SinkError> {
     match catch_unwind(AssertUnwindSafe(|| call(&mut *sink))) {
         Ok(result) => result,
         Err(payload) => Err(SinkError::Panicked {

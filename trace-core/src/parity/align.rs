@@ -30,7 +30,11 @@ pub(crate) fn align<K: PartialEq>(left: &[K], right: &[K]) -> Vec<Pairing> {
     let mut pairs: Vec<Pairing> = (0..prefix).map(|i| Pairing::Both(i, i)).collect();
     let left_mid = prefix..left.len() - suffix;
     let right_mid = prefix..right.len() - suffix;
-    pairs.extend(align_middle(&left[left_mid.clone()], &right[right_mid.clone()], prefix));
+    pairs.extend(align_middle(
+        &left[left_mid.clone()],
+        &right[right_mid.clone()],
+        prefix,
+    ));
     pairs.extend((0..suffix).map(|k| Pairing::Both(left_mid.end + k, right_mid.end + k)));
     pairs
 }
@@ -38,7 +42,9 @@ pub(crate) fn align<K: PartialEq>(left: &[K], right: &[K]) -> Vec<Pairing> {
 fn align_middle<K: PartialEq>(left: &[K], right: &[K], offset: usize) -> Vec<Pairing> {
     let (n, m) = (left.len(), right.len());
     if n.saturating_mul(m) > MAX_ALIGNMENT_CELLS {
-        let mut pairs: Vec<Pairing> = (0..n.min(m)).map(|i| Pairing::Both(offset + i, offset + i)).collect();
+        let mut pairs: Vec<Pairing> = (0..n.min(m))
+            .map(|i| Pairing::Both(offset + i, offset + i))
+            .collect();
         pairs.extend((m..n).map(|i| Pairing::OnlyLeft(offset + i)));
         pairs.extend((n..m).map(|j| Pairing::OnlyRight(offset + j)));
         return pairs;
@@ -81,7 +87,10 @@ mod tests {
 
     #[test]
     fn equal_lengths_pair_by_position_even_when_reordered() {
-        assert_eq!(align(&["a", "b"], &["b", "a"]), vec![Pairing::Both(0, 0), Pairing::Both(1, 1)]);
+        assert_eq!(
+            align(&["a", "b"], &["b", "a"]),
+            vec![Pairing::Both(0, 0), Pairing::Both(1, 1)]
+        );
     }
 
     #[test]
@@ -89,14 +98,31 @@ mod tests {
         let pairs = align(&["a", "b", "c", "d"], &["a", "c", "d"]);
         assert_eq!(
             pairs,
-            vec![Pairing::Both(0, 0), Pairing::OnlyLeft(1), Pairing::Both(2, 1), Pairing::Both(3, 2)]
+            vec![
+                Pairing::Both(0, 0),
+                Pairing::OnlyLeft(1),
+                Pairing::Both(2, 1),
+                Pairing::Both(3, 2)
+            ]
         );
     }
 
     #[test]
     fn an_extra_item_among_repeats_is_found() {
         let pairs = align(&["x", "y", "x", "y"], &["x", "y", "z", "x", "y"]);
-        assert_eq!(pairs.iter().filter(|p| matches!(p, Pairing::OnlyRight(2))).count(), 1);
-        assert_eq!(pairs.iter().filter(|p| matches!(p, Pairing::Both(..))).count(), 4);
+        assert_eq!(
+            pairs
+                .iter()
+                .filter(|p| matches!(p, Pairing::OnlyRight(2)))
+                .count(),
+            1
+        );
+        assert_eq!(
+            pairs
+                .iter()
+                .filter(|p| matches!(p, Pairing::Both(..)))
+                .count(),
+            4
+        );
     }
 }

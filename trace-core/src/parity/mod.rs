@@ -62,28 +62,73 @@ macro_rules! assert_parity {
 struct Differences(Vec<Difference>);
 
 impl Differences {
-    fn push(&mut self, aspect: Aspect, location: Location, field: impl Into<String>, manual: Option<Value>, decorated: Option<Value>) {
-        self.0.push(Difference { aspect, location, field: field.into(), manual, decorated });
+    fn push(
+        &mut self,
+        aspect: Aspect,
+        location: Location,
+        field: impl Into<String>,
+        manual: Option<Value>,
+        decorated: Option<Value>,
+    ) {
+        self.0.push(Difference {
+            aspect,
+            location,
+            field: field.into(),
+            manual,
+            decorated,
+        });
     }
 
     /// Records a difference when the two values are not equal.
-    fn check<T: PartialEq + serde::Serialize>(&mut self, aspect: Aspect, location: Location, field: &str, manual: &T, decorated: &T) {
+    fn check<T: PartialEq + serde::Serialize>(
+        &mut self,
+        aspect: Aspect,
+        location: Location,
+        field: &str,
+        manual: &T,
+        decorated: &T,
+    ) {
         if manual != decorated {
-            self.push(aspect, location, field, Some(json(manual)), Some(json(decorated)));
+            self.push(
+                aspect,
+                location,
+                field,
+                Some(json(manual)),
+                Some(json(decorated)),
+            );
         }
     }
 
     /// Records one difference per key whose value differs or is absent on one side.
-    fn check_map(&mut self, aspect: Aspect, location: Location, prefix: &str, manual: &Map, decorated: &Map) {
+    fn check_map(
+        &mut self,
+        aspect: Aspect,
+        location: Location,
+        prefix: &str,
+        manual: &Map,
+        decorated: &Map,
+    ) {
         for (key, value) in manual {
             match decorated.get(key) {
                 Some(other) if other == value => {}
-                other => self.push(aspect, location, format!("{prefix}.{key}"), Some(value.clone()), other.cloned()),
+                other => self.push(
+                    aspect,
+                    location,
+                    format!("{prefix}.{key}"),
+                    Some(value.clone()),
+                    other.cloned(),
+                ),
             }
         }
         for (key, value) in decorated {
             if !manual.contains_key(key) {
-                self.push(aspect, location, format!("{prefix}.{key}"), None, Some(value.clone()));
+                self.push(
+                    aspect,
+                    location,
+                    format!("{prefix}.{key}"),
+                    None,
+                    Some(value.clone()),
+                );
             }
         }
     }
@@ -94,10 +139,33 @@ fn json<T: serde::Serialize>(value: &T) -> Value {
 }
 
 fn compare_session(manual: &SessionTrace, decorated: &SessionTrace, out: &mut Differences) {
-    out.check(Aspect::State, Location::Session, "status", &manual.status, &decorated.status);
-    out.check_map(Aspect::Metadata, Location::Session, "metadata", &manual.metadata, &decorated.metadata);
-    out.check(Aspect::Structure, Location::Session, "timesteps.len", &manual.timesteps.len(), &decorated.timesteps.len());
-    for (index, (m, d)) in manual.timesteps.iter().zip(&decorated.timesteps).enumerate() {
+    out.check(
+        Aspect::State,
+        Location::Session,
+        "status",
+        &manual.status,
+        &decorated.status,
+    );
+    out.check_map(
+        Aspect::Metadata,
+        Location::Session,
+        "metadata",
+        &manual.metadata,
+        &decorated.metadata,
+    );
+    out.check(
+        Aspect::Structure,
+        Location::Session,
+        "timesteps.len",
+        &manual.timesteps.len(),
+        &decorated.timesteps.len(),
+    );
+    for (index, (m, d)) in manual
+        .timesteps
+        .iter()
+        .zip(&decorated.timesteps)
+        .enumerate()
+    {
         let at = Location::TimeStep { index };
         out.check(Aspect::Structure, at, "turn", &m.turn, &d.turn);
         out.check(Aspect::Structure, at, "name", &m.name, &d.name);
@@ -115,12 +183,20 @@ fn event_summary(event: &Event) -> Value {
 }
 
 fn compare_events(manual: &[Event], decorated: &[Event], out: &mut Differences) {
-    out.check(Aspect::Count, Location::Session, "events.len", &manual.len(), &decorated.len());
+    out.check(
+        Aspect::Count,
+        Location::Session,
+        "events.len",
+        &manual.len(),
+        &decorated.len(),
+    );
     let manual_keys: Vec<_> = manual.iter().map(event_identity).collect();
     let decorated_keys: Vec<_> = decorated.iter().map(event_identity).collect();
     let pairs = align(&manual_keys, &decorated_keys);
 
-    let position = |events: &[Event]| -> HashMap<u64, usize> { events.iter().enumerate().map(|(i, e)| (e.id, i)).collect() };
+    let position = |events: &[Event]| -> HashMap<u64, usize> {
+        events.iter().enumerate().map(|(i, e)| (e.id, i)).collect()
+    };
     let (manual_pos, decorated_pos) = (position(manual), position(decorated));
     let manual_to_decorated: HashMap<usize, usize> = pairs
         .iter()
@@ -134,30 +210,46 @@ fn compare_events(manual: &[Event], decorated: &[Event], out: &mut Differences) 
         match pairing {
             Pairing::OnlyLeft(m) => out.push(
                 Aspect::Count,
-                Location::Event { manual: Some(m), decorated: None },
+                Location::Event {
+                    manual: Some(m),
+                    decorated: None,
+                },
                 "event",
                 Some(event_summary(&manual[m])),
                 None,
             ),
             Pairing::OnlyRight(d) => out.push(
                 Aspect::Count,
-                Location::Event { manual: None, decorated: Some(d) },
+                Location::Event {
+                    manual: None,
+                    decorated: Some(d),
+                },
                 "event",
                 None,
                 Some(event_summary(&decorated[d])),
             ),
             Pairing::Both(m, d) => {
-                let at = Location::Event { manual: Some(m), decorated: Some(d) };
+                let at = Location::Event {
+                    manual: Some(m),
+                    decorated: Some(d),
+                };
                 let (me, de) = (&manual[m], &decorated[d]);
                 out.check(Aspect::Kind, at, "kind", &me.kind, &de.kind);
                 out.check(Aspect::Kind, at, "system_id", &me.system_id, &de.system_id);
                 out.check(Aspect::Kind, at, "name", &me.name, &de.name);
                 // Parents are compared by position: the manual parent's partner must be the
                 // decorated parent.
-                let manual_parent = me.parent.map(|id| manual_pos.get(&id).and_then(|p| manual_to_decorated.get(p)).copied());
+                let manual_parent = me.parent.map(|id| {
+                    manual_pos
+                        .get(&id)
+                        .and_then(|p| manual_to_decorated.get(p))
+                        .copied()
+                });
                 let decorated_parent = de.parent.map(|id| decorated_pos.get(&id).copied());
                 if manual_parent != decorated_parent {
-                    let parent_index = |id: Option<u64>, pos: &HashMap<u64, usize>| id.map(|id| json(&pos.get(&id)));
+                    let parent_index = |id: Option<u64>, pos: &HashMap<u64, usize>| {
+                        id.map(|id| json(&pos.get(&id)))
+                    };
                     out.push(
                         Aspect::Structure,
                         at,
@@ -167,7 +259,13 @@ fn compare_events(manual: &[Event], decorated: &[Event], out: &mut Differences) 
                     );
                 }
                 out.check(Aspect::Structure, at, "turn", &me.turn, &de.turn);
-                out.check(Aspect::Structure, at, "timestep", &me.timestep, &de.timestep);
+                out.check(
+                    Aspect::Structure,
+                    at,
+                    "timestep",
+                    &me.timestep,
+                    &de.timestep,
+                );
                 out.check_map(Aspect::State, at, "inputs", &me.inputs, &de.inputs);
                 out.check(Aspect::State, at, "output", &me.output, &de.output);
                 out.check(Aspect::State, at, "error", &me.error, &de.error);
@@ -179,35 +277,73 @@ fn compare_events(manual: &[Event], decorated: &[Event], out: &mut Differences) 
 }
 
 fn message_identity(message: &Message) -> (&str, &str, &str, &Value) {
-    (&message.source_id, &message.target_id, &message.message_type, &message.content)
+    (
+        &message.source_id,
+        &message.target_id,
+        &message.message_type,
+        &message.content,
+    )
 }
 
 fn compare_messages(manual: &[Message], decorated: &[Message], out: &mut Differences) {
-    out.check(Aspect::Messages, Location::Session, "messages.len", &manual.len(), &decorated.len());
+    out.check(
+        Aspect::Messages,
+        Location::Session,
+        "messages.len",
+        &manual.len(),
+        &decorated.len(),
+    );
     let manual_keys: Vec<_> = manual.iter().map(message_identity).collect();
     let decorated_keys: Vec<_> = decorated.iter().map(message_identity).collect();
     for pairing in align(&manual_keys, &decorated_keys) {
         match pairing {
             Pairing::OnlyLeft(m) => out.push(
                 Aspect::Messages,
-                Location::Message { manual: Some(m), decorated: None },
+                Location::Message {
+                    manual: Some(m),
+                    decorated: None,
+                },
                 "message",
                 Some(json(&manual[m])),
                 None,
             ),
             Pairing::OnlyRight(d) => out.push(
                 Aspect::Messages,
-                Location::Message { manual: None, decorated: Some(d) },
+                Location::Message {
+                    manual: None,
+                    decorated: Some(d),
+                },
                 "message",
                 None,
                 Some(json(&decorated[d])),
             ),
             Pairing::Both(m, d) => {
-                let at = Location::Message { manual: Some(m), decorated: Some(d) };
+                let at = Location::Message {
+                    manual: Some(m),
+                    decorated: Some(d),
+                };
                 let (mm, dm) = (&manual[m], &decorated[d]);
-                out.check(Aspect::Messages, at, "source_id", &mm.source_id, &dm.source_id);
-                out.check(Aspect::Messages, at, "target_id", &mm.target_id, &dm.target_id);
-                out.check(Aspect::Messages, at, "message_type", &mm.message_type, &dm.message_type);
+                out.check(
+                    Aspect::Messages,
+                    at,
+                    "source_id",
+                    &mm.source_id,
+                    &dm.source_id,
+                );
+                out.check(
+                    Aspect::Messages,
+                    at,
+                    "target_id",
+                    &mm.target_id,
+                    &dm.target_id,
+                );
+                out.check(
+                    Aspect::Messages,
+                    at,
+                    "message_type",
+                    &mm.message_type,
+                    &dm.message_type,
+                );
                 out.check(Aspect::Messages, at, "content", &mm.content, &dm.content);
                 out.check(Aspect::Messages, at, "timestep", &mm.timestep, &dm.timestep);
             }

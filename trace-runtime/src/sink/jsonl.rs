@@ -33,8 +33,15 @@ impl JsonlSink {
             .create(true)
             .append(true)
             .open(&path)
-            .map_err(|source| SinkError::Open { path: path.clone(), source })?;
-        Ok(JsonlSink { path, file: BufWriter::new(file), line: Vec::new() })
+            .map_err(|source| SinkError::Open {
+                path: path.clone(),
+                source,
+            })?;
+        Ok(JsonlSink {
+            path,
+            file: BufWriter::new(file),
+            line: Vec::new(),
+        })
     }
 
     /// The file this sink appends to.
@@ -45,8 +52,14 @@ impl JsonlSink {
     /// Reads every session trace of a JSONL file, in file order. Blank lines are skipped.
     pub fn read(path: impl AsRef<Path>) -> Result<Vec<SessionTrace>, SinkError> {
         let path = path.as_ref();
-        let io_error = |source| SinkError::Io { path: path.to_path_buf(), source };
-        let file = File::open(path).map_err(|source| SinkError::Open { path: path.to_path_buf(), source })?;
+        let io_error = |source| SinkError::Io {
+            path: path.to_path_buf(),
+            source,
+        };
+        let file = File::open(path).map_err(|source| SinkError::Open {
+            path: path.to_path_buf(),
+            source,
+        })?;
         let mut traces = Vec::new();
         for (index, line) in BufReader::new(file).lines().enumerate() {
             let line = line.map_err(io_error)?;
@@ -64,7 +77,10 @@ impl JsonlSink {
     }
 
     fn io_error(&self, source: std::io::Error) -> SinkError {
-        SinkError::Io { path: self.path.clone(), source }
+        SinkError::Io {
+            path: self.path.clone(),
+            source,
+        }
     }
 }
 
@@ -76,14 +92,18 @@ impl Sink for JsonlSink {
     fn write_session(&mut self, trace: &SessionTrace) -> Result<(), SinkError> {
         // Encode the whole line first, so that a failure never leaves half a line behind.
         self.line.clear();
-        serde_json::to_writer(&mut self.line, trace).map_err(|error| self.io_error(error.into()))?;
+        serde_json::to_writer(&mut self.line, trace)
+            .map_err(|error| self.io_error(error.into()))?;
         self.line.push(b'\n');
         let result = self.file.write_all(&self.line);
         result.map_err(|error| self.io_error(error))
     }
 
     fn flush(&mut self) -> Result<(), SinkError> {
-        let result = self.file.flush().and_then(|()| self.file.get_ref().sync_data());
+        let result = self
+            .file
+            .flush()
+            .and_then(|()| self.file.get_ref().sync_data());
         result.map_err(|error| self.io_error(error))
     }
 }

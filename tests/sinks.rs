@@ -1,0 +1,234 @@
+//! Sinks: what they receive, what they keep on disk, and how their failures are reported.
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use agent_trace::{
+    EventKind, JsonlSink, MemorySink, Message, SessionTrace, SessionTracer, Sink, SinkError,
+    TraceError, TracerContext,
+};
+use serde_json::json;
+
+/// A fresh directory under the system temp dir, removed when dropped.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(name: &str) -> TempDir {
+        let path = std::env::temp_dir().join(format!("agent-trace-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&path);
+        std::fs::create_dir_all(&path).unwrap();
+        TempDir(path)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn record_episode(tracer: &SessionTracer, turns: u32) -> SessionTrace {
+    let session = tracer.start_session();
+    session.set_metadata("turns", turns);
+    TracerContext::new(&session).sync_scope(|| {
+        for turn in 0..turns {
+            agent_trace::set_turn_number(turn);
+            session.timestep(turn);
+            let mut decide = agent_trace::enter(EventKind::Agent, "agent", "decide");
+            decide.record_input(
+                "observation",
+                json!({"turn": turn, "text": "a \"quoted\"\nline"}),
+            );
+            agent_trace::enter(EventKind::Llm, "agent", "complete")
+                .finish_ok("noop")
+                .unwrap();
+            decide.finish_ok(["noop"]).unwrap();
+            session
+                .record_message(Message::new(
+                    "agent",
+                    "environment",
+                    "action",
+                    json!("noop"),
+                ))
+                .unwrap();
+        }
+    });
+    session.end().unwrap()
+}
+
+#[test]
+fn jsonl_written_flushed_and_read_back_equals_what_end_returned() {
+    let dir = TempDir::new("jsonl-roundtrip");
+    let path = dir.0.join("traces.jsonl");
+    let tracer = SessionTracer::builder()
+        .sink(JsonlSink::open(&path).unwrap())
+        .build();
+    let first = record_episode(&tracer, 2);
+    let second = record_episode(&tracer, 3);
+    tracer.flush().unwrap();
+    assert_eq!(
+        JsonlSink::read(&path).unwrap(),
+        vec![first.clone(), second.clone()]
+    );
+
+    // Reopening appends rather than truncating.
+    drop(tracer);
+    let tracer = SessionTracer::builder()
+        .sink(JsonlSink::open(&path).unwrap())
+        .build();
+    let third = record_episode(&tracer, 1);
+    drop(tracer); // dropping the last handle flushes
+    assert_eq!(JsonlSink::read(&path).unwrap(), vec![first, second, third]);
+}
+
+#[test]
+fn every_sink_receives_every_session() {
+    let dir = TempDir::new("two-sinks");
+    let path = dir.0.join("traces.jsonl");
+    let memory = MemorySink::new();
+    let tracer = SessionTracer::builder()
+        .sink(memory.clone())
+        .sink(JsonlSink::open(&path).unwrap())
+        .build();
+    let trace = record_episode(&tracer, 1);
+    tracer.flush().unwrap();
+    assert_eq!(memory.sessions(), vec![trace.clone()]);
+    assert_eq!(JsonlSink::read(&path).unwrap(), vec![trace]);
+    assert_eq!(tracer.stats().sessions_written, 2);
+}
+
+#[test]
+fn opening_a_directory_as_a_jsonl_file_names_the_path() {
+    let dir = TempDir::new("jsonl-dir");
+    let error = JsonlSink::open(&dir.0).unwrap_err();
+    assert!(matches!(error, SinkError::Open { ref path, .. } if *path == dir.0));
+    assert!(
+        error.to_string().contains(&dir.0.display().to_string()),
+        "{error}"
+    );
+}
+
+#[test]
+fn reading_a_corrupted_jsonl_file_names_the_path_and_line() {
+    let dir = TempDir::new("jsonl-corrupt");
+    let path = dir.0.join("traces.jsonl");
+    let tracer = SessionTracer::builder()
+        .sink(JsonlSink::open(&path).unwrap())
+        .build();
+    record_episode(&tracer, 1);
+    drop(tracer);
+    let mut text = std::fs::read_to_string(&path).unwrap();
+    text.push_str("\n{\"session_id\": 3\n");
+    std::fs::write(&path, text).unwrap();
+    let error = JsonlSink::read(&path).unwrap_err();
+    assert!(
+        matches!(error, SinkError::Decode { line: 3, .. }),
+        "{error:?}"
+    );
+    assert!(
+        error
+            .to_string()
+            .starts_with(&format!("{}:3:", path.display())),
+        "{error}"
+    );
+}
+
+/// A sink that fails its first `failures` writes, then keeps what it is given.
+struct Flaky {
+    failures: usize,
+    kept: Arc<Mutex<Vec<String>>>,
+}
+
+impl Sink for Flaky {
+    fn name(&self) -> &str {
+        "flaky"
+    }
+
+    fn write_session(&mut self, trace: &SessionTrace) -> Result<(), SinkError> {
+        if self.failures > 0 {
+            self.failures -= 1;
+            return Err(SinkError::Other {
+                sink: "flaky".into(),
+                message: format!("refused {}", trace.session_id),
+            });
+        }
+        self.kept.lock().unwrap().push(trace.session_id.clone());
+        Ok(())
+    }
+}
+
+#[test]
+fn a_failing_sink_is_counted_and_its_error_returned_by_the_next_flush() {
+    let kept = Arc::new(Mutex::new(Vec::new()));
+    let memory = MemorySink::new();
+    let tracer = SessionTracer::builder()
+        .sink(Flaky {
+            failures: 1,
+            kept: kept.clone(),
+        })
+        .sink(memory.clone())
+        .build();
+    let first = record_episode(&tracer, 1);
+    let second = record_episode(&tracer, 1);
+
+    let error = tracer.flush().unwrap_err();
+    assert!(
+        matches!(&error, TraceError::Sink(SinkError::Other { message, .. }) if *message == format!("refused {}", first.session_id))
+    );
+    assert_eq!(tracer.stats().sink_errors, 1);
+    assert_eq!(*kept.lock().unwrap(), vec![second.session_id.clone()]);
+    assert_eq!(
+        memory.sessions().len(),
+        2,
+        "one failing sink must not keep sessions from the others"
+    );
+    tracer.flush().unwrap();
+}
+
+struct Panicking;
+
+impl Sink for Panicking {
+    fn name(&self) -> &str {
+        "panicking"
+    }
+
+    fn write_session(&mut self, _: &SessionTrace) -> Result<(), SinkError> {
+        panic!("sink bug")
+    }
+}
+
+#[test]
+fn a_panicking_sink_is_reported_and_the_writer_carries_on() {
+    let memory = MemorySink::new();
+    let tracer = SessionTracer::builder()
+        .sink(Panicking)
+        .sink(memory.clone())
+        .build();
+    record_episode(&tracer, 1);
+    let error = tracer.flush().unwrap_err();
+    assert_eq!(error.to_string(), "sink `panicking` panicked: sink bug");
+    record_episode(&tracer, 1);
+    assert!(tracer.flush().is_err());
+    assert_eq!(memory.sessions().len(), 2);
+    assert_eq!(tracer.stats().sink_errors, 2);
+}
+
+#[test]
+fn a_small_queue_makes_end_wait_instead_of_dropping() {
+    let memory = MemorySink::new();
+    let tracer = SessionTracer::builder()
+        .sink(memory.clone())
+        .queue_capacity(1)
+        .build();
+    for _ in 0..50 {
+        record_episode(&tracer, 1);
+    }
+    tracer.flush().unwrap();
+    assert_eq!(memory.sessions().len(), 50);
+    // One session in the queue and this thread waiting to add the next: never more.
+    let high_water = tracer.stats().queue_high_water;
+    assert!(
+        (1..=2).contains(&high_water),
+        "queue held {high_water} with a capacity of 1"
+    );
+}
