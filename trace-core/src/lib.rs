@@ -13,16 +13,20 @@
 )]
 
 mod builder;
+mod call_record;
 pub mod capture;
 mod duration_nanos;
 mod event;
 mod message;
 pub mod parity;
+mod policy;
 mod trace;
 
 pub use builder::{EventBuilder, EventPlacement};
+pub use call_record::{CallRecord, LlmUsage};
 pub use event::{ErrorRecord, Event, EventKind, Outcome};
 pub use message::Message;
+pub use policy::{CapturePolicy, DEFAULT_REDACTED_KEYS, REDACTED, TRUNCATED_KEY, truncated};
 pub use trace::{SessionStatus, SessionTrace, TimeStep};
 
 /// A JSON object: the type of `inputs` and `metadata` maps.

@@ -6,15 +6,20 @@
     warn(clippy::unwrap_used, clippy::expect_used, clippy::print_stdout)
 )]
 
+mod call;
 mod context;
 mod error;
 mod session;
 mod sink;
+mod site;
 mod span;
 mod stats;
 mod sync;
 mod tracer;
 mod writer;
+
+#[doc(hidden)]
+pub mod private;
 
 pub use context::{
     ContextExt, Scope, TracerContext, WithContext, current_session, set_turn_number, spawn,

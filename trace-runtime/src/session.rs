@@ -14,6 +14,7 @@ use trace_core::{
 };
 
 use crate::TraceError;
+use crate::call::Call;
 use crate::context;
 use crate::span::SpanGuard;
 use crate::stats::Counters;
@@ -108,13 +109,14 @@ impl Session {
     /// After the session has ended this does nothing but count in
     /// `SessionTracer::stats().rejected_after_end`.
     pub fn set_metadata(&self, key: impl Into<String>, value: impl Serialize) {
-        let value = capture::to_value(&value);
+        let key = key.into();
+        let value = self.policy().apply(&key, capture::to_value(&value));
         let mut state = lock(&self.inner.state);
         if state.ended {
             self.count_rejected();
             return;
         }
-        state.metadata.insert(key.into(), value);
+        state.metadata.insert(key, value);
     }
 
     /// Sets the turn that events started from now on carry (see also
@@ -191,14 +193,22 @@ impl Session {
             timestep: self.current_timestep(),
             now: self.now(),
         };
-        let event = builder.place(placement);
+        let mut event = builder.place(placement);
+        let policy = self.policy();
+        policy.apply_to_map(&mut event.inputs);
+        policy.apply_to_map(&mut event.metadata);
+        event.output = event.output.map(|output| policy.apply("output", output));
         let id = event.id;
         self.push_event(event)?;
         Ok(id)
     }
 
     /// Records a message; returns its id. A message with no timestep gets the open one.
+    /// Its content is captured under the tracer's capture policy.
     pub fn record_message(&self, mut message: Message) -> Result<u64, TraceError> {
+        message.content = self
+            .policy()
+            .apply("content", std::mem::take(&mut message.content));
         let mut state = lock(&self.inner.state);
         if state.ended {
             drop(state);
@@ -237,7 +247,12 @@ impl Session {
         system_id: impl Into<Cow<'static, str>>,
         name: impl Into<Cow<'static, str>>,
     ) -> SpanGuard {
-        SpanGuard::enter(self.clone(), kind, system_id.into(), name.into())
+        SpanGuard::new(Call::enter(
+            self.clone(),
+            kind,
+            system_id.into(),
+            name.into(),
+        ))
     }
 
     /// Ends the session and returns its whole trace, which is also handed to the sinks.
@@ -253,6 +268,19 @@ impl Session {
             .finish(self.now(), SessionStatus::Success)
             .ok_or_else(|| self.rejected())?;
         Ok(trace)
+    }
+
+    pub(crate) fn policy(&self) -> &trace_core::CapturePolicy {
+        &self.inner.tracer.policy
+    }
+
+    pub(crate) fn counters(&self) -> &Counters {
+        &self.inner.tracer.counters
+    }
+
+    /// How many timesteps have been opened.
+    pub(crate) fn timestep_count(&self) -> u32 {
+        u32::try_from(lock(&self.inner.state).timesteps.len()).unwrap_or(u32::MAX)
     }
 
     pub(crate) fn tracer(&self) -> &Arc<TracerShared> {

@@ -22,6 +22,9 @@ pub struct TracerStats {
     pub sink_errors: u64,
     /// The most commands that ever waited in the writer's queue at once.
     pub queue_high_water: u64,
+    /// Functions named in a macro's options (`metadata`, `message`, `arg_filter`,
+    /// `error_handler`, …) that panicked; recording carried on without their result.
+    pub hook_errors: u64,
 }
 
 /// The live counters behind [`TracerStats`].
@@ -36,6 +39,7 @@ pub(crate) struct Counters {
     pub(crate) sink_errors: AtomicU64,
     pub(crate) queue_depth: AtomicU64,
     pub(crate) queue_high_water: AtomicU64,
+    pub(crate) hook_errors: AtomicU64,
 }
 
 impl Counters {
@@ -54,6 +58,7 @@ impl Counters {
             sessions_written: read(&self.sessions_written),
             sink_errors: read(&self.sink_errors),
             queue_high_water: read(&self.queue_high_water),
+            hook_errors: read(&self.hook_errors),
         }
     }
 }

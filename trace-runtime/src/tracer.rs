@@ -3,7 +3,7 @@
 use std::fmt;
 use std::sync::Arc;
 
-use trace_core::SessionTrace;
+use trace_core::{CapturePolicy, SessionTrace};
 
 use crate::session::Session;
 use crate::stats::{Counters, TracerStats};
@@ -29,6 +29,7 @@ pub struct SessionTracer {
 /// What every handle of one tracer shares.
 pub(crate) struct TracerShared {
     pub(crate) counters: Arc<Counters>,
+    pub(crate) policy: CapturePolicy,
     writer: Option<Writer>,
 }
 
@@ -48,6 +49,7 @@ impl SessionTracer {
         SessionTracerBuilder {
             sinks: Vec::new(),
             queue_capacity: DEFAULT_QUEUE_CAPACITY,
+            policy: CapturePolicy::default(),
         }
     }
 
@@ -115,6 +117,7 @@ impl Default for SessionTracer {
 pub struct SessionTracerBuilder {
     sinks: Vec<Box<dyn Sink>>,
     queue_capacity: usize,
+    policy: CapturePolicy,
 }
 
 impl SessionTracerBuilder {
@@ -128,6 +131,12 @@ impl SessionTracerBuilder {
     /// at least 1).
     pub fn queue_capacity(mut self, capacity: usize) -> Self {
         self.queue_capacity = capacity.max(1);
+        self
+    }
+
+    /// Sets how captured values are cut and redacted (default: [`CapturePolicy::default`]).
+    pub fn capture(mut self, policy: CapturePolicy) -> Self {
+        self.policy = policy;
         self
     }
 
@@ -156,7 +165,11 @@ impl SessionTracerBuilder {
             )?)
         };
         Ok(SessionTracer {
-            shared: Arc::new(TracerShared { counters, writer }),
+            shared: Arc::new(TracerShared {
+                counters,
+                policy: self.policy,
+                writer,
+            }),
         })
     }
 }

@@ -1,0 +1,232 @@
+//! [`CapturePolicy`]: how large a captured value may be and which keys are secret.
+
+use std::fmt;
+use std::io;
+
+use serde_json::Value;
+
+use crate::Map;
+
+/// The key of the marker for a value cut by the policy.
+pub const TRUNCATED_KEY: &str = "$truncated";
+
+/// The string that replaces a redacted value.
+pub const REDACTED: &str = "[REDACTED]";
+
+/// The keys redacted by default (compared without regard to case).
+pub const DEFAULT_REDACTED_KEYS: &[&str] = &[
+    "api_key",
+    "apikey",
+    "authorization",
+    "password",
+    "secret",
+    "token",
+    "cookie",
+];
+
+/// How captured values are cut and redacted.
+///
+/// - A value whose JSON text is longer than [`max_value_bytes`](Self::max_value_bytes)
+///   becomes `{"$truncated": true, "len": <bytes of the whole text>, "head": "<prefix>"}`.
+/// - A value under a key in [`redacted_keys`](Self::redacted_keys) — an argument name or an
+///   object key at any depth, compared without regard to case — becomes `"[REDACTED]"`.
+///   Redaction happens before truncation, so a secret never reaches a `head`.
+///
+/// ```
+/// use agent_trace::CapturePolicy;
+/// use serde_json::json;
+/// let policy = CapturePolicy::default().max_value_bytes(16);
+/// assert_eq!(policy.apply("args", json!({"Token": "s3cr3t"})), json!({"Token": "[REDACTED]"}));
+/// let cut = policy.apply("text", json!("a rather long sentence"));
+/// assert_eq!(cut["$truncated"], json!(true));
+/// assert_eq!(cut["len"], json!(24));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CapturePolicy {
+    max_value_bytes: usize,
+    redacted_keys: Vec<String>,
+}
+
+impl Default for CapturePolicy {
+    /// 64 KiB per value; [`DEFAULT_REDACTED_KEYS`] redacted.
+    fn default() -> Self {
+        CapturePolicy {
+            max_value_bytes: 64 * 1024,
+            redacted_keys: DEFAULT_REDACTED_KEYS
+                .iter()
+                .map(|key| (*key).to_owned())
+                .collect(),
+        }
+    }
+}
+
+impl CapturePolicy {
+    /// Sets the longest JSON text a captured value may have before it is cut.
+    pub fn max_value_bytes(mut self, bytes: usize) -> Self {
+        self.max_value_bytes = bytes;
+        self
+    }
+
+    /// Replaces the list of redacted keys (compared without regard to case).
+    pub fn redacted_keys<I, S>(mut self, keys: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.redacted_keys = keys
+            .into_iter()
+            .map(|key| key.into().to_lowercase())
+            .collect();
+        self
+    }
+
+    /// Adds a key to the redacted ones.
+    pub fn redact_key(mut self, key: impl Into<String>) -> Self {
+        self.redacted_keys.push(key.into().to_lowercase());
+        self
+    }
+
+    /// The longest JSON text a captured value may have.
+    pub fn value_byte_limit(&self) -> usize {
+        self.max_value_bytes
+    }
+
+    /// Whether values under `key` are redacted.
+    pub fn is_redacted(&self, key: &str) -> bool {
+        self.redacted_keys
+            .iter()
+            .any(|secret| secret.eq_ignore_ascii_case(key))
+    }
+
+    /// Applies the policy to the value captured under `name` (an argument name, `"output"`,
+    /// a metadata key): redacts, then cuts.
+    pub fn apply(&self, name: &str, mut value: Value) -> Value {
+        if self.is_redacted(name) {
+            return Value::String(REDACTED.to_owned());
+        }
+        self.redact_within(&mut value);
+        self.cut(value)
+    }
+
+    /// Applies the policy to every entry of a map.
+    pub fn apply_to_map(&self, map: &mut Map) {
+        for (key, value) in map.iter_mut() {
+            *value = self.apply(key, std::mem::take(value));
+        }
+    }
+
+    fn redact_within(&self, value: &mut Value) {
+        match value {
+            Value::Object(map) => {
+                for (key, inner) in map.iter_mut() {
+                    if self.is_redacted(key) {
+                        *inner = Value::String(REDACTED.to_owned());
+                    } else {
+                        self.redact_within(inner);
+                    }
+                }
+            }
+            Value::Array(items) => items.iter_mut().for_each(|item| self.redact_within(item)),
+            _ => {}
+        }
+    }
+
+    /// Cuts a value whose JSON text is over the limit.
+    fn cut(&self, value: Value) -> Value {
+        let small = match &value {
+            Value::Null | Value::Bool(_) | Value::Number(_) => true,
+            Value::String(text) => text.len() + 2 <= self.max_value_bytes,
+            _ => false,
+        };
+        if small {
+            return value;
+        }
+        let mut text = PrefixWriter::new(self.max_value_bytes);
+        // Writing into a `PrefixWriter` cannot fail and a `Value` always serializes.
+        let _ = serde_json::to_writer(&mut text, &value);
+        if text.len <= self.max_value_bytes {
+            return value;
+        }
+        truncated(text.len, &text.into_head())
+    }
+
+    /// Captures a `Debug` text under the policy: the text, or the truncation marker when it
+    /// is longer than the limit (then `len` is the length of the whole `Debug` text).
+    pub fn capture_debug(&self, name: &str, value: &dyn fmt::Debug) -> Value {
+        if self.is_redacted(name) {
+            return Value::String(REDACTED.to_owned());
+        }
+        let mut text = PrefixWriter::new(self.max_value_bytes);
+        // A `Debug` impl that fails leaves what it wrote; that is all there is to show.
+        let _ = fmt::write(&mut text, format_args!("{value:?}"));
+        if text.len <= self.max_value_bytes {
+            Value::String(text.into_head())
+        } else {
+            let len = text.len;
+            truncated(len, &text.into_head())
+        }
+    }
+}
+
+/// The truncation marker.
+pub fn truncated(len: usize, head: &str) -> Value {
+    let mut marker = Map::new();
+    marker.insert(TRUNCATED_KEY.to_owned(), Value::Bool(true));
+    marker.insert("len".to_owned(), Value::from(len));
+    marker.insert("head".to_owned(), Value::String(head.to_owned()));
+    Value::Object(marker)
+}
+
+/// Keeps the first `limit` bytes written and counts all of them.
+struct PrefixWriter {
+    head: Vec<u8>,
+    limit: usize,
+    len: usize,
+}
+
+impl PrefixWriter {
+    fn new(limit: usize) -> Self {
+        PrefixWriter {
+            head: Vec::new(),
+            limit,
+            len: 0,
+        }
+    }
+
+    fn push(&mut self, bytes: &[u8]) {
+        let room = self.limit.saturating_sub(self.head.len());
+        self.head.extend_from_slice(&bytes[..room.min(bytes.len())]);
+        self.len += bytes.len();
+    }
+
+    /// The kept prefix, cut back to a character boundary.
+    fn into_head(self) -> String {
+        match String::from_utf8(self.head) {
+            Ok(text) => text,
+            Err(error) => {
+                let valid = error.utf8_error().valid_up_to();
+                let mut bytes = error.into_bytes();
+                bytes.truncate(valid);
+                String::from_utf8(bytes).unwrap_or_default()
+            }
+        }
+    }
+}
+
+impl io::Write for PrefixWriter {
+    fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
+        self.push(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl fmt::Write for PrefixWriter {
+    fn write_str(&mut self, text: &str) -> fmt::Result {
+        self.push(text.as_bytes());
+        Ok(())
+    }
+}

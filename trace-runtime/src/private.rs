@@ -1,0 +1,302 @@
+//! What the attribute macros' expansions call. Not a stable API.
+//!
+//! Capture is chosen at compile time, at the traced function, by autoref specialization:
+//! `(&&&Capture::new(..)).__trace_capture()` resolves to the first of `Serialize`, `Debug`
+//! and "neither" that the value's type satisfies, without adding a bound to the user's
+//! function. The same trick splits a return value into `Ok`/`Err` when it is a `Result`,
+//! picks the richest way to record an error, and finds token usage on LLM responses.
+
+use std::any::{Any, type_name};
+use std::fmt::{Debug, Display};
+use std::future::Future;
+use std::ops::Deref;
+use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use pin_project_lite::pin_project;
+use serde::Serialize;
+use serde_json::Value;
+use trace_core::{CapturePolicy, ErrorRecord, LlmUsage, capture};
+
+pub use crate::call::Call;
+pub use crate::site::CallSite;
+pub use trace_core::{CallRecord, EventKind, Map, Message};
+
+/// A value to capture under `name` with the tracer's policy.
+pub struct Capture<'a, T: ?Sized> {
+    name: &'a str,
+    value: &'a T,
+    policy: &'a CapturePolicy,
+}
+
+impl<'a, T: ?Sized> Capture<'a, T> {
+    /// Wraps a value for capture.
+    pub fn new(name: &'a str, value: &'a T, policy: &'a CapturePolicy) -> Self {
+        Capture {
+            name,
+            value,
+            policy,
+        }
+    }
+}
+
+/// Capture through `Serialize` (preferred).
+pub trait CaptureSerialize {
+    /// The captured value.
+    fn __trace_capture(&self) -> Value;
+}
+
+impl<T: Serialize + ?Sized> CaptureSerialize for &&Capture<'_, T> {
+    fn __trace_capture(&self) -> Value {
+        if self.policy.is_redacted(self.name) {
+            return Value::String(trace_core::REDACTED.to_owned());
+        }
+        self.policy.apply(self.name, capture::to_value(self.value))
+    }
+}
+
+/// Capture through `Debug` (when the type is not `Serialize`).
+pub trait CaptureDebug {
+    /// The captured value.
+    fn __trace_capture(&self) -> Value;
+}
+
+impl<T: Debug + ?Sized> CaptureDebug for &Capture<'_, T> {
+    fn __trace_capture(&self) -> Value {
+        self.policy.capture_debug(self.name, &self.value)
+    }
+}
+
+/// Capture of a type that is neither: its name.
+pub trait CaptureOpaque {
+    /// The captured value.
+    fn __trace_capture(&self) -> Value;
+}
+
+impl<T: ?Sized> CaptureOpaque for Capture<'_, T> {
+    fn __trace_capture(&self) -> Value {
+        Value::String(format!("<{}>", type_name::<T>()))
+    }
+}
+
+/// A return value, `Ok` or `Err` for a `Result`, the whole value otherwise.
+pub enum Split<'a, T: ?Sized, E: ?Sized, R: ?Sized> {
+    /// The `Ok` value of a `Result`.
+    Ok(&'a T),
+    /// The `Err` value of a `Result`.
+    Err(&'a E),
+    /// A value that is not a `Result`.
+    Value(&'a R),
+}
+
+/// A type with no values, for the unused arms of a [`Split`].
+pub enum Never {}
+
+/// Wraps a return value to split it.
+pub struct ReturnProbe<'a, R: ?Sized>(pub &'a R);
+
+/// Splitting a `Result`.
+pub trait SplitResult<'a, T, E> {
+    /// The split value.
+    fn __trace_split(&self) -> Split<'a, T, E, Never>;
+}
+
+impl<'a, T, E> SplitResult<'a, T, E> for &ReturnProbe<'a, Result<T, E>> {
+    fn __trace_split(&self) -> Split<'a, T, E, Never> {
+        match self.0 {
+            Ok(value) => Split::Ok(value),
+            Err(error) => Split::Err(error),
+        }
+    }
+}
+
+/// Splitting anything else.
+pub trait SplitValue<'a, R: ?Sized> {
+    /// The split value.
+    fn __trace_split(&self) -> Split<'a, Never, Never, R>;
+}
+
+impl<'a, R: ?Sized> SplitValue<'a, R> for ReturnProbe<'a, R> {
+    fn __trace_split(&self) -> Split<'a, Never, Never, R> {
+        Split::Value(self.0)
+    }
+}
+
+/// Wraps an error to record it.
+pub struct ErrorProbe<'a, E: ?Sized>(pub &'a E);
+
+macro_rules! error_level {
+    ($(#[$doc:meta])* $trait:ident, $refs:ty, [$($bound:tt)*], |$probe:ident| $body:expr) => {
+        $(#[$doc])*
+        pub trait $trait {
+            /// The error as recorded.
+            fn __trace_error(&self) -> ErrorRecord;
+        }
+        impl<E: ?Sized + $($bound)*> $trait for $refs {
+            fn __trace_error(&self) -> ErrorRecord {
+                let $probe: &E = self.0;
+                $body
+            }
+        }
+    };
+}
+
+error_level!(
+    /// An error type: type name, message and `source()` chain.
+    ErrorViaError, &&&&&ErrorProbe<'_, E>, [std::error::Error],
+    |error| ErrorRecord::from_error(error)
+);
+error_level!(
+    /// A handle on a `dyn Error + Send + Sync` (`anyhow::Error`, `Box<dyn Error + Send + Sync>`).
+    ErrorViaDynSendSync, &&&&ErrorProbe<'_, E>, [Deref<Target = dyn std::error::Error + Send + Sync + 'static>],
+    |error| ErrorRecord { kind: type_name::<E>().to_owned(), ..ErrorRecord::from_error(&**error) }
+);
+error_level!(
+    /// A handle on a `dyn Error` (`Box<dyn Error>`).
+    ErrorViaDyn, &&&ErrorProbe<'_, E>, [Deref<Target = dyn std::error::Error + 'static>],
+    |error| ErrorRecord { kind: type_name::<E>().to_owned(), ..ErrorRecord::from_error(&**error) }
+);
+error_level!(
+    /// Anything `Display`.
+    ErrorViaDisplay, &&ErrorProbe<'_, E>, [Display],
+    |error| ErrorRecord::new(type_name::<E>(), error.to_string())
+);
+error_level!(
+    /// Anything `Debug`.
+    ErrorViaDebug, &ErrorProbe<'_, E>, [Debug],
+    |error| ErrorRecord::new(type_name::<E>(), format!("{error:?}"))
+);
+
+/// Anything else: its type name.
+pub trait ErrorOpaque {
+    /// The error as recorded.
+    fn __trace_error(&self) -> ErrorRecord;
+}
+
+impl<E: ?Sized> ErrorOpaque for ErrorProbe<'_, E> {
+    fn __trace_error(&self) -> ErrorRecord {
+        ErrorRecord::new(type_name::<E>(), format!("<{}>", type_name::<E>()))
+    }
+}
+
+/// Wraps an LLM call's response to find its token usage.
+pub struct UsageProbe<'a, T: ?Sized>(pub &'a T);
+
+/// A response with token usage.
+pub trait UsageViaTrait {
+    /// `(input_tokens, output_tokens)`.
+    fn __trace_usage(&self) -> (Option<u64>, Option<u64>);
+}
+
+impl<T: LlmUsage + ?Sized> UsageViaTrait for &UsageProbe<'_, T> {
+    fn __trace_usage(&self) -> (Option<u64>, Option<u64>) {
+        (self.0.input_tokens(), self.0.output_tokens())
+    }
+}
+
+/// A response without.
+pub trait UsageNone {
+    /// `(None, None)`.
+    fn __trace_usage(&self) -> (Option<u64>, Option<u64>);
+}
+
+impl<T: ?Sized> UsageNone for UsageProbe<'_, T> {
+    fn __trace_usage(&self) -> (Option<u64>, Option<u64>) {
+        (None, None)
+    }
+}
+
+/// Runs a sync body as the call: the call is the task's parent meanwhile, and a panic is
+/// recorded (with its message) and resumed.
+#[inline]
+pub fn run_sync<R>(call: &mut Option<Call>, body: impl FnOnce() -> R) -> R {
+    let Some(open) = call else { return body() };
+    let previous = open.enter_task();
+    let result = catch_unwind(AssertUnwindSafe(body));
+    open.exit_task(previous);
+    match result {
+        Ok(value) => value,
+        Err(payload) => {
+            if let Some(open) = call.take() {
+                // A refusal (the session ended meanwhile) is counted in the tracer's stats.
+                let _ = open.finish_panic(payload.as_ref());
+            }
+            resume_unwind(payload)
+        }
+    }
+}
+
+pin_project! {
+    /// Runs an async body as the call: the call is the task's parent during every poll,
+    /// a panic is recorded and resumed, and dropping the future early records `Cancelled`.
+    /// Gives the call back with the output, to be finished by the expansion.
+    pub struct InCall<F> {
+        #[pin]
+        future: F,
+        call: Option<Call>,
+    }
+}
+
+impl<F: Future> InCall<F> {
+    /// Wraps `future` as `call`.
+    pub fn new(call: Call, future: F) -> Self {
+        InCall {
+            future,
+            call: Some(call),
+        }
+    }
+}
+
+impl<F: Future> Future for InCall<F> {
+    type Output = (F::Output, Call);
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        let Some(call) = this.call.as_ref() else {
+            panic!("a traced future was polled after it completed")
+        };
+        let previous = call.enter_task();
+        let future = this.future;
+        let result = catch_unwind(AssertUnwindSafe(|| future.poll(cx)));
+        call.exit_task(previous);
+        match result {
+            Ok(Poll::Pending) => Poll::Pending,
+            Ok(Poll::Ready(output)) => match this.call.take() {
+                Some(call) => Poll::Ready((output, call)),
+                None => unreachable_call(),
+            },
+            Err(payload) => {
+                if let Some(call) = this.call.take() {
+                    // A refusal (the session ended meanwhile) is counted in the tracer's stats.
+                    let _ = call.finish_panic(payload.as_ref());
+                }
+                resume_unwind(payload)
+            }
+        }
+    }
+}
+
+fn unreachable_call() -> ! {
+    unreachable!("the call was checked at the top of poll")
+}
+
+/// Records the end of a call whose return value was split; the expansion captures the parts.
+pub fn finish(call: Call, ended: Ended) {
+    // A refusal (the session ended meanwhile) is counted in the tracer's stats.
+    let _ = match ended {
+        Ended::Ok(output) => call.finish_ok(output),
+        Ended::Err(error) => call.finish_err(error),
+    };
+}
+
+/// How a call ended, as the expansion captured it.
+pub enum Ended {
+    /// Returned, with its captured output (`None`: nothing to capture).
+    Ok(Option<Value>),
+    /// Returned an `Err`.
+    Err(ErrorRecord),
+}
+
+/// The payload type of a panic, for `finish_panic`.
+pub type PanicPayload = dyn Any + Send;

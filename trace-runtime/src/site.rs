@@ -1,0 +1,72 @@
+//! [`CallSite`]: what a traced function's attribute said, as a `static` in its body.
+
+use serde_json::Value;
+use trace_core::{CallRecord, ErrorRecord, EventKind, Map, Message};
+
+/// The options of one traced function, built by the attribute macro as a `static`.
+///
+/// Not a stable API: only the macros' expansions use it.
+#[derive(Debug)]
+pub struct CallSite {
+    /// The event kind.
+    pub kind: EventKind,
+    /// The event's system id.
+    pub system_id: &'static str,
+    /// The event's name.
+    pub name: &'static str,
+    /// `module_path!()` of the function.
+    pub module_path: &'static str,
+    /// Whether the call is timed (`include_timing`).
+    pub include_timing: bool,
+    /// Whether resident memory is recorded before and after (`include_memory`).
+    pub include_memory: bool,
+    /// Whether each call opens a timestep (`auto_timestep`).
+    pub auto_timestep: bool,
+    /// The name of the timesteps it opens (`timestep_name`).
+    pub timestep_name: Option<&'static str>,
+    /// `gen_ai.request.model` (`model`, LLM calls).
+    pub model: Option<&'static str>,
+    /// `gen_ai.provider.name` (`provider`, LLM calls).
+    pub provider: Option<&'static str>,
+    /// The tool's name: a tool call also records a `tool_call` message (tool calls).
+    pub tool: Option<&'static str>,
+    /// `arg_filter`.
+    pub arg_filter: Option<fn(&mut Map)>,
+    /// `result_filter`.
+    pub result_filter: Option<fn(&Value) -> Value>,
+    /// `metadata`.
+    pub metadata: Option<fn(&CallRecord<'_>) -> Map>,
+    /// `message`.
+    pub message: Option<fn(&CallRecord<'_>) -> Option<Message>>,
+    /// `error_handler`.
+    pub error_handler: Option<fn(&ErrorRecord)>,
+}
+
+impl CallSite {
+    /// A site with every option at its default.
+    pub const fn new(
+        kind: EventKind,
+        system_id: &'static str,
+        name: &'static str,
+        module_path: &'static str,
+    ) -> CallSite {
+        CallSite {
+            kind,
+            system_id,
+            name,
+            module_path,
+            include_timing: true,
+            include_memory: false,
+            auto_timestep: false,
+            timestep_name: None,
+            model: None,
+            provider: None,
+            tool: None,
+            arg_filter: None,
+            result_filter: None,
+            metadata: None,
+            message: None,
+            error_handler: None,
+        }
+    }
+}
