@@ -12,9 +12,7 @@ use std::error::Error;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use agent_trace::{
-    EventKind, JsonlSink, Message, SessionTrace, SessionTracer, TracerContext, set_turn_number,
-};
+use agent_trace::{EventKind, JsonlSink, Message, SessionTrace, SessionTracer, TracerContext, set_turn_number};
 use serde_json::json;
 
 struct Options {
@@ -34,9 +32,7 @@ fn parse_options() -> Result<Options, String> {
             "--turns" => options.turns = value()?.parse().map_err(|e| format!("--turns: {e}"))?,
             "--out" => options.out = PathBuf::from(value()?),
             other => {
-                return Err(format!(
-                    "unknown option {other}; options: --turns N, --out PATH"
-                ));
+                return Err(format!("unknown option {other}; options: --turns N, --out PATH"));
             }
         }
     }
@@ -48,10 +44,7 @@ fn scripted_policy(position: i64, goal: i64) -> &'static str {
     if position < goal { "right" } else { "left" }
 }
 
-async fn episode(
-    session: &agent_trace::Session,
-    turns: u32,
-) -> Result<(), agent_trace::TraceError> {
+async fn episode(session: &agent_trace::Session, turns: u32) -> Result<(), agent_trace::TraceError> {
     let goal = 2;
     let mut position = 0i64;
     for turn in 0..turns {
@@ -97,21 +90,14 @@ fn print_tree(trace: &SessionTrace) {
         let mut depth = 0;
         while let Some(id) = parent {
             depth += 1;
-            parent = trace
-                .events
-                .iter()
-                .find(|e| e.id == id)
-                .and_then(|e| e.parent);
+            parent = trace.events.iter().find(|e| e.id == id).and_then(|e| e.parent);
         }
         depth
     };
     for event in &trace.events {
         let indent = "  ".repeat(depth_of(event.parent) + 1);
         let turn = event.turn.map_or_else(|| "-".to_owned(), |t| t.to_string());
-        let output = event
-            .output
-            .as_ref()
-            .map_or_else(String::new, |v| format!(" -> {v}"));
+        let output = event.output.as_ref().map_or_else(String::new, |v| format!(" -> {v}"));
         println!(
             "{indent}[turn {turn}] {kind} {name} ({outcome}, {micros} µs){output}",
             kind = event.kind,
@@ -125,9 +111,7 @@ fn print_tree(trace: &SessionTrace) {
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Box<dyn Error>> {
     let options = parse_options()?;
-    let tracer = SessionTracer::builder()
-        .sink(JsonlSink::open(&options.out)?)
-        .build();
+    let tracer = SessionTracer::builder().sink(JsonlSink::open(&options.out)?).build();
     let session = tracer.start_session();
     session.set_metadata("example", "record_session");
 

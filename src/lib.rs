@@ -1,27 +1,33 @@
 #![doc = include_str!("../README.md")]
-#![cfg_attr(
-    not(test),
-    warn(clippy::unwrap_used, clippy::expect_used, clippy::print_stdout)
-)]
+#![forbid(unsafe_code)]
+#![warn(unreachable_pub)]
+#![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used, clippy::print_stdout))]
 
 #[doc(inline)]
 pub use trace_core::{
-    ErrorRecord, Event, EventBuilder, EventKind, Map, Message, Outcome, SessionStatus,
-    SessionTrace, TimeStep,
+    CallRecord, CapturePolicy, ErrorRecord, Event, EventBuilder, EventKind, LlmUsage, Map, Message, Outcome,
+    SessionStatus, SessionTrace, TimeStep,
 };
 #[doc(inline)]
 pub use trace_core::{assert_parity, capture, parity};
 #[doc(inline)]
+pub use trace_macros::{trace_agent, trace_env, trace_llm_call, trace_runtime, trace_tool_call};
+#[doc(inline)]
 pub use trace_runtime::{
-    ContextExt, JsonlSink, MemorySink, Scope, Session, SessionTracer, SessionTracerBuilder, Sink,
-    SinkError, SpanGuard, TraceError, TracerContext, TracerStats, WithContext, current_session,
-    enter, set_turn_number, spawn,
+    ContextExt, JsonlSink, MemorySink, Scope, Session, SessionTracer, SessionTracerBuilder, Sink, SinkError, SpanGuard,
+    TraceError, TracerContext, TracerStats, WithContext, current_session, enter, set_turn_number, spawn,
 };
+
+/// What the attribute macros' expansions call. Not a stable API: names here change
+/// without notice.
+#[doc(hidden)]
+pub mod __private {
+    pub use trace_runtime::private::*;
+}
 
 /// The names most programs need, for a glob import: `use agent_trace::prelude::*;`.
 pub mod prelude {
     pub use trace_core::{ErrorRecord, EventKind, Message, Outcome, SessionStatus, SessionTrace};
-    pub use trace_runtime::{
-        ContextExt, Session, SessionTracer, TracerContext, current_session, set_turn_number,
-    };
+    pub use trace_macros::{trace_agent, trace_env, trace_llm_call, trace_runtime, trace_tool_call};
+    pub use trace_runtime::{ContextExt, Session, SessionTracer, TracerContext, current_session, set_turn_number};
 }

@@ -2,9 +2,7 @@
 
 use std::time::Duration;
 
-use agent_trace::{
-    ErrorRecord, Event, EventKind, Message, Outcome, SessionStatus, SessionTrace, TimeStep,
-};
+use agent_trace::{ErrorRecord, Event, EventKind, Message, Outcome, SessionStatus, SessionTrace, TimeStep};
 use chrono::{TimeZone, Utc};
 use serde_json::json;
 
@@ -18,8 +16,7 @@ fn sample_event(kind: EventKind, duration: Duration) -> Event {
         module_path: "my_agent::policy".into(),
         turn: Some(2),
         timestep: Some(1),
-        started_at: Utc.with_ymd_and_hms(2026, 11, 23, 12, 0, 0).unwrap()
-            + chrono::Duration::nanoseconds(123_456_789),
+        started_at: Utc.with_ymd_and_hms(2026, 11, 23, 12, 0, 0).unwrap() + chrono::Duration::nanoseconds(123_456_789),
         duration,
         inputs: json!({"observation": {"hp": 9, "inventory": ["wood"]}})
             .as_object()
@@ -32,10 +29,7 @@ fn sample_event(kind: EventKind, duration: Duration) -> Event {
             chain: vec!["connection reset".into()],
         }),
         outcome: Outcome::Err,
-        metadata: json!({"gen_ai.request.model": "scripted"})
-            .as_object()
-            .unwrap()
-            .clone(),
+        metadata: json!({"gen_ai.request.model": "scripted"}).as_object().unwrap().clone(),
     }
 }
 
@@ -115,10 +109,7 @@ fn kinds_outcomes_and_statuses_are_snake_case_and_custom_kinds_keep_their_name()
     );
     let custom: EventKind = serde_json::from_value(json!({"custom": "retriever"})).unwrap();
     assert_eq!(custom, EventKind::Custom("retriever".into()));
-    assert_eq!(
-        serde_json::to_value(Outcome::Panicked).unwrap(),
-        json!("panicked")
-    );
+    assert_eq!(serde_json::to_value(Outcome::Panicked).unwrap(), json!("panicked"));
     assert_eq!(
         serde_json::to_value(SessionStatus::Cancelled).unwrap(),
         json!("cancelled")
@@ -128,17 +119,11 @@ fn kinds_outcomes_and_statuses_are_snake_case_and_custom_kinds_keep_their_name()
 #[test]
 fn display_is_what_a_person_reads() {
     assert_eq!(EventKind::Llm.to_string(), "llm");
-    assert_eq!(
-        EventKind::Custom("retriever".into()).to_string(),
-        "custom:retriever"
-    );
+    assert_eq!(EventKind::Custom("retriever".into()).to_string(), "custom:retriever");
     assert_eq!(Outcome::Cancelled.to_string(), "cancelled");
     assert_eq!(SessionStatus::Success.to_string(), "success");
     let record = sample_event(EventKind::Tool, Duration::ZERO).error.unwrap();
-    assert_eq!(
-        record.to_string(),
-        "std::io::Error: tool timed out: connection reset"
-    );
+    assert_eq!(record.to_string(), "std::io::Error: tool timed out: connection reset");
 }
 
 #[derive(Debug)]

@@ -3,9 +3,7 @@
 
 use std::time::Duration;
 
-use agent_trace::{
-    ContextExt, EventKind, SessionTrace, SessionTracer, TracerContext, current_session, enter,
-};
+use agent_trace::{ContextExt, EventKind, SessionTrace, SessionTracer, TracerContext, current_session, enter};
 
 fn parent_of<'a>(trace: &'a SessionTrace, name: &str) -> Option<&'a str> {
     let event = trace
@@ -13,15 +11,9 @@ fn parent_of<'a>(trace: &'a SessionTrace, name: &str) -> Option<&'a str> {
         .iter()
         .find(|e| e.name == name)
         .unwrap_or_else(|| panic!("no event {name}"));
-    event.parent.map(|id| {
-        trace
-            .events
-            .iter()
-            .find(|e| e.id == id)
-            .unwrap()
-            .name
-            .as_str()
-    })
+    event
+        .parent
+        .map(|id| trace.events.iter().find(|e| e.id == id).unwrap().name.as_str())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -43,9 +35,7 @@ async fn nested_spans_get_their_parent_across_awaits_and_spawns() {
 
             let carried = tokio::spawn(
                 async {
-                    enter(EventKind::Tool, "agent", "in_current_context")
-                        .finish()
-                        .unwrap();
+                    enter(EventKind::Tool, "agent", "in_current_context").finish().unwrap();
                 }
                 .in_current_context(),
             );
@@ -56,9 +46,7 @@ async fn nested_spans_get_their_parent_across_awaits_and_spawns() {
                     current_session().is_none(),
                     "a plain tokio::spawn must not see the context"
                 );
-                enter(EventKind::Tool, "agent", "in_plain_spawn")
-                    .finish()
-                    .unwrap();
+                enter(EventKind::Tool, "agent", "in_plain_spawn").finish().unwrap();
             });
             plain.await.unwrap();
 
@@ -96,9 +84,7 @@ async fn nested_spans_get_their_parent_across_awaits_and_spawns() {
 
 #[test]
 fn in_current_context_outside_a_scope_runs_the_future_as_it_is() {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .build()
-        .unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
     let value = runtime.block_on(async { 41 }.in_current_context());
     assert_eq!(value, 41);
 }
@@ -111,9 +97,7 @@ async fn a_span_of_one_session_does_not_become_the_parent_in_another_sessions_sc
     TracerContext::new(&first)
         .scope(async {
             let foreign = second.enter(EventKind::Agent, "agent", "in_second");
-            enter(EventKind::Tool, "agent", "in_first")
-                .finish()
-                .unwrap();
+            enter(EventKind::Tool, "agent", "in_first").finish().unwrap();
             foreign.finish().unwrap();
         })
         .await;

@@ -2,8 +2,7 @@
 
 use agent_trace::parity::{Aspect, Location, compare};
 use agent_trace::{
-    ErrorRecord, Event, EventKind, Message, SessionTrace, SessionTracer, TracerContext,
-    assert_parity, enter,
+    ErrorRecord, Event, EventKind, Message, SessionTrace, SessionTracer, TracerContext, assert_parity, enter,
 };
 use serde_json::json;
 
@@ -67,12 +66,9 @@ fn record(change: Change) -> SessionTrace {
                 } else {
                     "wood"
                 };
-                let mut builder =
-                    Event::builder(EventKind::Tool, "agent", "search").input("query", query);
+                let mut builder = Event::builder(EventKind::Tool, "agent", "search").input("query", query);
                 builder = match (change, turn) {
-                    (Change::OtherError, 1) => {
-                        builder.error(ErrorRecord::new("Timeout", "took 31 s"))
-                    }
+                    (Change::OtherError, 1) => builder.error(ErrorRecord::new("Timeout", "took 31 s")),
                     (Change::Cancelled, 1) => builder.outcome(agent_trace::Outcome::Cancelled),
                     (_, 1) => builder.error(ErrorRecord::new("Timeout", "took 30 s")),
                     (Change::OtherOutput, _) => builder.output(["oak"]),
@@ -82,9 +78,7 @@ fn record(change: Change) -> SessionTrace {
             };
             let environment = |session: &agent_trace::Session| {
                 session
-                    .record_event(
-                        Event::builder(EventKind::Environment, "environment", "step").output(turn),
-                    )
+                    .record_event(Event::builder(EventKind::Environment, "environment", "step").output(turn))
                     .unwrap();
             };
             if change == Change::SwapEnvironmentAndTool && turn == 0 {
@@ -140,10 +134,7 @@ fn a_missing_event_is_reported_as_missing_not_as_every_later_event_differing() {
             decorated: Some(6)
         }
     );
-    assert_eq!(
-        counts[1].decorated.as_ref().unwrap()["name"],
-        json!("search")
-    );
+    assert_eq!(counts[1].decorated.as_ref().unwrap()["name"], json!("search"));
 }
 
 #[test]
@@ -184,10 +175,7 @@ fn outputs_errors_and_outcomes_are_state() {
 
 #[test]
 fn swapped_events_are_a_kind_and_order_difference_at_both_positions() {
-    let report = compare(
-        &record(Change::None),
-        &record(Change::SwapEnvironmentAndTool),
-    );
+    let report = compare(&record(Change::None), &record(Change::SwapEnvironmentAndTool));
     assert!(report.event_count_match);
     assert!(!report.event_kinds_match);
     let positions: Vec<_> = report

@@ -2,8 +2,8 @@
 //! misuse.
 
 use agent_trace::{
-    Event, EventKind, MemorySink, Message, Outcome, SessionStatus, SessionTracer, TraceError,
-    TracerContext, current_session, enter, set_turn_number,
+    Event, EventKind, MemorySink, Message, Outcome, SessionStatus, SessionTracer, TraceError, TracerContext,
+    current_session, enter, set_turn_number,
 };
 use serde_json::json;
 
@@ -36,10 +36,7 @@ async fn two_hundred_concurrent_sessions_each_keep_exactly_their_own_events_in_o
         let n = &trace.metadata["n"];
         assert_eq!(trace.events.len(), 50);
         for (i, event) in trace.events.iter().enumerate() {
-            assert_eq!(
-                &event.inputs["session"], n,
-                "an event of another session leaked in"
-            );
+            assert_eq!(&event.inputs["session"], n, "an event of another session leaked in");
             assert_eq!(event.inputs["i"], json!(i));
             assert_eq!(event.parent, None);
         }
@@ -49,11 +46,7 @@ async fn two_hundred_concurrent_sessions_each_keep_exactly_their_own_events_in_o
     assert_eq!(sink.sessions().len(), 200);
     let stats = tracer.stats();
     assert_eq!(
-        (
-            stats.sessions_started,
-            stats.sessions_ended,
-            stats.events_recorded
-        ),
+        (stats.sessions_started, stats.sessions_ended, stats.events_recorded),
         (200, 200, 10_000)
     );
 }
@@ -78,26 +71,17 @@ fn outside_any_scope_there_is_no_session_and_recording_through_the_context_does_
 fn events_carry_the_turn_and_the_open_timestep_and_timesteps_close_in_order() {
     let session = SessionTracer::default().start_session();
     TracerContext::new(&session).sync_scope(|| {
-        enter(EventKind::Runtime, "runtime", "reset")
-            .finish()
-            .unwrap();
+        enter(EventKind::Runtime, "runtime", "reset").finish().unwrap();
         for turn in 0..3 {
             set_turn_number(turn);
             assert_eq!(session.timestep_named(turn, format!("turn {turn}")), turn);
             enter(EventKind::Agent, "agent", "decide").finish().unwrap();
             session
-                .record_message(Message::new(
-                    "agent",
-                    "environment",
-                    "action",
-                    json!({"turn": turn}),
-                ))
+                .record_message(Message::new("agent", "environment", "action", json!({"turn": turn})))
                 .unwrap();
         }
         session.end_timestep();
-        enter(EventKind::Runtime, "runtime", "close")
-            .finish()
-            .unwrap();
+        enter(EventKind::Runtime, "runtime", "close").finish().unwrap();
     });
     let trace = session.end().unwrap();
     let placed: Vec<_> = trace.events.iter().map(|e| (e.turn, e.timestep)).collect();
@@ -118,10 +102,7 @@ fn events_carry_the_turn_and_the_open_timestep_and_timesteps_close_in_order() {
         assert!(step.ended_at.is_some_and(|end| end >= step.started_at));
     }
     let message_steps: Vec<_> = trace.messages.iter().map(|m| (m.id, m.timestep)).collect();
-    assert_eq!(
-        message_steps,
-        vec![(1, Some(0)), (2, Some(1)), (3, Some(2))]
-    );
+    assert_eq!(message_steps, vec![(1, Some(0)), (2, Some(1)), (3, Some(2))]);
 }
 
 #[test]
@@ -144,10 +125,7 @@ fn ending_twice_recording_after_end_and_ending_through_another_tracer_are_errors
         Err(TraceError::ForeignSession { session_id }) => assert_eq!(session_id, id),
         result => panic!("expected ForeignSession, got {result:?}"),
     }
-    assert!(
-        !session.is_ended(),
-        "a refused end must not end the session"
-    );
+    assert!(!session.is_ended(), "a refused end must not end the session");
 
     let span = session.enter(EventKind::Tool, "agent", "late");
     tracer.end_session(&session).unwrap();
@@ -163,10 +141,7 @@ fn ending_twice_recording_after_end_and_ending_through_another_tracer_are_errors
         session.record_message(Message::new("a", "b", "c", json!(1))),
         Err(TraceError::SessionEnded { .. })
     ));
-    assert!(matches!(
-        span.finish_ok(1),
-        Err(TraceError::SessionEnded { .. })
-    ));
+    assert!(matches!(span.finish_ok(1), Err(TraceError::SessionEnded { .. })));
     session.set_metadata("late", true);
     assert_eq!(tracer.stats().rejected_after_end, 5);
 }
@@ -177,8 +152,7 @@ fn a_session_dropped_without_end_is_still_written_as_cancelled() {
     let tracer = SessionTracer::builder().sink(sink.clone()).build();
     {
         let session = tracer.start_session();
-        TracerContext::new(&session)
-            .sync_scope(|| enter(EventKind::Agent, "agent", "decide").finish().unwrap());
+        TracerContext::new(&session).sync_scope(|| enter(EventKind::Agent, "agent", "decide").finish().unwrap());
     }
     tracer.flush().unwrap();
     let sessions = sink.sessions();
@@ -192,8 +166,7 @@ fn a_failed_event_makes_the_session_an_error() {
     let session = SessionTracer::default().start_session();
     session
         .record_event(
-            Event::builder(EventKind::Tool, "agent", "search")
-                .error(agent_trace::ErrorRecord::new("Timeout", "slow")),
+            Event::builder(EventKind::Tool, "agent", "search").error(agent_trace::ErrorRecord::new("Timeout", "slow")),
         )
         .unwrap();
     let trace = session.end().unwrap();
@@ -206,9 +179,7 @@ async fn the_scope_result_decides_the_status() {
     let tracer = SessionTracer::default();
 
     let ok = tracer.start_session();
-    let value = TracerContext::new(&ok)
-        .try_scope(async { Ok::<_, String>(5) })
-        .await;
+    let value = TracerContext::new(&ok).try_scope(async { Ok::<_, String>(5) }).await;
     assert_eq!(value, Ok(5));
     assert_eq!(ok.end().unwrap().status, SessionStatus::Success);
 

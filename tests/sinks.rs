@@ -4,8 +4,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use agent_trace::{
-    EventKind, JsonlSink, MemorySink, Message, SessionTrace, SessionTracer, Sink, SinkError,
-    TraceError, TracerContext,
+    EventKind, JsonlSink, MemorySink, Message, SessionTrace, SessionTracer, Sink, SinkError, TraceError, TracerContext,
 };
 use serde_json::json;
 
@@ -35,21 +34,13 @@ fn record_episode(tracer: &SessionTracer, turns: u32) -> SessionTrace {
             agent_trace::set_turn_number(turn);
             session.timestep(turn);
             let mut decide = agent_trace::enter(EventKind::Agent, "agent", "decide");
-            decide.record_input(
-                "observation",
-                json!({"turn": turn, "text": "a \"quoted\"\nline"}),
-            );
+            decide.record_input("observation", json!({"turn": turn, "text": "a \"quoted\"\nline"}));
             agent_trace::enter(EventKind::Llm, "agent", "complete")
                 .finish_ok("noop")
                 .unwrap();
             decide.finish_ok(["noop"]).unwrap();
             session
-                .record_message(Message::new(
-                    "agent",
-                    "environment",
-                    "action",
-                    json!("noop"),
-                ))
+                .record_message(Message::new("agent", "environment", "action", json!("noop")))
                 .unwrap();
         }
     });
@@ -60,22 +51,15 @@ fn record_episode(tracer: &SessionTracer, turns: u32) -> SessionTrace {
 fn jsonl_written_flushed_and_read_back_equals_what_end_returned() {
     let dir = TempDir::new("jsonl-roundtrip");
     let path = dir.0.join("traces.jsonl");
-    let tracer = SessionTracer::builder()
-        .sink(JsonlSink::open(&path).unwrap())
-        .build();
+    let tracer = SessionTracer::builder().sink(JsonlSink::open(&path).unwrap()).build();
     let first = record_episode(&tracer, 2);
     let second = record_episode(&tracer, 3);
     tracer.flush().unwrap();
-    assert_eq!(
-        JsonlSink::read(&path).unwrap(),
-        vec![first.clone(), second.clone()]
-    );
+    assert_eq!(JsonlSink::read(&path).unwrap(), vec![first.clone(), second.clone()]);
 
     // Reopening appends rather than truncating.
     drop(tracer);
-    let tracer = SessionTracer::builder()
-        .sink(JsonlSink::open(&path).unwrap())
-        .build();
+    let tracer = SessionTracer::builder().sink(JsonlSink::open(&path).unwrap()).build();
     let third = record_episode(&tracer, 1);
     drop(tracer); // dropping the last handle flushes
     assert_eq!(JsonlSink::read(&path).unwrap(), vec![first, second, third]);
@@ -102,33 +86,23 @@ fn opening_a_directory_as_a_jsonl_file_names_the_path() {
     let dir = TempDir::new("jsonl-dir");
     let error = JsonlSink::open(&dir.0).unwrap_err();
     assert!(matches!(error, SinkError::Open { ref path, .. } if *path == dir.0));
-    assert!(
-        error.to_string().contains(&dir.0.display().to_string()),
-        "{error}"
-    );
+    assert!(error.to_string().contains(&dir.0.display().to_string()), "{error}");
 }
 
 #[test]
 fn reading_a_corrupted_jsonl_file_names_the_path_and_line() {
     let dir = TempDir::new("jsonl-corrupt");
     let path = dir.0.join("traces.jsonl");
-    let tracer = SessionTracer::builder()
-        .sink(JsonlSink::open(&path).unwrap())
-        .build();
+    let tracer = SessionTracer::builder().sink(JsonlSink::open(&path).unwrap()).build();
     record_episode(&tracer, 1);
     drop(tracer);
     let mut text = std::fs::read_to_string(&path).unwrap();
     text.push_str("\n{\"session_id\": 3\n");
     std::fs::write(&path, text).unwrap();
     let error = JsonlSink::read(&path).unwrap_err();
+    assert!(matches!(error, SinkError::Decode { line: 3, .. }), "{error:?}");
     assert!(
-        matches!(error, SinkError::Decode { line: 3, .. }),
-        "{error:?}"
-    );
-    assert!(
-        error
-            .to_string()
-            .starts_with(&format!("{}:3:", path.display())),
+        error.to_string().starts_with(&format!("{}:3:", path.display())),
         "{error}"
     );
 }
@@ -200,10 +174,7 @@ impl Sink for Panicking {
 #[test]
 fn a_panicking_sink_is_reported_and_the_writer_carries_on() {
     let memory = MemorySink::new();
-    let tracer = SessionTracer::builder()
-        .sink(Panicking)
-        .sink(memory.clone())
-        .build();
+    let tracer = SessionTracer::builder().sink(Panicking).sink(memory.clone()).build();
     record_episode(&tracer, 1);
     let error = tracer.flush().unwrap_err();
     assert_eq!(error.to_string(), "sink `panicking` panicked: sink bug");
@@ -216,10 +187,7 @@ fn a_panicking_sink_is_reported_and_the_writer_carries_on() {
 #[test]
 fn a_small_queue_makes_end_wait_instead_of_dropping() {
     let memory = MemorySink::new();
-    let tracer = SessionTracer::builder()
-        .sink(memory.clone())
-        .queue_capacity(1)
-        .build();
+    let tracer = SessionTracer::builder().sink(memory.clone()).queue_capacity(1).build();
     for _ in 0..50 {
         record_episode(&tracer, 1);
     }

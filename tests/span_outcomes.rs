@@ -2,9 +2,7 @@
 
 use std::time::Duration;
 
-use agent_trace::{
-    ErrorRecord, EventKind, Outcome, SessionStatus, SessionTracer, TracerContext, enter,
-};
+use agent_trace::{ErrorRecord, EventKind, Outcome, SessionStatus, SessionTracer, TracerContext, enter};
 use serde_json::json;
 
 #[test]
@@ -54,9 +52,7 @@ async fn a_span_dropped_unfinished_by_a_timeout_records_cancelled() {
                     .await
                     .is_err()
             );
-            enter(EventKind::Agent, "agent", "after_timeout")
-                .finish()
-                .unwrap();
+            enter(EventKind::Agent, "agent", "after_timeout").finish().unwrap();
         })
         .await;
     let trace = session.end().unwrap();
@@ -85,13 +81,9 @@ fn finish_ok_finish_err_and_finish_record_output_error_and_outcome() {
         ok.finish_ok(vec![1, 2]).unwrap();
 
         let error = std::io::Error::new(std::io::ErrorKind::TimedOut, "tool timed out");
-        enter(EventKind::Tool, "agent", "err")
-            .finish_err(&error)
-            .unwrap();
+        enter(EventKind::Tool, "agent", "err").finish_err(&error).unwrap();
 
-        enter(EventKind::Environment, "environment", "unit")
-            .finish()
-            .unwrap();
+        enter(EventKind::Environment, "environment", "unit").finish().unwrap();
     });
     let trace = session.end().unwrap();
     let [ok, err, unit] = &trace.events[..] else {

@@ -29,10 +29,7 @@ pub fn to_value<T: Serialize + ?Sized>(value: &T) -> Value {
         Ok(Err(error)) => unserializable(&error.to_string()),
         Err(payload) => {
             let record = crate::ErrorRecord::from_panic(payload.as_ref());
-            unserializable(&format!(
-                "Serialize implementation panicked: {}",
-                record.message
-            ))
+            unserializable(&format!("Serialize implementation panicked: {}", record.message))
         }
     }
 }
@@ -40,9 +37,6 @@ pub fn to_value<T: Serialize + ?Sized>(value: &T) -> Value {
 /// The marker for a value that could not be serialized, with the reason.
 pub fn unserializable(reason: &str) -> Value {
     let mut marker = Map::new();
-    marker.insert(
-        UNSERIALIZABLE_KEY.to_owned(),
-        Value::String(reason.to_owned()),
-    );
+    marker.insert(UNSERIALIZABLE_KEY.to_owned(), Value::String(reason.to_owned()));
     Value::Object(marker)
 }

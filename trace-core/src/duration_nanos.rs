@@ -9,10 +9,7 @@ use serde::{Deserialize, Deserializer, Serializer};
 
 const NANOS_PER_SEC: u128 = 1_000_000_000;
 
-pub(crate) fn serialize<S: Serializer>(
-    duration: &Duration,
-    serializer: S,
-) -> Result<S::Ok, S::Error> {
+pub(crate) fn serialize<S: Serializer>(duration: &Duration, serializer: S) -> Result<S::Ok, S::Error> {
     let nanos = duration.as_nanos();
     match u64::try_from(nanos) {
         Ok(small) => serializer.serialize_u64(small),
@@ -20,9 +17,7 @@ pub(crate) fn serialize<S: Serializer>(
     }
 }
 
-pub(crate) fn deserialize<'de, D: Deserializer<'de>>(
-    deserializer: D,
-) -> Result<Duration, D::Error> {
+pub(crate) fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Duration, D::Error> {
     let nanos = u128::deserialize(deserializer)?;
     let secs = u64::try_from(nanos / NANOS_PER_SEC).map_err(|_| {
         serde::de::Error::custom(format_args!(

@@ -60,11 +60,7 @@ impl Event {
     ///     .output(vec!["tokio-rs/tracing"]);
     /// # let _ = builder;
     /// ```
-    pub fn builder(
-        kind: EventKind,
-        system_id: impl Into<String>,
-        name: impl Into<String>,
-    ) -> EventBuilder {
+    pub fn builder(kind: EventKind, system_id: impl Into<String>, name: impl Into<String>) -> EventBuilder {
         EventBuilder::new(kind, system_id.into(), name.into())
     }
 }

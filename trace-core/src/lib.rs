@@ -7,10 +7,9 @@
 //! recording machinery lives in `trace-runtime`, and users reach both through the
 //! `agent-trace` crate.
 
-#![cfg_attr(
-    not(test),
-    warn(clippy::unwrap_used, clippy::expect_used, clippy::print_stdout)
-)]
+#![forbid(unsafe_code)]
+#![warn(unreachable_pub)]
+#![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used, clippy::print_stdout))]
 
 mod builder;
 mod call_record;

@@ -52,10 +52,7 @@ impl Default for CapturePolicy {
     fn default() -> Self {
         CapturePolicy {
             max_value_bytes: 64 * 1024,
-            redacted_keys: DEFAULT_REDACTED_KEYS
-                .iter()
-                .map(|key| (*key).to_owned())
-                .collect(),
+            redacted_keys: DEFAULT_REDACTED_KEYS.iter().map(|key| (*key).to_owned()).collect(),
         }
     }
 }
@@ -73,10 +70,7 @@ impl CapturePolicy {
         I: IntoIterator<Item = S>,
         S: Into<String>,
     {
-        self.redacted_keys = keys
-            .into_iter()
-            .map(|key| key.into().to_lowercase())
-            .collect();
+        self.redacted_keys = keys.into_iter().map(|key| key.into().to_lowercase()).collect();
         self
     }
 
@@ -93,9 +87,7 @@ impl CapturePolicy {
 
     /// Whether values under `key` are redacted.
     pub fn is_redacted(&self, key: &str) -> bool {
-        self.redacted_keys
-            .iter()
-            .any(|secret| secret.eq_ignore_ascii_case(key))
+        self.redacted_keys.iter().any(|secret| secret.eq_ignore_ascii_case(key))
     }
 
     /// Applies the policy to the value captured under `name` (an argument name, `"output"`,

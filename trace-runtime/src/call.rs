@@ -204,10 +204,7 @@ impl Call {
 
     /// Closes the call as returned, with `output` (`None`: a function without a value).
     pub fn finish_ok(mut self, output: Option<Value>) -> Result<(), TraceError> {
-        let output = match (
-            output,
-            self.open.as_ref().and_then(|open| open.site?.result_filter),
-        ) {
+        let output = match (output, self.open.as_ref().and_then(|open| open.site?.result_filter)) {
             (Some(value), Some(filter)) => Some(filter(&value)),
             (output, _) => output,
         };
@@ -221,19 +218,10 @@ impl Call {
 
     /// Closes the call as panicked, with the payload of the panic.
     pub fn finish_panic(mut self, payload: &(dyn Any + Send)) -> Result<(), TraceError> {
-        self.close(
-            Outcome::Panicked,
-            None,
-            Some(ErrorRecord::from_panic(payload)),
-        )
+        self.close(Outcome::Panicked, None, Some(ErrorRecord::from_panic(payload)))
     }
 
-    fn close(
-        &mut self,
-        outcome: Outcome,
-        output: Option<Value>,
-        error: Option<ErrorRecord>,
-    ) -> Result<(), TraceError> {
+    fn close(&mut self, outcome: Outcome, output: Option<Value>, error: Option<ErrorRecord>) -> Result<(), TraceError> {
         match self.open.take() {
             Some(open) => open.close(outcome, output, error),
             None => Ok(()),
@@ -242,12 +230,7 @@ impl Call {
 }
 
 impl OpenCall {
-    fn close(
-        mut self,
-        outcome: Outcome,
-        output: Option<Value>,
-        error: Option<ErrorRecord>,
-    ) -> Result<(), TraceError> {
+    fn close(mut self, outcome: Outcome, output: Option<Value>, error: Option<ErrorRecord>) -> Result<(), TraceError> {
         let duration = self.start.map(|start| start.elapsed()).unwrap_or_default();
         if let Some(previous) = self.restore {
             with_frame(|frame| {
@@ -303,12 +286,7 @@ impl OpenCall {
 
 impl CallSite {
     /// Runs the site's hooks on a finished event: metadata, error handler, messages.
-    fn after_call(
-        &self,
-        event: &mut Event,
-        messages: &mut Vec<Message>,
-        counters: &crate::stats::Counters,
-    ) {
+    fn after_call(&self, event: &mut Event, messages: &mut Vec<Message>, counters: &crate::stats::Counters) {
         let guarded = |hook: &mut dyn FnMut()| {
             if catch_unwind(AssertUnwindSafe(hook)).is_err() {
                 crate::stats::Counters::bump(&counters.hook_errors);
@@ -328,8 +306,7 @@ impl CallSite {
                 (Some(output), None) => output.clone(),
                 (None, None) => Value::Null,
             };
-            let content =
-                serde_json::json!({ "tool": tool, "args": event.inputs, "result": result });
+            let content = serde_json::json!({ "tool": tool, "args": event.inputs, "result": result });
             messages.push(Message::new(
                 event.system_id.clone(),
                 "environment",
@@ -378,12 +355,6 @@ fn resident_memory() -> Value {
     status
         .lines()
         .find_map(|line| line.strip_prefix("VmRSS:"))
-        .and_then(|rest| {
-            rest.trim()
-                .trim_end_matches("kB")
-                .trim()
-                .parse::<u64>()
-                .ok()
-        })
+        .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
         .map_or(Value::Null, |kib| Value::from(kib * 1024))
 }

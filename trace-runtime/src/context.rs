@@ -46,14 +46,9 @@ pub(crate) fn with_frame<R>(f: impl FnOnce(&Frame) -> R) -> Option<R> {
 
 /// The traced call the current task is in, if the task runs in a scope of `session`.
 pub(crate) fn current_parent(session: &Session) -> Option<u64> {
-    with_frame(|frame| {
-        frame
-            .session
-            .same_session(session)
-            .then(|| frame.parent.get())
-    })
-    .flatten()
-    .flatten()
+    with_frame(|frame| frame.session.same_session(session).then(|| frame.parent.get()))
+        .flatten()
+        .flatten()
 }
 
 /// The session of the current scope; `None` outside any scope.

@@ -1,10 +1,9 @@
 //! The recording side of agent-trace: sessions, the tracer context, hand-written spans and
 //! the sinks that keep ended sessions. Use it through the `agent-trace` crate.
 
-#![cfg_attr(
-    not(test),
-    warn(clippy::unwrap_used, clippy::expect_used, clippy::print_stdout)
-)]
+#![forbid(unsafe_code)]
+#![warn(unreachable_pub)]
+#![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used, clippy::print_stdout))]
 
 mod call;
 mod context;
@@ -21,9 +20,7 @@ mod writer;
 #[doc(hidden)]
 pub mod private;
 
-pub use context::{
-    ContextExt, Scope, TracerContext, WithContext, current_session, set_turn_number, spawn,
-};
+pub use context::{ContextExt, Scope, TracerContext, WithContext, current_session, set_turn_number, spawn};
 pub use error::{SinkError, TraceError};
 pub use session::Session;
 pub use sink::{JsonlSink, MemorySink, Sink};

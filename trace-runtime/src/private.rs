@@ -16,12 +16,12 @@ use std::task::{Context, Poll};
 
 use pin_project_lite::pin_project;
 use serde::Serialize;
-use serde_json::Value;
-use trace_core::{CapturePolicy, ErrorRecord, LlmUsage, capture};
+use trace_core::{CapturePolicy, LlmUsage, capture};
 
 pub use crate::call::Call;
 pub use crate::site::CallSite;
-pub use trace_core::{CallRecord, EventKind, Map, Message};
+pub use serde_json::Value;
+pub use trace_core::{CallRecord, ErrorRecord, EventKind, Map, Message};
 
 /// A value to capture under `name` with the tracer's policy.
 pub struct Capture<'a, T: ?Sized> {
@@ -33,11 +33,7 @@ pub struct Capture<'a, T: ?Sized> {
 impl<'a, T: ?Sized> Capture<'a, T> {
     /// Wraps a value for capture.
     pub fn new(name: &'a str, value: &'a T, policy: &'a CapturePolicy) -> Self {
-        Capture {
-            name,
-            value,
-            policy,
-        }
+        Capture { name, value, policy }
     }
 }
 

@@ -9,8 +9,7 @@ use std::time::Instant;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use trace_core::{
-    Event, EventBuilder, EventKind, EventPlacement, Map, Message, SessionStatus, SessionTrace,
-    TimeStep, capture,
+    Event, EventBuilder, EventKind, EventPlacement, Map, Message, SessionStatus, SessionTrace, TimeStep, capture,
 };
 
 use crate::TraceError;
@@ -161,9 +160,7 @@ impl Session {
             ended_at: None,
             metadata: Map::new(),
         });
-        self.inner
-            .timestep
-            .store(u64::from(index), Ordering::Relaxed);
+        self.inner.timestep.store(u64::from(index), Ordering::Relaxed);
         index
     }
 
@@ -206,9 +203,7 @@ impl Session {
     /// Records a message; returns its id. A message with no timestep gets the open one.
     /// Its content is captured under the tracer's capture policy.
     pub fn record_message(&self, mut message: Message) -> Result<u64, TraceError> {
-        message.content = self
-            .policy()
-            .apply("content", std::mem::take(&mut message.content));
+        message.content = self.policy().apply("content", std::mem::take(&mut message.content));
         let mut state = lock(&self.inner.state);
         if state.ended {
             drop(state);
@@ -247,12 +242,7 @@ impl Session {
         system_id: impl Into<Cow<'static, str>>,
         name: impl Into<Cow<'static, str>>,
     ) -> SpanGuard {
-        SpanGuard::new(Call::enter(
-            self.clone(),
-            kind,
-            system_id.into(),
-            name.into(),
-        ))
+        SpanGuard::new(Call::enter(self.clone(), kind, system_id.into(), name.into()))
     }
 
     /// Ends the session and returns its whole trace, which is also handed to the sinks.
@@ -404,11 +394,7 @@ impl fmt::Debug for Session {
 }
 
 fn close_open_timestep(state: &mut SessionState, now: DateTime<Utc>) {
-    if let Some(open) = state
-        .timesteps
-        .last_mut()
-        .filter(|step| step.ended_at.is_none())
-    {
+    if let Some(open) = state.timesteps.last_mut().filter(|step| step.ended_at.is_none()) {
         open.ended_at = Some(now);
     }
 }

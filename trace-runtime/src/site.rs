@@ -3,7 +3,8 @@
 use serde_json::Value;
 use trace_core::{CallRecord, ErrorRecord, EventKind, Map, Message};
 
-/// The options of one traced function, built by the attribute macro as a `static`.
+/// The options of one traced function, built by the attribute macro as a `static` that
+/// names every field (a `static` cannot take the rest from a value with drop glue).
 ///
 /// Not a stable API: only the macros' expansions use it.
 #[derive(Debug)]
@@ -40,33 +41,4 @@ pub struct CallSite {
     pub message: Option<fn(&CallRecord<'_>) -> Option<Message>>,
     /// `error_handler`.
     pub error_handler: Option<fn(&ErrorRecord)>,
-}
-
-impl CallSite {
-    /// A site with every option at its default.
-    pub const fn new(
-        kind: EventKind,
-        system_id: &'static str,
-        name: &'static str,
-        module_path: &'static str,
-    ) -> CallSite {
-        CallSite {
-            kind,
-            system_id,
-            name,
-            module_path,
-            include_timing: true,
-            include_memory: false,
-            auto_timestep: false,
-            timestep_name: None,
-            model: None,
-            provider: None,
-            tool: None,
-            arg_filter: None,
-            result_filter: None,
-            metadata: None,
-            message: None,
-            error_handler: None,
-        }
-    }
 }

@@ -108,26 +108,19 @@ impl SpanGuard {
     /// Records the call as failed with `error` (outcome `Err`).
     pub fn finish_err(mut self, error: impl Into<ErrorRecord>) -> Result<(), TraceError> {
         let error = error.into();
-        self.call
-            .take()
-            .map_or(Ok(()), |call| call.finish_err(error))
+        self.call.take().map_or(Ok(()), |call| call.finish_err(error))
     }
 
     /// Records the call as panicked, with the payload `std::panic::catch_unwind` returned.
     pub fn finish_panic(mut self, payload: &(dyn Any + Send)) -> Result<(), TraceError> {
-        self.call
-            .take()
-            .map_or(Ok(()), |call| call.finish_panic(payload))
+        self.call.take().map_or(Ok(()), |call| call.finish_panic(payload))
     }
 }
 
 impl fmt::Debug for SpanGuard {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.id() {
-            Some(id) => f
-                .debug_struct("SpanGuard")
-                .field("id", &id)
-                .finish_non_exhaustive(),
+            Some(id) => f.debug_struct("SpanGuard").field("id", &id).finish_non_exhaustive(),
             None => f.write_str("SpanGuard(disabled)"),
         }
     }

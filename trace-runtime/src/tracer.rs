@@ -158,11 +158,7 @@ impl SessionTracerBuilder {
         let writer = if self.sinks.is_empty() {
             None
         } else {
-            Some(Writer::start(
-                self.sinks,
-                self.queue_capacity,
-                Arc::clone(&counters),
-            )?)
+            Some(Writer::start(self.sinks, self.queue_capacity, Arc::clone(&counters))?)
         };
         Ok(SessionTracer {
             shared: Arc::new(TracerShared {

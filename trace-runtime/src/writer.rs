@@ -66,9 +66,7 @@ impl Writer {
     fn send(&self, command: Command) -> Result<(), TraceError> {
         let queue = self.queue.as_ref().ok_or(TraceError::WriterStopped)?;
         let depth = self.counters.queue_depth.fetch_add(1, Ordering::Relaxed) + 1;
-        self.counters
-            .queue_high_water
-            .fetch_max(depth, Ordering::Relaxed);
+        self.counters.queue_high_water.fetch_max(depth, Ordering::Relaxed);
         queue.send(command).map_err(|_| {
             self.counters.queue_depth.fetch_sub(1, Ordering::Relaxed);
             TraceError::WriterStopped
@@ -113,10 +111,7 @@ fn run(commands: Receiver<Command>, mut sinks: Vec<Box<dyn Sink>>, counters: &Co
             }
             Command::Flush(reply) => {
                 for sink in &mut sinks {
-                    report(
-                        guarded(sink.as_mut(), |sink| sink.flush()),
-                        &mut first_error,
-                    );
+                    report(guarded(sink.as_mut(), |sink| sink.flush()), &mut first_error);
                 }
                 // The caller may have stopped waiting; then nobody needs the answer.
                 let _ = reply.send(first_error.take().map_or(Ok(()), Err));
@@ -124,18 +119,12 @@ fn run(commands: Receiver<Command>, mut sinks: Vec<Box<dyn Sink>>, counters: &Co
         }
     }
     for sink in &mut sinks {
-        report(
-            guarded(sink.as_mut(), |sink| sink.flush()),
-            &mut first_error,
-        );
+        report(guarded(sink.as_mut(), |sink| sink.flush()), &mut first_error);
     }
 }
 
 /// Runs one sink call, turning a panic into [`SinkError::Panicked`].
-fn guarded(
-    sink: &mut dyn Sink,
-    call: impl FnOnce(&mut dyn Sink) -> Result<(), SinkError>,
-) -> Result<(), SinkError> {
+fn guarded(sink: &mut dyn Sink, call: impl FnOnce(&mut dyn Sink) -> Result<(), SinkError>) -> Result<(), SinkError> {
     match catch_unwind(AssertUnwindSafe(|| call(&mut *sink))) {
         Ok(result) => result,
         Err(payload) => Err(SinkError::Panicked {

@@ -30,11 +30,7 @@ pub(crate) fn align<K: PartialEq>(left: &[K], right: &[K]) -> Vec<Pairing> {
     let mut pairs: Vec<Pairing> = (0..prefix).map(|i| Pairing::Both(i, i)).collect();
     let left_mid = prefix..left.len() - suffix;
     let right_mid = prefix..right.len() - suffix;
-    pairs.extend(align_middle(
-        &left[left_mid.clone()],
-        &right[right_mid.clone()],
-        prefix,
-    ));
+    pairs.extend(align_middle(&left[left_mid.clone()], &right[right_mid.clone()], prefix));
     pairs.extend((0..suffix).map(|k| Pairing::Both(left_mid.end + k, right_mid.end + k)));
     pairs
 }
@@ -42,9 +38,7 @@ pub(crate) fn align<K: PartialEq>(left: &[K], right: &[K]) -> Vec<Pairing> {
 fn align_middle<K: PartialEq>(left: &[K], right: &[K], offset: usize) -> Vec<Pairing> {
     let (n, m) = (left.len(), right.len());
     if n.saturating_mul(m) > MAX_ALIGNMENT_CELLS {
-        let mut pairs: Vec<Pairing> = (0..n.min(m))
-            .map(|i| Pairing::Both(offset + i, offset + i))
-            .collect();
+        let mut pairs: Vec<Pairing> = (0..n.min(m)).map(|i| Pairing::Both(offset + i, offset + i)).collect();
         pairs.extend((m..n).map(|i| Pairing::OnlyLeft(offset + i)));
         pairs.extend((n..m).map(|j| Pairing::OnlyRight(offset + j)));
         return pairs;
@@ -110,19 +104,7 @@ mod tests {
     #[test]
     fn an_extra_item_among_repeats_is_found() {
         let pairs = align(&["x", "y", "x", "y"], &["x", "y", "z", "x", "y"]);
-        assert_eq!(
-            pairs
-                .iter()
-                .filter(|p| matches!(p, Pairing::OnlyRight(2)))
-                .count(),
-            1
-        );
-        assert_eq!(
-            pairs
-                .iter()
-                .filter(|p| matches!(p, Pairing::Both(..)))
-                .count(),
-            4
-        );
+        assert_eq!(pairs.iter().filter(|p| matches!(p, Pairing::OnlyRight(2))).count(), 1);
+        assert_eq!(pairs.iter().filter(|p| matches!(p, Pairing::Both(..))).count(), 4);
     }
 }

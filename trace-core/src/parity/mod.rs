@@ -89,25 +89,12 @@ impl Differences {
         decorated: &T,
     ) {
         if manual != decorated {
-            self.push(
-                aspect,
-                location,
-                field,
-                Some(json(manual)),
-                Some(json(decorated)),
-            );
+            self.push(aspect, location, field, Some(json(manual)), Some(json(decorated)));
         }
     }
 
     /// Records one difference per key whose value differs or is absent on one side.
-    fn check_map(
-        &mut self,
-        aspect: Aspect,
-        location: Location,
-        prefix: &str,
-        manual: &Map,
-        decorated: &Map,
-    ) {
+    fn check_map(&mut self, aspect: Aspect, location: Location, prefix: &str, manual: &Map, decorated: &Map) {
         for (key, value) in manual {
             match decorated.get(key) {
                 Some(other) if other == value => {}
@@ -122,13 +109,7 @@ impl Differences {
         }
         for (key, value) in decorated {
             if !manual.contains_key(key) {
-                self.push(
-                    aspect,
-                    location,
-                    format!("{prefix}.{key}"),
-                    None,
-                    Some(value.clone()),
-                );
+                self.push(aspect, location, format!("{prefix}.{key}"), None, Some(value.clone()));
             }
         }
     }
@@ -160,12 +141,7 @@ fn compare_session(manual: &SessionTrace, decorated: &SessionTrace, out: &mut Di
         &manual.timesteps.len(),
         &decorated.timesteps.len(),
     );
-    for (index, (m, d)) in manual
-        .timesteps
-        .iter()
-        .zip(&decorated.timesteps)
-        .enumerate()
-    {
+    for (index, (m, d)) in manual.timesteps.iter().zip(&decorated.timesteps).enumerate() {
         let at = Location::TimeStep { index };
         out.check(Aspect::Structure, at, "turn", &m.turn, &d.turn);
         out.check(Aspect::Structure, at, "name", &m.name, &d.name);
@@ -194,9 +170,8 @@ fn compare_events(manual: &[Event], decorated: &[Event], out: &mut Differences) 
     let decorated_keys: Vec<_> = decorated.iter().map(event_identity).collect();
     let pairs = align(&manual_keys, &decorated_keys);
 
-    let position = |events: &[Event]| -> HashMap<u64, usize> {
-        events.iter().enumerate().map(|(i, e)| (e.id, i)).collect()
-    };
+    let position =
+        |events: &[Event]| -> HashMap<u64, usize> { events.iter().enumerate().map(|(i, e)| (e.id, i)).collect() };
     let (manual_pos, decorated_pos) = (position(manual), position(decorated));
     let manual_to_decorated: HashMap<usize, usize> = pairs
         .iter()
@@ -239,17 +214,12 @@ fn compare_events(manual: &[Event], decorated: &[Event], out: &mut Differences) 
                 out.check(Aspect::Kind, at, "name", &me.name, &de.name);
                 // Parents are compared by position: the manual parent's partner must be the
                 // decorated parent.
-                let manual_parent = me.parent.map(|id| {
-                    manual_pos
-                        .get(&id)
-                        .and_then(|p| manual_to_decorated.get(p))
-                        .copied()
-                });
+                let manual_parent = me
+                    .parent
+                    .map(|id| manual_pos.get(&id).and_then(|p| manual_to_decorated.get(p)).copied());
                 let decorated_parent = de.parent.map(|id| decorated_pos.get(&id).copied());
                 if manual_parent != decorated_parent {
-                    let parent_index = |id: Option<u64>, pos: &HashMap<u64, usize>| {
-                        id.map(|id| json(&pos.get(&id)))
-                    };
+                    let parent_index = |id: Option<u64>, pos: &HashMap<u64, usize>| id.map(|id| json(&pos.get(&id)));
                     out.push(
                         Aspect::Structure,
                         at,
@@ -259,13 +229,7 @@ fn compare_events(manual: &[Event], decorated: &[Event], out: &mut Differences) 
                     );
                 }
                 out.check(Aspect::Structure, at, "turn", &me.turn, &de.turn);
-                out.check(
-                    Aspect::Structure,
-                    at,
-                    "timestep",
-                    &me.timestep,
-                    &de.timestep,
-                );
+                out.check(Aspect::Structure, at, "timestep", &me.timestep, &de.timestep);
                 out.check_map(Aspect::State, at, "inputs", &me.inputs, &de.inputs);
                 out.check(Aspect::State, at, "output", &me.output, &de.output);
                 out.check(Aspect::State, at, "error", &me.error, &de.error);
@@ -323,27 +287,9 @@ fn compare_messages(manual: &[Message], decorated: &[Message], out: &mut Differe
                     decorated: Some(d),
                 };
                 let (mm, dm) = (&manual[m], &decorated[d]);
-                out.check(
-                    Aspect::Messages,
-                    at,
-                    "source_id",
-                    &mm.source_id,
-                    &dm.source_id,
-                );
-                out.check(
-                    Aspect::Messages,
-                    at,
-                    "target_id",
-                    &mm.target_id,
-                    &dm.target_id,
-                );
-                out.check(
-                    Aspect::Messages,
-                    at,
-                    "message_type",
-                    &mm.message_type,
-                    &dm.message_type,
-                );
+                out.check(Aspect::Messages, at, "source_id", &mm.source_id, &dm.source_id);
+                out.check(Aspect::Messages, at, "target_id", &mm.target_id, &dm.target_id);
+                out.check(Aspect::Messages, at, "message_type", &mm.message_type, &dm.message_type);
                 out.check(Aspect::Messages, at, "content", &mm.content, &dm.content);
                 out.check(Aspect::Messages, at, "timestep", &mm.timestep, &dm.timestep);
             }

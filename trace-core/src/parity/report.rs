@@ -125,12 +125,7 @@ impl ValidationReport {
 
 impl fmt::Display for Location {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fn pair(
-            f: &mut fmt::Formatter<'_>,
-            what: &str,
-            m: Option<usize>,
-            d: Option<usize>,
-        ) -> fmt::Result {
+        fn pair(f: &mut fmt::Formatter<'_>, what: &str, m: Option<usize>, d: Option<usize>) -> fmt::Result {
             match (m, d) {
                 (Some(m), Some(d)) if m == d => write!(f, "{what} #{m}"),
                 (Some(m), Some(d)) => write!(f, "{what} #{m} (decorated #{d})"),
@@ -151,9 +146,7 @@ impl fmt::Display for Location {
 impl fmt::Display for Difference {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         fn side(value: &Option<Value>) -> String {
-            value
-                .as_ref()
-                .map_or_else(|| "(absent)".to_owned(), Value::to_string)
+            value.as_ref().map_or_else(|| "(absent)".to_owned(), Value::to_string)
         }
         write!(
             f,
@@ -179,11 +172,7 @@ impl fmt::Display for ValidationReport {
             ("metadata", self.metadata_match),
             ("messages", self.message_match),
         ];
-        let failed: Vec<&str> = flags
-            .iter()
-            .filter(|(_, ok)| !ok)
-            .map(|(name, _)| *name)
-            .collect();
+        let failed: Vec<&str> = flags.iter().filter(|(_, ok)| !ok).map(|(name, _)| *name).collect();
         writeln!(
             f,
             "traces differ in {} ({} differences):",

@@ -92,18 +92,14 @@ impl Sink for JsonlSink {
     fn write_session(&mut self, trace: &SessionTrace) -> Result<(), SinkError> {
         // Encode the whole line first, so that a failure never leaves half a line behind.
         self.line.clear();
-        serde_json::to_writer(&mut self.line, trace)
-            .map_err(|error| self.io_error(error.into()))?;
+        serde_json::to_writer(&mut self.line, trace).map_err(|error| self.io_error(error.into()))?;
         self.line.push(b'\n');
         let result = self.file.write_all(&self.line);
         result.map_err(|error| self.io_error(error))
     }
 
     fn flush(&mut self) -> Result<(), SinkError> {
-        let result = self
-            .file
-            .flush()
-            .and_then(|()| self.file.get_ref().sync_data());
+        let result = self.file.flush().and_then(|()| self.file.get_ref().sync_data());
         result.map_err(|error| self.io_error(error))
     }
 }

@@ -1,0 +1,193 @@
+//! The traced function as the macros see it: attributes, signature, body and the names
+//! its parameters bind.
+
+use proc_macro2::TokenStream;
+use syn::parse::{Parse, ParseStream};
+use syn::spanned::Spanned;
+use syn::{AttrStyle, Attribute, Block, Expr, ExprAsync, ExprCall, FnArg, Ident, Pat, Signature, Stmt, Visibility};
+
+/// A function item. Its body is kept as raw tokens when it does not parse, so that a typo
+/// in the body is reported once, by the compiler, at the user's code, and the rest of the
+/// function still expands.
+pub(crate) struct TracedFn {
+    pub(crate) outer_attrs: Vec<Attribute>,
+    pub(crate) inner_attrs: Vec<Attribute>,
+    pub(crate) vis: Visibility,
+    pub(crate) sig: Signature,
+    pub(crate) body: Body,
+}
+
+pub(crate) enum Body {
+    Parsed(Block),
+    Raw(proc_macro2::Group),
+}
+
+/// A name a parameter binds, in parameter order: `self`, a plain name, or each name a
+/// pattern such as `(a, b): (u32, u32)` binds.
+pub(crate) struct Binding {
+    pub(crate) ident: Ident,
+    pub(crate) is_self: bool,
+}
+
+/// A function whose body does not parse: `attrs vis sig { tokens }`.
+struct LooseFn {
+    attrs: Vec<Attribute>,
+    vis: Visibility,
+    sig: Signature,
+    body: Option<proc_macro2::Group>,
+}
+
+impl Parse for LooseFn {
+    fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
+        let attrs = input.call(Attribute::parse_outer)?;
+        let vis = input.parse()?;
+        let sig = input.parse()?;
+        let body = if input.peek(syn::Token![;]) {
+            input.parse::<syn::Token![;]>()?;
+            None
+        } else {
+            Some(input.parse()?)
+        };
+        Ok(LooseFn { attrs, vis, sig, body })
+    }
+}
+
+impl TracedFn {
+    /// Parses the item the attribute is on.
+    pub(crate) fn parse(item: TokenStream, attribute: &str) -> syn::Result<TracedFn> {
+        if let Ok(item) = syn::parse2::<syn::ItemFn>(item.clone()) {
+            let (inner_attrs, outer_attrs) = item
+                .attrs
+                .into_iter()
+                .partition(|attr| matches!(attr.style, AttrStyle::Inner(_)));
+            return Ok(TracedFn {
+                outer_attrs,
+                inner_attrs,
+                vis: item.vis,
+                sig: item.sig,
+                body: Body::Parsed(*item.block),
+            });
+        }
+        match syn::parse2::<LooseFn>(item.clone()) {
+            Ok(LooseFn {
+                body: Some(body),
+                attrs,
+                vis,
+                sig,
+            }) => Ok(TracedFn {
+                outer_attrs: attrs,
+                inner_attrs: Vec::new(),
+                vis,
+                sig,
+                body: Body::Raw(body),
+            }),
+            Ok(LooseFn { body: None, sig, .. }) => Err(syn::Error::new(
+                sig.ident.span(),
+                format!("#[{attribute}] needs a function with a body; put it on the trait's impl, not its declaration"),
+            )),
+            Err(_) => Err(syn::Error::new(
+                first_token_span(&item),
+                format!("#[{attribute}] applies to functions and methods"),
+            )),
+        }
+    }
+
+    /// The names the parameters bind, `self` first when there is a receiver.
+    pub(crate) fn bindings(&self) -> Vec<Binding> {
+        let mut bindings = Vec::new();
+        for input in &self.sig.inputs {
+            match input {
+                FnArg::Receiver(receiver) => bindings.push(Binding {
+                    ident: Ident::new("self", receiver.self_token.span),
+                    is_self: true,
+                }),
+                FnArg::Typed(typed) => collect_pattern(&typed.pat, &mut bindings),
+            }
+        }
+        bindings
+    }
+
+    /// Whether the function takes `self`.
+    pub(crate) fn has_receiver(&self) -> bool {
+        self.sig.receiver().is_some()
+    }
+
+    /// The `Box::pin(async move { … })` that an `#[async_trait]`-style method consists of,
+    /// if this is one: its inner future is what gets traced.
+    pub(crate) fn boxed_future(&self) -> Option<(&ExprCall, &ExprAsync)> {
+        if self.sig.asyncness.is_some() {
+            return None;
+        }
+        let Body::Parsed(block) = &self.body else { return None };
+        let [Stmt::Expr(Expr::Call(call), None)] = block.stmts.as_slice() else {
+            return None;
+        };
+        let Expr::Path(func) = call.func.as_ref() else {
+            return None;
+        };
+        let segments: Vec<String> = func.path.segments.iter().map(|s| s.ident.to_string()).collect();
+        if !segments.ends_with(&["Box".to_owned(), "pin".to_owned()]) || call.args.len() != 1 {
+            return None;
+        }
+        match call.args.first() {
+            Some(Expr::Async(future)) if future.capture.is_some() => Some((call, future)),
+            _ => None,
+        }
+    }
+}
+
+fn collect_pattern(pat: &Pat, bindings: &mut Vec<Binding>) {
+    match pat {
+        Pat::Ident(pat) => {
+            bindings.push(Binding {
+                ident: pat.ident.clone(),
+                is_self: pat.ident == "self",
+            });
+            if let Some((_, sub)) = &pat.subpat {
+                collect_pattern(sub, bindings);
+            }
+        }
+        Pat::Tuple(tuple) => tuple.elems.iter().for_each(|p| collect_pattern(p, bindings)),
+        Pat::TupleStruct(tuple) => tuple.elems.iter().for_each(|p| collect_pattern(p, bindings)),
+        Pat::Struct(pat) => pat
+            .fields
+            .iter()
+            .for_each(|field| collect_pattern(&field.pat, bindings)),
+        Pat::Slice(slice) => slice.elems.iter().for_each(|p| collect_pattern(p, bindings)),
+        Pat::Reference(reference) => collect_pattern(&reference.pat, bindings),
+        Pat::Type(typed) => collect_pattern(&typed.pat, bindings),
+        Pat::Paren(paren) => collect_pattern(&paren.pat, bindings),
+        Pat::Or(or) => {
+            if let Some(first) = or.cases.first() {
+                collect_pattern(first, bindings);
+            }
+        }
+        _ => {}
+    }
+}
+
+fn first_token_span(item: &TokenStream) -> proc_macro2::Span {
+    item.clone()
+        .into_iter()
+        .next()
+        .map_or_else(proc_macro2::Span::call_site, |token| token.span())
+}
+
+impl quote::ToTokens for Body {
+    fn to_tokens(&self, tokens: &mut TokenStream) {
+        match self {
+            Body::Parsed(block) => block.to_tokens(tokens),
+            Body::Raw(group) => group.to_tokens(tokens),
+        }
+    }
+}
+
+impl Body {
+    /// The span of the whole body, for generated code that stands for it.
+    pub(crate) fn span(&self) -> proc_macro2::Span {
+        match self {
+            Body::Parsed(block) => block.span(),
+            Body::Raw(group) => group.span(),
+        }
+    }
+}

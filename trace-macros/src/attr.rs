@@ -1,0 +1,333 @@
+//! Parsing a traced function's attribute into [`Options`].
+//!
+//! Every option is stored with the span of its key, set at most once (a second setting is
+//! reported at its own key), and checked for the type of its value. Problems are collected,
+//! not returned at the first one, so the user sees them all at once.
+
+use proc_macro2::{Span, TokenStream};
+use syn::ext::IdentExt;
+use syn::parse::{Parse, ParseStream, Parser};
+use syn::punctuated::Punctuated;
+use syn::{Expr, ExprLit, Ident, Lit, LitBool, LitStr, Path, Token};
+
+use crate::Errors;
+
+/// Which attribute is being expanded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum MacroKind {
+    Agent,
+    Environment,
+    Runtime,
+    Llm,
+    Tool,
+}
+
+impl MacroKind {
+    /// The attribute's name, for messages.
+    pub(crate) fn attribute(self) -> &'static str {
+        match self {
+            MacroKind::Agent => "trace_agent",
+            MacroKind::Environment => "trace_env",
+            MacroKind::Runtime => "trace_runtime",
+            MacroKind::Llm => "trace_llm_call",
+            MacroKind::Tool => "trace_tool_call",
+        }
+    }
+
+    /// The `EventKind` variant it records.
+    pub(crate) fn event_kind(self) -> &'static str {
+        match self {
+            MacroKind::Agent => "Agent",
+            MacroKind::Environment => "Environment",
+            MacroKind::Runtime => "Runtime",
+            MacroKind::Llm => "Llm",
+            MacroKind::Tool => "Tool",
+        }
+    }
+
+    /// The system id when none is given.
+    pub(crate) fn default_system_id(self) -> &'static str {
+        match self {
+            MacroKind::Agent | MacroKind::Llm | MacroKind::Tool => "agent",
+            MacroKind::Environment => "environment",
+            MacroKind::Runtime => "runtime",
+        }
+    }
+
+    /// The options this attribute accepts, in the order the docs list them.
+    fn options(self) -> Vec<&'static str> {
+        let mut options = COMMON_OPTIONS.to_vec();
+        match self {
+            MacroKind::Llm => options.extend(["model", "provider"]),
+            MacroKind::Tool => options.push("tool"),
+            MacroKind::Agent | MacroKind::Environment | MacroKind::Runtime => {}
+        }
+        options
+    }
+}
+
+const COMMON_OPTIONS: &[&str] = &[
+    "system_id",
+    "name",
+    "skip",
+    "skip_all",
+    "capture_self",
+    "capture_args",
+    "capture_result",
+    "arg_filter",
+    "result_filter",
+    "metadata",
+    "message",
+    "auto_timestep",
+    "timestep_name",
+    "include_timing",
+    "include_memory",
+    "error_handler",
+    "crate",
+];
+
+/// An option's value and the span of its key; set once.
+pub(crate) struct Setting<T> {
+    pub(crate) span: Span,
+    pub(crate) value: T,
+}
+
+fn set_once<T>(slot: &mut Option<Setting<T>>, key: &Ident, value: T, errors: &mut Errors) {
+    if slot.is_some() {
+        errors.push(syn::Error::new(key.span(), format!("duplicate option `{key}`")));
+    } else {
+        *slot = Some(Setting {
+            span: key.span(),
+            value,
+        });
+    }
+}
+
+/// What the attribute said.
+#[derive(Default)]
+pub(crate) struct Options {
+    pub(crate) system_id: Option<Setting<LitStr>>,
+    pub(crate) name: Option<Setting<LitStr>>,
+    pub(crate) skip: Vec<Ident>,
+    pub(crate) skip_all: Option<Setting<bool>>,
+    pub(crate) capture_self: Option<Setting<bool>>,
+    pub(crate) capture_args: Option<Setting<bool>>,
+    pub(crate) capture_result: Option<Setting<bool>>,
+    pub(crate) arg_filter: Option<Setting<Path>>,
+    pub(crate) result_filter: Option<Setting<Path>>,
+    pub(crate) metadata: Option<Setting<Path>>,
+    pub(crate) message: Option<Setting<Path>>,
+    pub(crate) auto_timestep: Option<Setting<bool>>,
+    pub(crate) timestep_name: Option<Setting<LitStr>>,
+    pub(crate) include_timing: Option<Setting<bool>>,
+    pub(crate) include_memory: Option<Setting<bool>>,
+    pub(crate) error_handler: Option<Setting<Path>>,
+    pub(crate) krate: Option<Setting<Path>>,
+    pub(crate) model: Option<Setting<LitStr>>,
+    pub(crate) provider: Option<Setting<LitStr>>,
+    pub(crate) tool: Option<Setting<LitStr>>,
+}
+
+/// `key`, `key = value` or `key(a, b)`.
+struct RawOption {
+    key: Ident,
+    value: RawValue,
+}
+
+enum RawValue {
+    Bare,
+    Assigned(Expr),
+    List(Punctuated<Ident, Token![,]>),
+}
+
+impl Parse for RawOption {
+    fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
+        let key = Ident::parse_any(input)?;
+        let value = if input.peek(Token![=]) {
+            input.parse::<Token![=]>()?;
+            RawValue::Assigned(input.parse()?)
+        } else if input.peek(syn::token::Paren) {
+            let content;
+            syn::parenthesized!(content in input);
+            RawValue::List(content.parse_terminated(Ident::parse_any, Token![,])?)
+        } else {
+            RawValue::Bare
+        };
+        Ok(RawOption { key, value })
+    }
+}
+
+impl Options {
+    /// Parses the attribute's arguments; problems go to `errors`.
+    pub(crate) fn parse(kind: MacroKind, args: TokenStream, errors: &mut Errors) -> Options {
+        let mut options = Options::default();
+        let raw = match Punctuated::<RawOption, Token![,]>::parse_terminated.parse2(args) {
+            Ok(raw) => raw,
+            Err(error) => {
+                errors.push(error);
+                return options;
+            }
+        };
+        let valid = kind.options();
+        for option in raw {
+            let key = option.key.to_string();
+            if !valid.contains(&key.as_str()) {
+                errors.push(syn::Error::new(
+                    option.key.span(),
+                    format!(
+                        "unknown option `{key}` for #[{}]; valid options are: {}",
+                        kind.attribute(),
+                        valid.join(", ")
+                    ),
+                ));
+                continue;
+            }
+            options.set(&key, option, errors);
+        }
+        options
+    }
+
+    fn set(&mut self, key: &str, option: RawOption, errors: &mut Errors) {
+        let RawOption { key: ident, value } = option;
+        macro_rules! string {
+            ($slot:ident) => {
+                if let Some(value) = expect_string(&ident, value, errors) {
+                    set_once(&mut self.$slot, &ident, value, errors);
+                }
+            };
+        }
+        macro_rules! flag {
+            ($slot:ident) => {
+                if let Some(value) = expect_bool(&ident, value, errors) {
+                    set_once(&mut self.$slot, &ident, value, errors);
+                }
+            };
+        }
+        macro_rules! path {
+            ($slot:ident, $signature:expr) => {
+                if let Some(value) = expect_path(&ident, value, $signature, errors) {
+                    set_once(&mut self.$slot, &ident, value, errors);
+                }
+            };
+        }
+        match key {
+            "system_id" => string!(system_id),
+            "name" => string!(name),
+            "timestep_name" => string!(timestep_name),
+            "model" => string!(model),
+            "provider" => string!(provider),
+            "tool" => string!(tool),
+            "skip_all" => flag!(skip_all),
+            "capture_self" => flag!(capture_self),
+            "capture_args" => flag!(capture_args),
+            "capture_result" => flag!(capture_result),
+            "auto_timestep" => flag!(auto_timestep),
+            "include_timing" => flag!(include_timing),
+            "include_memory" => flag!(include_memory),
+            "arg_filter" => path!(arg_filter, "fn(&mut Map<String, Value>)"),
+            "result_filter" => path!(result_filter, "fn(&Value) -> Value"),
+            "metadata" => path!(metadata, "fn(&CallRecord) -> Map<String, Value>"),
+            "message" => path!(message, "fn(&CallRecord) -> Option<Message>"),
+            "error_handler" => path!(error_handler, "fn(&ErrorRecord)"),
+            "crate" => {
+                if let Some(path) = expect_string(&ident, value, errors).and_then(|lit| parse_crate_path(&lit, errors))
+                {
+                    set_once(&mut self.krate, &ident, path, errors);
+                }
+            }
+            "skip" => match value {
+                RawValue::List(names) => {
+                    for name in names {
+                        if self.skip.contains(&name) {
+                            errors.push(syn::Error::new(name.span(), format!("`{name}` is already skipped")));
+                        } else {
+                            self.skip.push(name);
+                        }
+                    }
+                }
+                _ => errors.push(syn::Error::new(
+                    ident.span(),
+                    "`skip` takes a list of parameter names: `skip(a, b)`",
+                )),
+            },
+            _ => errors.push(syn::Error::new(ident.span(), format!("option `{key}` is not handled"))),
+        }
+    }
+}
+
+fn expect_string(key: &Ident, value: RawValue, errors: &mut Errors) -> Option<LitStr> {
+    match value {
+        RawValue::Assigned(Expr::Lit(ExprLit { lit: Lit::Str(lit), .. })) => Some(lit),
+        RawValue::Assigned(other) => {
+            errors.push(syn::Error::new_spanned(
+                other,
+                format!("`{key}` takes a string literal: `{key} = \"…\"`"),
+            ));
+            None
+        }
+        _ => {
+            errors.push(syn::Error::new(
+                key.span(),
+                format!("`{key}` takes a string literal: `{key} = \"…\"`"),
+            ));
+            None
+        }
+    }
+}
+
+fn expect_bool(key: &Ident, value: RawValue, errors: &mut Errors) -> Option<bool> {
+    match value {
+        RawValue::Bare => Some(true),
+        RawValue::Assigned(Expr::Lit(ExprLit {
+            lit: Lit::Bool(LitBool { value, .. }),
+            ..
+        })) => Some(value),
+        RawValue::Assigned(other) => {
+            errors.push(syn::Error::new_spanned(
+                other,
+                format!("`{key}` takes a boolean: `{key}` or `{key} = false`"),
+            ));
+            None
+        }
+        RawValue::List(_) => {
+            errors.push(syn::Error::new(
+                key.span(),
+                format!("`{key}` takes a boolean: `{key}` or `{key} = false`"),
+            ));
+            None
+        }
+    }
+}
+
+fn expect_path(key: &Ident, value: RawValue, signature: &str, errors: &mut Errors) -> Option<Path> {
+    match value {
+        RawValue::Assigned(Expr::Path(path)) if path.qself.is_none() => Some(path.path),
+        RawValue::Assigned(other) => {
+            errors.push(syn::Error::new_spanned(
+                other,
+                format!("`{key}` takes the path of a function `{signature}`: `{key} = my_fn`"),
+            ));
+            None
+        }
+        _ => {
+            errors.push(syn::Error::new(
+                key.span(),
+                format!("`{key}` takes the path of a function `{signature}`: `{key} = my_fn`"),
+            ));
+            None
+        }
+    }
+}
+
+fn parse_crate_path(lit: &LitStr, errors: &mut Errors) -> Option<Path> {
+    match lit.parse_with(Path::parse_mod_style) {
+        Ok(path) => Some(path),
+        Err(_) => {
+            errors.push(syn::Error::new(
+                lit.span(),
+                "`crate` takes a path to the agent-trace crate: `crate = \"my_reexport::agent_trace\"`",
+            ));
+            None
+        }
+    }
+}

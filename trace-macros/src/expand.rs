@@ -1,0 +1,290 @@
+//! Code generation: the traced function, rebuilt from the user's own tokens.
+//!
+//! The expansion keeps the signature as written, puts the options in a `static CallSite`,
+//! opens a `Call` (one task-local lookup outside a scope, and nothing else), captures the
+//! arguments by reference, runs the body (a closure for sync functions, an async block for
+//! async ones, the inner future of a `Box::pin(async move { .. })` method), and finishes
+//! the call from the return value. Every generated name starts with `__trace`, and every
+//! path goes through `::agent_trace::__private` (or the `crate = ".."` override).
+
+use proc_macro2::{Span, TokenStream};
+use quote::{ToTokens, format_ident, quote, quote_spanned};
+use syn::spanned::Spanned;
+use syn::visit_mut::VisitMut;
+use syn::{ExprAsync, ExprCall, LitStr, ReturnType, Type};
+
+use crate::ast::TracedFn;
+use crate::attr::{MacroKind, Options, Setting};
+
+pub(crate) fn expand(kind: MacroKind, options: &Options, function: &TracedFn) -> TokenStream {
+    let krate = options
+        .krate
+        .as_ref()
+        .map_or_else(|| quote!(::agent_trace), |setting| setting.value.to_token_stream());
+    let private = quote!(#krate::__private);
+    let site = call_site(kind, options, function, &private);
+    let captures = captures(options, function, &private);
+    let finish = finish(kind, options, function, &private);
+
+    let body = if function.sig.asyncness.is_some() {
+        let block = with_return_edge(
+            function.body.to_token_stream(),
+            &function.sig.output,
+            function.body.span(),
+        );
+        let future = quote_spanned!(function.body.span()=> async move #block);
+        run_async(&future, &finish, &private)
+    } else if let Some((call, future)) = function.boxed_future() {
+        run_boxed(call, future, &finish, &private)
+    } else {
+        let block = with_return_edge(
+            function.body.to_token_stream(),
+            &function.sig.output,
+            function.body.span(),
+        );
+        quote! {
+            #[allow(clippy::let_unit_value, clippy::redundant_closure_call)]
+            let __trace_return = #private::run_sync(&mut __trace_call, move || #block);
+            if let ::core::option::Option::Some(__trace_open) = __trace_call {
+                #finish
+            }
+            __trace_return
+        }
+    };
+
+    let TracedFn {
+        outer_attrs,
+        inner_attrs,
+        vis,
+        sig,
+        ..
+    } = function;
+    quote! {
+        #(#outer_attrs)*
+        #vis #sig {
+            #(#inner_attrs)*
+            #site
+            #[allow(unused_mut)]
+            let mut __trace_call = #private::Call::start(&__TRACE_SITE);
+            #captures
+            #body
+        }
+    }
+}
+
+/// The `static` holding the function's options.
+fn call_site(kind: MacroKind, options: &Options, function: &TracedFn, private: &TokenStream) -> TokenStream {
+    let variant = format_ident!("{}", kind.event_kind());
+    let system_id = options
+        .system_id
+        .as_ref()
+        .map_or_else(|| kind.default_system_id().to_owned(), |s| s.value.value());
+    let name = options
+        .name
+        .as_ref()
+        .map_or_else(|| fn_name(function), |s| s.value.value());
+    let flag = |setting: &Option<Setting<bool>>, default: bool| setting.as_ref().map_or(default, |s| s.value);
+    let string = |setting: &Option<Setting<LitStr>>| match setting {
+        Some(s) => {
+            let value = &s.value;
+            quote!(::core::option::Option::Some(#value))
+        }
+        None => quote!(::core::option::Option::None),
+    };
+    let include_timing = flag(&options.include_timing, true);
+    let include_memory = flag(&options.include_memory, false);
+    let auto_timestep = flag(&options.auto_timestep, false) || options.timestep_name.is_some();
+    let timestep_name = string(&options.timestep_name);
+    let model = string(&options.model);
+    let provider = string(&options.provider);
+    let tool = match (kind, &options.tool) {
+        (MacroKind::Tool, Some(tool)) => {
+            let tool = &tool.value;
+            quote!(::core::option::Option::Some(#tool))
+        }
+        (MacroKind::Tool, None) => quote!(::core::option::Option::Some(#name)),
+        _ => quote!(::core::option::Option::None),
+    };
+    let hook = |setting: &Option<Setting<syn::Path>>, signature: TokenStream| match setting {
+        Some(s) => {
+            let path = &s.value;
+            quote_spanned!(path.span()=> ::core::option::Option::Some(#path as #signature))
+        }
+        None => quote!(::core::option::Option::None),
+    };
+    let arg_filter = hook(&options.arg_filter, quote!(fn(&mut #private::Map)));
+    let result_filter = hook(&options.result_filter, quote!(fn(&#private::Value) -> #private::Value));
+    let metadata = hook(
+        &options.metadata,
+        quote!(fn(&#private::CallRecord<'_>) -> #private::Map),
+    );
+    let message = hook(
+        &options.message,
+        quote!(fn(&#private::CallRecord<'_>) -> ::core::option::Option<#private::Message>),
+    );
+    let error_handler = hook(&options.error_handler, quote!(fn(&#private::ErrorRecord)));
+    quote! {
+        static __TRACE_SITE: #private::CallSite = #private::CallSite {
+            kind: #private::EventKind::#variant,
+            system_id: #system_id,
+            name: #name,
+            module_path: ::core::module_path!(),
+            include_timing: #include_timing,
+            include_memory: #include_memory,
+            auto_timestep: #auto_timestep,
+            timestep_name: #timestep_name,
+            model: #model,
+            provider: #provider,
+            tool: #tool,
+            arg_filter: #arg_filter,
+            result_filter: #result_filter,
+            metadata: #metadata,
+            message: #message,
+            error_handler: #error_handler,
+        };
+    }
+}
+
+fn fn_name(function: &TracedFn) -> String {
+    let name = function.sig.ident.to_string();
+    name.strip_prefix("r#").map_or_else(|| name.clone(), str::to_owned)
+}
+
+/// Captures the arguments, by reference, before the body can move them.
+fn captures(options: &Options, function: &TracedFn, private: &TokenStream) -> TokenStream {
+    let no_args =
+        options.skip_all.as_ref().is_some_and(|s| s.value) || options.capture_args.as_ref().is_some_and(|s| !s.value);
+    if no_args {
+        return TokenStream::new();
+    }
+    let capture_self = options.capture_self.as_ref().is_some_and(|s| s.value);
+    let captured: Vec<_> = function
+        .bindings()
+        .into_iter()
+        .filter(|binding| if binding.is_self { capture_self } else { !options.skip.contains(&binding.ident) })
+        .map(|binding| {
+            let ident = binding.ident;
+            let name = ident.to_string();
+            let name = name.strip_prefix("r#").unwrap_or(&name).to_owned();
+            quote! {
+                let __trace_value = (&&&#private::Capture::new(#name, &#ident, __trace_open.policy())).__trace_capture();
+                __trace_open.input(#name, __trace_value);
+            }
+        })
+        .collect();
+    if captured.is_empty() {
+        return TokenStream::new();
+    }
+    quote! {
+        if let ::core::option::Option::Some(__trace_open) = &mut __trace_call {
+            #[allow(unused_imports)]
+            use #private::{CaptureDebug as _, CaptureOpaque as _, CaptureSerialize as _};
+            #(#captured)*
+        }
+    }
+}
+
+/// Finishes `__trace_open` from `__trace_return`.
+fn finish(kind: MacroKind, options: &Options, function: &TracedFn, private: &TokenStream) -> TokenStream {
+    if matches!(function.sig.output, ReturnType::Default) && function.boxed_future().is_none() {
+        return quote!(#private::finish(__trace_open, #private::Ended::Ok(::core::option::Option::None)););
+    }
+    let capture_result = options.capture_result.as_ref().is_none_or(|s| s.value);
+    let usage = if kind == MacroKind::Llm {
+        quote! {
+            let (__trace_input_tokens, __trace_output_tokens) = (&&#private::UsageProbe(__trace_value)).__trace_usage();
+            __trace_open.usage(__trace_input_tokens, __trace_output_tokens);
+        }
+    } else {
+        TokenStream::new()
+    };
+    let output = if capture_result {
+        quote! {
+            ::core::option::Option::Some((&&&#private::Capture::new("output", __trace_value, __trace_open.policy())).__trace_capture())
+        }
+    } else {
+        quote!(::core::option::Option::None)
+    };
+    quote! {
+        #[allow(unused_mut)]
+        let mut __trace_open = __trace_open;
+        #[allow(unused_imports)]
+        use #private::{
+            CaptureDebug as _, CaptureOpaque as _, CaptureSerialize as _, ErrorOpaque as _, ErrorViaDebug as _,
+            ErrorViaDisplay as _, ErrorViaDyn as _, ErrorViaDynSendSync as _, ErrorViaError as _, SplitResult as _,
+            SplitValue as _, UsageNone as _, UsageViaTrait as _,
+        };
+        #[allow(unreachable_patterns, unused_variables)]
+        let __trace_ended = match (&&#private::ReturnProbe(&__trace_return)).__trace_split() {
+            #private::Split::Ok(__trace_value) => {
+                #usage
+                #private::Ended::Ok(#output)
+            }
+            #private::Split::Value(__trace_value) => {
+                #usage
+                #private::Ended::Ok(#output)
+            }
+            #private::Split::Err(__trace_error) => {
+                #private::Ended::Err((&&&&&&#private::ErrorProbe(__trace_error)).__trace_error())
+            }
+        };
+        #private::finish(__trace_open, __trace_ended);
+    }
+}
+
+/// Awaits `future` as the call, or plainly outside a scope.
+fn run_async(future: &TokenStream, finish: &TokenStream, private: &TokenStream) -> TokenStream {
+    quote! {
+        let __trace_future = #future;
+        match __trace_call {
+            ::core::option::Option::None => __trace_future.await,
+            ::core::option::Option::Some(__trace_open) => {
+                let (__trace_return, __trace_open) = #private::InCall::new(__trace_open, __trace_future).await;
+                #finish
+                __trace_return
+            }
+        }
+    }
+}
+
+/// `Box::pin(async move { .. })`: the call is opened when the method is called and the
+/// inner future runs as the call.
+fn run_boxed(call: &ExprCall, future: &ExprAsync, finish: &TokenStream, private: &TokenStream) -> TokenStream {
+    let func = &call.func;
+    let inner = run_async(&future.to_token_stream(), finish, private);
+    quote_spanned!(call.paren_token.span.join()=> #func(async move { #inner }))
+}
+
+/// Prefixes a body with an unreachable `return` of the declared type, so that the type
+/// of the closure or async block is inferred from the signature (and `?` works), with type
+/// errors pointing at the user's return type.
+fn with_return_edge(block: TokenStream, output: &ReturnType, body_span: Span) -> TokenStream {
+    let ReturnType::Type(_, declared) = output else {
+        return block;
+    };
+    let mut erased = (**declared).clone();
+    EraseImplTrait.visit_type_mut(&mut erased);
+    let edge = quote_spanned! {declared.span()=>
+        #[allow(unreachable_code, clippy::diverging_sub_expression, clippy::let_unit_value, clippy::unreachable, clippy::needless_return)]
+        if false {
+            let __trace_fake_return: #erased = ::core::unreachable!();
+            return __trace_fake_return;
+        }
+    };
+    quote_spanned!(body_span=> { #edge #block })
+}
+
+/// Replaces `impl Trait` with `_`: a `let` cannot name an opaque type.
+struct EraseImplTrait;
+
+impl VisitMut for EraseImplTrait {
+    fn visit_type_mut(&mut self, ty: &mut Type) {
+        if let Type::ImplTrait(impl_trait) = ty {
+            *ty = Type::Infer(syn::TypeInfer {
+                underscore_token: syn::Token![_](impl_trait.span()),
+            });
+        } else {
+            syn::visit_mut::visit_type_mut(self, ty);
+        }
+    }
+}

@@ -1,0 +1,106 @@
+//! Checks of the options against each other and against the function. Each problem is
+//! reported at the token that causes it.
+
+use syn::spanned::Spanned;
+
+use crate::Errors;
+use crate::ast::TracedFn;
+use crate::attr::{MacroKind, Options};
+
+pub(crate) fn validate(kind: MacroKind, options: &Options, function: &TracedFn, errors: &mut Errors) {
+    let attribute = kind.attribute();
+    let fn_name = &function.sig.ident;
+
+    if let Some(constness) = &function.sig.constness {
+        errors.push(syn::Error::new(
+            constness.span(),
+            format!(
+                "#[{attribute}] cannot trace a `const fn`: recording reads the clock and the task's context at run time"
+            ),
+        ));
+    }
+
+    if let Some(capture_self) = options.capture_self.as_ref().filter(|setting| setting.value) {
+        if !function.has_receiver() {
+            errors.push(syn::Error::new(
+                capture_self.span,
+                format!("`capture_self` needs a method that takes `self`; `{fn_name}` does not"),
+            ));
+        }
+        if let Some(skip_self) = options.skip.iter().find(|name| *name == "self") {
+            errors.push(syn::Error::new(
+                skip_self.span(),
+                "`self` cannot be both skipped and captured (`capture_self`)",
+            ));
+        }
+    }
+
+    let bindings = function.bindings();
+    for skipped in &options.skip {
+        if !bindings.iter().any(|binding| binding.ident == *skipped) {
+            let names: Vec<String> = bindings.iter().map(|binding| binding.ident.to_string()).collect();
+            let known = if names.is_empty() {
+                "it has none".to_owned()
+            } else {
+                format!("its parameters are: {}", names.join(", "))
+            };
+            errors.push(syn::Error::new(
+                skipped.span(),
+                format!("`{skipped}` is not a parameter of `{fn_name}`; {known}"),
+            ));
+        }
+    }
+
+    let no_args = options
+        .skip_all
+        .as_ref()
+        .filter(|s| s.value)
+        .map(|s| (s.span, "skip_all"))
+        .or_else(|| {
+            options
+                .capture_args
+                .as_ref()
+                .filter(|s| !s.value)
+                .map(|s| (s.span, "capture_args = false"))
+        });
+    if let Some((_, what)) = no_args {
+        for skipped in &options.skip {
+            errors.push(syn::Error::new(
+                skipped.span(),
+                format!("`skip({skipped})` has no effect with `{what}`; remove one"),
+            ));
+        }
+        if let Some(capture_self) = options.capture_self.as_ref().filter(|s| s.value) {
+            errors.push(syn::Error::new(
+                capture_self.span,
+                format!("`capture_self` has no effect with `{what}`; remove one"),
+            ));
+        }
+    }
+    if let (Some(skip_all), Some(capture_args)) = (options.skip_all.as_ref(), options.capture_args.as_ref()) {
+        if skip_all.value && !capture_args.value {
+            errors.push(syn::Error::new(
+                capture_args.span,
+                "`skip_all` and `capture_args = false` say the same thing; keep one",
+            ));
+        }
+    }
+
+    if let (Some(name), Some(auto)) = (options.timestep_name.as_ref(), options.auto_timestep.as_ref()) {
+        if !auto.value {
+            errors.push(syn::Error::new(
+                name.span,
+                "`timestep_name` names the timesteps that `auto_timestep` opens; remove `auto_timestep = false`",
+            ));
+        }
+    }
+
+    if let (Some(filter), Some(capture)) = (options.result_filter.as_ref(), options.capture_result.as_ref()) {
+        if !capture.value {
+            errors.push(syn::Error::new(
+                filter.span,
+                "`result_filter` has no effect with `capture_result = false`; remove one",
+            ));
+        }
+    }
+}
