@@ -35,11 +35,10 @@ pub const DEFAULT_REDACTED_KEYS: &[&str] = &[
 /// ```
 /// use agent_trace::CapturePolicy;
 /// use serde_json::json;
-/// let policy = CapturePolicy::default().max_value_bytes(16);
+/// let policy = CapturePolicy::default().max_value_bytes(24);
 /// assert_eq!(policy.apply("args", json!({"Token": "s3cr3t"})), json!({"Token": "[REDACTED]"}));
-/// let cut = policy.apply("text", json!("a rather long sentence"));
-/// assert_eq!(cut["$truncated"], json!(true));
-/// assert_eq!(cut["len"], json!(24));
+/// let cut = policy.apply("text", json!("a rather long sentence, really"));
+/// assert_eq!(cut, json!({"$truncated": true, "len": 32, "head": "\"a rather long sentence,"}));
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CapturePolicy {

@@ -43,12 +43,14 @@ pub(crate) fn expand(kind: MacroKind, options: &Options, function: &TracedFn) ->
             function.body.span(),
         );
         quote! {
-            #[allow(clippy::let_unit_value, clippy::redundant_closure_call)]
-            let __trace_return = #private::run_sync(&mut __trace_call, move || #block);
-            if let ::core::option::Option::Some(__trace_open) = __trace_call {
-                #finish
+            #[allow(unused_mut)]
+            let mut __trace_body = move || #block;
+            match __trace_call {
+                ::core::option::Option::None => __trace_body(),
+                ::core::option::Option::Some(__trace_open) => {
+                    #private::run_sync(__trace_open, __trace_body, |__trace_open, __trace_return| { #finish })
+                }
             }
-            __trace_return
         }
     };
 
@@ -108,7 +110,8 @@ fn call_site(kind: MacroKind, options: &Options, function: &TracedFn, private: &
     let hook = |setting: &Option<Setting<syn::Path>>, signature: TokenStream| match setting {
         Some(s) => {
             let path = &s.value;
-            quote_spanned!(path.span()=> ::core::option::Option::Some(#path as #signature))
+            // A typed `let` makes a wrong signature an error at the user's path.
+            quote!(::core::option::Option::Some({ let __trace_hook: #signature = #path; __trace_hook }))
         }
         None => quote!(::core::option::Option::None),
     };
@@ -176,10 +179,12 @@ fn captures(options: &Options, function: &TracedFn, private: &TokenStream) -> To
         return TokenStream::new();
     }
     quote! {
-        if let ::core::option::Option::Some(__trace_open) = &mut __trace_call {
-            #[allow(unused_imports)]
-            use #private::{CaptureDebug as _, CaptureOpaque as _, CaptureSerialize as _};
-            #(#captured)*
+        if __trace_call.is_some() {
+            #private::capture_inputs(&mut __trace_call, |__trace_open| {
+                #[allow(unused_imports)]
+                use #private::{CaptureDebug as _, CaptureOpaque as _, CaptureSerialize as _};
+                #(#captured)*
+            });
         }
     }
 }
@@ -215,7 +220,7 @@ fn finish(kind: MacroKind, options: &Options, function: &TracedFn, private: &Tok
             SplitValue as _, UsageNone as _, UsageViaTrait as _,
         };
         #[allow(unreachable_patterns, unused_variables)]
-        let __trace_ended = match (&&#private::ReturnProbe(&__trace_return)).__trace_split() {
+        let __trace_ended = match (&&#private::ReturnProbe(__trace_return)).__trace_split() {
             #private::Split::Ok(__trace_value) => {
                 #usage
                 #private::Ended::Ok(#output)
@@ -240,7 +245,7 @@ fn run_async(future: &TokenStream, finish: &TokenStream, private: &TokenStream) 
             ::core::option::Option::None => __trace_future.await,
             ::core::option::Option::Some(__trace_open) => {
                 let (__trace_return, __trace_open) = #private::InCall::new(__trace_open, __trace_future).await;
-                #finish
+                #private::finish_with(__trace_open, &__trace_return, |__trace_open, __trace_return| { #finish });
                 __trace_return
             }
         }

@@ -1,8 +1,8 @@
 //! Attribute macros of agent-trace. Use them through the `agent-trace` crate, which
 //! re-exports them; this crate is an implementation detail.
 //!
-//! Each macro runs the same pipeline: parse the options ([`attr`]) and the function
-//! ([`ast`]), check them ([`valid`]), then generate code ([`expand`]). Problems are
+//! Each macro runs the same pipeline: parse the options (`attr`) and the function
+//! (`ast`), check them (`valid`), then generate code (`expand`). Problems are
 //! collected and reported together, each at the token that causes it; the original
 //! function is emitted beside them so that an editor keeps working.
 

@@ -13,14 +13,16 @@ use serde_json::Value;
 use trace_core::{CallRecord, ErrorRecord, Event, EventKind, Map, Message, Outcome};
 
 use crate::TraceError;
-use crate::context::with_frame;
+use crate::context::{self, with_frame};
 use crate::session::Session;
 use crate::site::CallSite;
 
 /// A traced call in progress; recorded when it is finished, or dropped (then as
 /// `Cancelled`, or `Panicked` while the thread panics).
 pub struct Call {
-    open: Option<OpenCall>,
+    /// Boxed so that `Option<Call>` — all a traced function holds outside a scope — is two
+    /// words, not the whole call.
+    open: Option<Box<OpenCall>>,
 }
 
 struct OpenCall {
@@ -64,7 +66,7 @@ impl Call {
         .flatten();
         let start = Instant::now();
         Call {
-            open: Some(OpenCall {
+            open: Some(Box::new(OpenCall {
                 id,
                 parent: restore.flatten(),
                 restore,
@@ -80,19 +82,30 @@ impl Call {
                 metadata: Map::new(),
                 site: None,
                 session,
-            }),
+            })),
         }
     }
 
     /// Opens the call of a traced function, if the current task runs in a scope.
     ///
-    /// Outside a scope this is one task-local lookup: no allocation, no clock read.
-    #[inline]
+    /// When no scope is open anywhere in the process this is one relaxed load of a static
+    /// and a branch; otherwise one task-local lookup. Outside a scope there is no
+    /// allocation and no clock read.
+    #[inline(always)]
     pub fn start(site: &'static CallSite) -> Option<Call> {
+        if context::no_scope_is_open() {
+            return None;
+        }
+        Call::start_in_scope(site)
+    }
+
+    #[inline(never)]
+    fn start_in_scope(site: &'static CallSite) -> Option<Call> {
         let (session, parent) = with_frame(|frame| (frame.session.clone(), frame.parent.get()))?;
         Some(Call::start_in(session, parent, site))
     }
 
+    #[cold]
     #[inline(never)]
     fn start_in(session: Session, parent: Option<u64>, site: &'static CallSite) -> Call {
         if site.auto_timestep {
@@ -115,7 +128,7 @@ impl Call {
         let id = session.next_event_id();
         let now = Instant::now();
         Call {
-            open: Some(OpenCall {
+            open: Some(Box::new(OpenCall {
                 id,
                 parent,
                 restore: None,
@@ -131,7 +144,7 @@ impl Call {
                 metadata,
                 site: Some(site),
                 session,
-            }),
+            })),
         }
     }
 
@@ -223,7 +236,7 @@ impl Call {
 
     fn close(&mut self, outcome: Outcome, output: Option<Value>, error: Option<ErrorRecord>) -> Result<(), TraceError> {
         match self.open.take() {
-            Some(open) => open.close(outcome, output, error),
+            Some(open) => (*open).close(outcome, output, error),
             None => Ok(()),
         }
     }

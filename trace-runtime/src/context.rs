@@ -8,6 +8,7 @@
 use std::cell::Cell;
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::task::{Context, Poll};
 
 use pin_project_lite::pin_project;
@@ -17,6 +18,36 @@ use crate::session::Session;
 
 tokio::task_local! {
     static FRAME: Frame;
+}
+
+/// How many scopes exist in the process (`scope` and `in_current_context` futures not yet
+/// dropped, `sync_scope` calls running). While it is zero no task can have a frame, so a
+/// traced function skips the task-local lookup.
+static OPEN_SCOPES: AtomicUsize = AtomicUsize::new(0);
+
+/// Whether no scope is open anywhere in the process.
+///
+/// A scope opened on another thread becomes visible here through whatever handed its task
+/// or closure over (a spawn, a channel), so a relaxed load is enough.
+#[inline(always)]
+pub(crate) fn no_scope_is_open() -> bool {
+    OPEN_SCOPES.load(Ordering::Relaxed) == 0
+}
+
+/// Counts one open scope for as long as it lives.
+struct OpenScope;
+
+impl OpenScope {
+    fn new() -> OpenScope {
+        OPEN_SCOPES.fetch_add(1, Ordering::Relaxed);
+        OpenScope
+    }
+}
+
+impl Drop for OpenScope {
+    fn drop(&mut self) {
+        OPEN_SCOPES.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 /// The context of one task: its session and the traced call it is in.
@@ -113,6 +144,7 @@ impl TracerContext {
             session: self.session.clone(),
             is_error,
             done: false,
+            _open: OpenScope::new(),
         };
         Scope {
             inner: FRAME.scope(Frame::new(self.session, None), future),
@@ -138,6 +170,7 @@ impl TracerContext {
             session: self.session.clone(),
             is_error,
             done: false,
+            _open: OpenScope::new(),
         };
         let output = FRAME.sync_scope(Frame::new(self.session, None), f);
         watch.complete(&output);
@@ -150,6 +183,7 @@ struct ScopeWatch<T> {
     session: Session,
     is_error: fn(&T) -> bool,
     done: bool,
+    _open: OpenScope,
 }
 
 impl<T> ScopeWatch<T> {
@@ -203,6 +237,7 @@ pub trait ContextExt: Future + Sized {
         let inner = match with_frame(Frame::fork) {
             Some(frame) => WithContextInner::Scoped {
                 future: FRAME.scope(frame, self),
+                _open: OpenScope::new(),
             },
             None => WithContextInner::Plain { future: self },
         };
@@ -224,7 +259,7 @@ pin_project! {
 pin_project! {
     #[project = WithContextProjection]
     enum WithContextInner<F> {
-        Scoped { #[pin] future: TaskLocalFuture<Frame, F> },
+        Scoped { #[pin] future: TaskLocalFuture<Frame, F>, _open: OpenScope },
         Plain { #[pin] future: F },
     }
 }
@@ -234,7 +269,7 @@ impl<F: Future> Future for WithContext<F> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
         match self.project().inner.project() {
-            WithContextProjection::Scoped { future } => future.poll(cx),
+            WithContextProjection::Scoped { future, .. } => future.poll(cx),
             WithContextProjection::Plain { future } => future.poll(cx),
         }
     }

@@ -203,21 +203,23 @@ impl<T: ?Sized> UsageNone for UsageProbe<'_, T> {
     }
 }
 
-/// Runs a sync body as the call: the call is the task's parent meanwhile, and a panic is
-/// recorded (with its message) and resumed.
-#[inline]
-pub fn run_sync<R>(call: &mut Option<Call>, body: impl FnOnce() -> R) -> R {
-    let Some(open) = call else { return body() };
-    let previous = open.enter_task();
+/// Runs a sync body as the call — the call is the task's parent meanwhile, and a panic is
+/// recorded (with its message) and resumed — then finishes the call from the return value
+/// with the expansion's `finish`. Out of line, so that a traced function's own frame holds
+/// only what the untraced path needs.
+#[inline(never)]
+pub fn run_sync<R>(call: Call, body: impl FnOnce() -> R, finish: impl FnOnce(Call, &R)) -> R {
+    let previous = call.enter_task();
     let result = catch_unwind(AssertUnwindSafe(body));
-    open.exit_task(previous);
+    call.exit_task(previous);
     match result {
-        Ok(value) => value,
+        Ok(value) => {
+            finish(call, &value);
+            value
+        }
         Err(payload) => {
-            if let Some(open) = call.take() {
-                // A refusal (the session ended meanwhile) is counted in the tracer's stats.
-                let _ = open.finish_panic(payload.as_ref());
-            }
+            // A refusal (the session ended meanwhile) is counted in the tracer's stats.
+            let _ = call.finish_panic(payload.as_ref());
             resume_unwind(payload)
         }
     }
@@ -275,6 +277,23 @@ impl<F: Future> Future for InCall<F> {
 
 fn unreachable_call() -> ! {
     unreachable!("the call was checked at the top of poll")
+}
+
+/// Runs the expansion's argument capture, out of line: a traced function outside a scope
+/// then carries none of its code in its own frame.
+#[cold]
+#[inline(never)]
+pub fn capture_inputs(call: &mut Option<Call>, capture: impl FnOnce(&mut Call)) {
+    if let Some(call) = call {
+        capture(call);
+    }
+}
+
+/// Runs the expansion's return-value capture and finishes the call, out of line.
+#[cold]
+#[inline(never)]
+pub fn finish_with<R: ?Sized>(call: Call, returned: &R, finish: impl FnOnce(Call, &R)) {
+    finish(call, returned);
 }
 
 /// Records the end of a call whose return value was split; the expansion captures the parts.

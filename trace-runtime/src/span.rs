@@ -25,7 +25,7 @@ use crate::call::Call;
 /// | dropped while panicking              | `Panicked`  | an error of kind `"panic"`      |
 /// | dropped otherwise                    | `Cancelled` | nothing                         |
 ///
-/// Values are captured under the tracer's [`CapturePolicy`](crate::CapturePolicy), as the
+/// Values are captured under the tracer's [`CapturePolicy`](trace_core::CapturePolicy), as the
 /// attribute macros capture them; the macros record through the same machinery.
 ///
 /// A guard is a task-level marker, like `tracing`'s entered span: two guards alive at once

@@ -1,0 +1,9 @@
+//! Compile-time behaviour of the attribute macros: what compiles, and the error — one, at
+//! the offending token — for what does not. The `.stderr` files hold the exact messages.
+
+#[test]
+fn ui() {
+    let cases = trybuild::TestCases::new();
+    cases.pass("tests/ui/pass/*.rs");
+    cases.compile_fail("tests/ui/fail/*.rs");
+}

@@ -1,0 +1,8 @@
+#[agent_trace::trace_agent(name = 3)]
+fn decide(observation: u32) -> u32 {
+    observation
+}
+
+fn main() {
+    let _ = decide(1);
+}
