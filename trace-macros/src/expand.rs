@@ -7,13 +7,13 @@
 //! the call from the return value. Every generated name starts with `__trace`, and every
 //! path goes through `::agent_trace::__private` (or the `crate = ".."` override).
 
-use proc_macro2::{Span, TokenStream};
+use proc_macro2::TokenStream;
 use quote::{ToTokens, format_ident, quote, quote_spanned};
 use syn::spanned::Spanned;
 use syn::visit_mut::VisitMut;
 use syn::{ExprAsync, ExprCall, LitStr, ReturnType, Type};
 
-use crate::ast::TracedFn;
+use crate::ast::{Body, TracedFn};
 use crate::attr::{MacroKind, Options, Setting};
 
 pub(crate) fn expand(kind: MacroKind, options: &Options, function: &TracedFn) -> TokenStream {
@@ -27,21 +27,13 @@ pub(crate) fn expand(kind: MacroKind, options: &Options, function: &TracedFn) ->
     let finish = finish(kind, options, function, &private);
 
     let body = if function.sig.asyncness.is_some() {
-        let block = with_return_edge(
-            function.body.to_token_stream(),
-            &function.sig.output,
-            function.body.span(),
-        );
+        let block = with_return_edge(&function.body, &function.sig.output);
         let future = quote_spanned!(function.body.span()=> async move #block);
         run_async(&future, &finish, &private)
     } else if let Some((call, future)) = function.boxed_future() {
         run_boxed(call, future, &finish, &private)
     } else {
-        let block = with_return_edge(
-            function.body.to_token_stream(),
-            &function.sig.output,
-            function.body.span(),
-        );
+        let block = with_return_edge(&function.body, &function.sig.output);
         quote! {
             #[allow(unused_mut)]
             let mut __trace_body = move || #block;
@@ -262,10 +254,18 @@ fn run_boxed(call: &ExprCall, future: &ExprAsync, finish: &TokenStream, private:
 
 /// Prefixes a body with an unreachable `return` of the declared type, so that the type
 /// of the closure or async block is inferred from the signature (and `?` works), with type
-/// errors pointing at the user's return type.
-fn with_return_edge(block: TokenStream, output: &ReturnType, body_span: Span) -> TokenStream {
+/// errors pointing at the user's return type. The body's contents are spliced in after it
+/// rather than nested as a block, which would draw `unused_braces` on one-expression bodies.
+fn with_return_edge(body: &Body, output: &ReturnType) -> TokenStream {
+    let contents = match body {
+        Body::Parsed(block) => {
+            let statements = &block.stmts;
+            quote!(#(#statements)*)
+        }
+        Body::Raw(group) => group.stream(),
+    };
     let ReturnType::Type(_, declared) = output else {
-        return block;
+        return quote_spanned!(body.span()=> { #contents });
     };
     let mut erased = (**declared).clone();
     EraseImplTrait.visit_type_mut(&mut erased);
@@ -276,7 +276,7 @@ fn with_return_edge(block: TokenStream, output: &ReturnType, body_span: Span) ->
             return __trace_fake_return;
         }
     };
-    quote_spanned!(body_span=> { #edge #block })
+    quote_spanned!(body.span()=> { #edge #contents })
 }
 
 /// Replaces `impl Trait` with `_`: a `let` cannot name an opaque type.

@@ -20,6 +20,30 @@ async fn free_async(x: u32) -> u32 {
 #[trace_agent]
 fn no_return(_x: u32) {}
 
+#[trace_agent]
+fn one_expression(a: u32, b: u32) -> u32 {
+    a + b
+}
+
+// On one line on purpose: `unused_braces` looks only at single-line blocks.
+#[trace_agent]
+fn one_line(a: u32, b: u32) -> u32 { a + b }
+
+#[derive(Debug)]
+struct Reply {
+    text: String,
+}
+
+#[trace_agent]
+fn struct_literal(text: &str) -> Reply {
+    Reply { text: text.to_owned() }
+}
+
+#[trace_agent]
+async fn one_expression_async(a: u32, b: u32) -> u32 {
+    a + b
+}
+
 #[derive(Debug)]
 struct Agent {
     hp: u32,
@@ -139,6 +163,7 @@ fn r#type(r#in: u32) -> u32 {
 
 fn main() {
     let agent = Agent { hp: 3 };
+    let _ = (one_expression(1, 2), one_line(1, 2), struct_literal("a").text, one_expression_async(1, 2));
     let _ = (free(1), free_async(1), no_return(1), agent.by_ref(), agent.act(1), agent.act_async(1), agent.act_boxed(1));
     let mut agent = agent;
     agent.by_mut(1);
