@@ -5,7 +5,7 @@
 
 #[doc(inline)]
 pub use trace_core::{
-    CallRecord, CapturePolicy, ErrorRecord, Event, EventBuilder, EventKind, LlmUsage, Map, Message, Outcome,
+    CallRecord, CapturePolicy, ErrorRecord, Event, EventBuilder, EventKind, LlmUsage, Map, Message, Outcome, Reward,
     SessionStatus, SessionTrace, TimeStep,
 };
 #[doc(inline)]
@@ -14,9 +14,13 @@ pub use trace_core::{assert_parity, capture, parity};
 pub use trace_macros::{trace_agent, trace_env, trace_llm_call, trace_runtime, trace_tool_call};
 #[doc(inline)]
 pub use trace_runtime::{
-    ContextExt, JsonlSink, MemorySink, Scope, Session, SessionTracer, SessionTracerBuilder, Sink, SinkError, SpanGuard,
-    TraceError, TracerContext, TracerStats, WithContext, current_session, enter, set_turn_number, spawn,
+    ContextExt, EventBatch, Hook, HookResult, JsonlSink, MemorySink, Overflow, Record, Sampling, Scope, Session,
+    SessionStart, SessionTracer, SessionTracerBuilder, Sink, SinkError, SpanGuard, TraceError, TracerContext, TracerStats,
+    WithContext, current_session, enter, set_turn_number, spawn,
 };
+#[cfg(feature = "sqlite")]
+#[doc(inline)]
+pub use trace_runtime::{SessionSummary, SqliteSink, StoreError, TraceFilter, TraceStore};
 
 /// What the attribute macros' expansions call. Not a stable API: names here change
 /// without notice.

@@ -61,6 +61,15 @@ fn sample_trace() -> SessionTrace {
             timestep: Some(0),
             at,
         }],
+        rewards: vec![
+            agent_trace::Reward::outcome("goal_reached", 1.0),
+            agent_trace::Reward {
+                name: "step_cost".into(),
+                value: -0.25,
+                event: Some(7),
+                metadata: json!({"by": "judge"}).as_object().unwrap().clone(),
+            },
+        ],
         metadata: json!({"env": "gridworld"}).as_object().unwrap().clone(),
     }
 }

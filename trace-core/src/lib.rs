@@ -19,12 +19,14 @@ mod event;
 mod message;
 pub mod parity;
 mod policy;
+mod reward;
 mod trace;
 
 pub use builder::{EventBuilder, EventPlacement};
 pub use call_record::{CallRecord, LlmUsage};
 pub use event::{ErrorRecord, Event, EventKind, Outcome};
 pub use message::Message;
+pub use reward::Reward;
 pub use policy::{CapturePolicy, DEFAULT_REDACTED_KEYS, REDACTED, TRUNCATED_KEY, truncated};
 pub use trace::{SessionStatus, SessionTrace, TimeStep};
 

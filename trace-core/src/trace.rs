@@ -6,7 +6,7 @@ use std::fmt;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::{Event, Map, Message};
+use crate::{Event, Map, Message, Reward};
 
 /// Everything recorded in one session: its events, timesteps, messages and metadata.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -25,6 +25,9 @@ pub struct SessionTrace {
     pub events: Vec<Event>,
     /// The messages recorded, by id.
     pub messages: Vec<Message>,
+    /// The rewards recorded, in recording order.
+    #[serde(default)]
+    pub rewards: Vec<Reward>,
     /// Metadata set on the session.
     pub metadata: Map,
 }
@@ -41,6 +44,18 @@ pub enum SessionStatus {
     Error,
     /// Its scope was dropped before it completed, or the user said so.
     Cancelled,
+}
+
+impl SessionTrace {
+    /// The sum of the outcome rewards (those not given to an event).
+    pub fn outcome_reward(&self) -> f64 {
+        self.rewards.iter().filter(|reward| reward.event.is_none()).map(|reward| reward.value).sum()
+    }
+
+    /// How many events ended in `Err` or `Panicked`.
+    pub fn error_count(&self) -> usize {
+        self.events.iter().filter(|event| event.outcome.is_failure()).count()
+    }
 }
 
 impl fmt::Display for SessionStatus {

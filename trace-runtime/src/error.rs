@@ -25,6 +25,32 @@ pub enum TraceError {
     /// The background writer thread is gone, so sinks can no longer be reached.
     #[error("the background writer thread has stopped; sinks can no longer be written")]
     WriterStopped,
+    /// A reward whose value is not a finite number.
+    #[error("reward `{name}` of session {session_id} is not a finite number: {value}")]
+    InvalidReward {
+        /// The session's id.
+        session_id: String,
+        /// The reward's name.
+        name: String,
+        /// The value given.
+        value: f64,
+    },
+    /// A reward for an event the session does not have.
+    #[error("reward `{name}` of session {session_id} names event {event}, which the session does not have")]
+    UnknownRewardEvent {
+        /// The session's id.
+        session_id: String,
+        /// The reward's name.
+        name: String,
+        /// The event id given.
+        event: u64,
+    },
+    /// A sampling fraction outside 0.0..=1.0.
+    #[error("sampling success_fraction must be between 0.0 and 1.0, got {0}")]
+    InvalidSampling(f64),
+    /// The writer thread could not be started.
+    #[error("cannot start the background writer thread: {0}")]
+    WriterThread(#[source] std::io::Error),
 }
 
 /// An error from a [`Sink`](crate::Sink).
@@ -65,6 +91,20 @@ pub enum SinkError {
         /// The panic's message.
         message: String,
     },
+    /// Records a sink could not write yet: they are kept and retried with backoff.
+    #[error("sink `{sink}` still has {records} unwritten records (kept and retried): {cause}")]
+    Pending {
+        /// The sink's name.
+        sink: String,
+        /// How many records wait.
+        records: usize,
+        /// Why the last attempt failed.
+        cause: String,
+    },
+    /// The embedded store failed.
+    #[cfg(feature = "sqlite")]
+    #[error(transparent)]
+    Store(#[from] crate::StoreError),
     /// Any other failure of a user-written sink.
     #[error("sink `{sink}` failed: {message}")]
     Other {

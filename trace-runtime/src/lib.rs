@@ -8,22 +8,33 @@
 mod call;
 mod context;
 mod error;
+mod hooks;
 mod session;
 mod sink;
 mod site;
 mod span;
 mod stats;
+#[cfg(feature = "sqlite")]
+mod store;
 mod sync;
 mod tracer;
 mod writer;
 
 #[doc(hidden)]
 pub mod private;
+mod sampling;
 
 pub use context::{ContextExt, Scope, TracerContext, WithContext, current_session, set_turn_number, spawn};
 pub use error::{SinkError, TraceError};
+pub use hooks::{Hook, HookResult};
+pub use sampling::Sampling;
+pub use writer::Overflow;
 pub use session::Session;
-pub use sink::{JsonlSink, MemorySink, Sink};
+pub use sink::{EventBatch, JsonlSink, MemorySink, Record, SessionStart, Sink};
+#[cfg(feature = "sqlite")]
+pub use sink::SqliteSink;
 pub use span::{SpanGuard, enter};
 pub use stats::TracerStats;
+#[cfg(feature = "sqlite")]
+pub use store::{SessionSummary, StoreError, TraceFilter, TraceStore};
 pub use tracer::{SessionTracer, SessionTracerBuilder};

@@ -3,18 +3,19 @@
 use std::borrow::Cow;
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, Weak};
 use std::time::Instant;
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use trace_core::{
-    Event, EventBuilder, EventKind, EventPlacement, Map, Message, SessionStatus, SessionTrace, TimeStep, capture,
+    Event, EventBuilder, EventKind, EventPlacement, Map, Message, Reward, SessionStatus, SessionTrace, TimeStep, capture,
 };
 
 use crate::TraceError;
 use crate::call::Call;
 use crate::context;
+use crate::sink::{EventBatch, Record, SessionStart};
 use crate::span::SpanGuard;
 use crate::stats::Counters;
 use crate::sync::lock;
@@ -41,7 +42,7 @@ pub struct Session {
     inner: Arc<SessionInner>,
 }
 
-struct SessionInner {
+pub(crate) struct SessionInner {
     id: String,
     tracer: Arc<TracerShared>,
     started_at: DateTime<Utc>,
@@ -59,28 +60,80 @@ struct SessionState {
     events: Vec<Event>,
     messages: Vec<Message>,
     timesteps: Vec<TimeStep>,
+    rewards: Vec<Reward>,
     metadata: Map,
+    /// Events before this index have been streamed to the sinks.
+    streamed: usize,
+    /// The metadata changed since it was last streamed.
+    metadata_changed: bool,
     /// An event ended in `Err`/`Panicked`, or a scope's result was an error.
     failed: bool,
     /// A scope was dropped before it completed.
     cancelled: bool,
 }
 
+impl SessionState {
+    /// The events not streamed yet (and the metadata, if it changed), as a batch.
+    fn take_unstreamed(&mut self, session_id: &str) -> Option<EventBatch> {
+        if self.ended {
+            return None;
+        }
+        let events = self.events.get(self.streamed..).filter(|rest| !rest.is_empty())?.to_vec();
+        self.streamed = self.events.len();
+        let metadata = std::mem::take(&mut self.metadata_changed).then(|| self.metadata.clone());
+        Some(EventBatch { session_id: session_id.to_owned(), events, metadata })
+    }
+}
+
+/// The sessions of a tracer that are still running, so that `flush` can stream their
+/// finished events.
+#[derive(Default)]
+pub(crate) struct LiveSessions {
+    sessions: Mutex<Vec<Weak<SessionInner>>>,
+}
+
+impl LiveSessions {
+    fn register(&self, session: &Arc<SessionInner>) {
+        let mut sessions = lock(&self.sessions);
+        sessions.retain(|weak| weak.upgrade().is_some_and(|live| !lock(&live.state).ended));
+        sessions.push(Arc::downgrade(session));
+    }
+
+    /// Streams every running session's finished events.
+    pub(crate) fn stream_all(&self) {
+        let running: Vec<Arc<SessionInner>> = lock(&self.sessions).iter().filter_map(Weak::upgrade).collect();
+        for session in running {
+            let batch = lock(&session.state).take_unstreamed(&session.id);
+            if let Some(batch) = batch {
+                session.tracer.send(Record::Events(Arc::new(batch)));
+            }
+        }
+    }
+}
+
 impl Session {
     pub(crate) fn start(tracer: Arc<TracerShared>, id: String) -> Session {
         Counters::bump(&tracer.counters.sessions_started);
-        Session {
-            inner: Arc::new(SessionInner {
-                id,
-                tracer,
-                started_at: Utc::now(),
-                base: Instant::now(),
-                next_event_id: AtomicU64::new(1),
-                turn: AtomicU64::new(NONE),
-                timestep: AtomicU64::new(NONE),
-                state: Mutex::new(SessionState::default()),
-            }),
+        let started_at = Utc::now();
+        let inner = Arc::new(SessionInner {
+            id,
+            tracer,
+            started_at,
+            base: Instant::now(),
+            next_event_id: AtomicU64::new(1),
+            turn: AtomicU64::new(NONE),
+            timestep: AtomicU64::new(NONE),
+            state: Mutex::new(SessionState::default()),
+        });
+        let tracer = &inner.tracer;
+        if tracer.has_sinks() {
+            tracer.live.register(&inner);
+            tracer.send(Record::SessionStarted(Arc::new(SessionStart { session_id: inner.id.clone(), started_at })));
         }
+        if !tracer.hooks.is_empty() {
+            tracer.hooks.run(&tracer.counters, |hook| hook.on_session_start(&inner.id));
+        }
+        Session { inner }
     }
 
     /// The session's id.
@@ -116,6 +169,7 @@ impl Session {
             return;
         }
         state.metadata.insert(key, value);
+        state.metadata_changed = true;
     }
 
     /// Sets the turn that events started from now on carry (see also
@@ -151,16 +205,17 @@ impl Session {
             self.count_rejected();
             return index;
         }
-        close_open_timestep(&mut state, now);
-        state.timesteps.push(TimeStep {
-            index,
-            turn: Some(turn),
-            name,
-            started_at: now,
-            ended_at: None,
-            metadata: Map::new(),
-        });
+        let closed = close_open_timestep(&mut state, now);
+        let opened = TimeStep { index, turn: Some(turn), name, started_at: now, ended_at: None, metadata: Map::new() };
+        state.timesteps.push(opened.clone());
         self.inner.timestep.store(u64::from(index), Ordering::Relaxed);
+        drop(state);
+        self.run_hooks(|hook, id| {
+            if let Some(closed) = &closed {
+                hook.on_timestep_end(id, closed)?;
+            }
+            hook.on_timestep_start(id, &opened)
+        });
         index
     }
 
@@ -168,8 +223,12 @@ impl Session {
     pub fn end_timestep(&self) {
         let now = self.now();
         let mut state = lock(&self.inner.state);
-        close_open_timestep(&mut state, now);
+        let closed = close_open_timestep(&mut state, now);
         self.inner.timestep.store(NONE, Ordering::Relaxed);
+        drop(state);
+        if let Some(closed) = closed {
+            self.run_hooks(|hook, id| hook.on_timestep_end(id, &closed));
+        }
     }
 
     /// The index of the open timestep.
@@ -214,10 +273,45 @@ impl Session {
             message.timestep = self.current_timestep();
         }
         let id = message.id;
+        let for_hooks = (!self.inner.tracer.hooks.is_empty()).then(|| message.clone());
         state.messages.push(message);
         drop(state);
         Counters::bump(&self.inner.tracer.counters.messages_recorded);
+        if let Some(message) = for_hooks {
+            self.run_hooks(|hook, id| hook.on_message(id, &message));
+        }
         Ok(id)
+    }
+
+    /// Records a reward: for the whole session (`event: None`, an outcome reward) or for
+    /// one of its events.
+    ///
+    /// A value that is not finite, or an event the session does not have, is refused.
+    ///
+    /// ```
+    /// use agent_trace::{Reward, SessionTracer};
+    /// let session = SessionTracer::default().start_session();
+    /// session.record_reward(Reward::outcome("goal_reached", 1.0))?;
+    /// assert_eq!(session.end()?.outcome_reward(), 1.0);
+    /// # Ok::<(), agent_trace::TraceError>(())
+    /// ```
+    pub fn record_reward(&self, mut reward: Reward) -> Result<(), TraceError> {
+        if !reward.value.is_finite() {
+            return Err(TraceError::InvalidReward { session_id: self.inner.id.clone(), name: reward.name, value: reward.value });
+        }
+        if let Some(event) = reward.event {
+            if event == 0 || event >= self.inner.next_event_id.load(Ordering::Relaxed) {
+                return Err(TraceError::UnknownRewardEvent { session_id: self.inner.id.clone(), name: reward.name, event });
+            }
+        }
+        self.policy().apply_to_map(&mut reward.metadata);
+        let mut state = lock(&self.inner.state);
+        if state.ended {
+            drop(state);
+            return Err(self.rejected());
+        }
+        state.rewards.push(reward);
+        Ok(())
     }
 
     /// Opens a span by hand: an event that starts now and ends when the returned guard is
@@ -245,7 +339,8 @@ impl Session {
         SpanGuard::new(Call::enter(self.clone(), kind, system_id.into(), name.into()))
     }
 
-    /// Ends the session and returns its whole trace, which is also handed to the sinks.
+    /// Ends the session and returns its whole trace, which is also handed to the sinks
+    /// (unless the tracer's sampling does not keep it).
     ///
     /// The open timestep is closed. The status is `Error` if any event ended in `Err` or
     /// `Panicked` or a scope's result was an error, else `Cancelled` if a scope was dropped
@@ -253,11 +348,11 @@ impl Session {
     ///
     /// Ending a session twice is [`TraceError::SessionEnded`].
     pub fn end(&self) -> Result<SessionTrace, TraceError> {
-        let trace = self
-            .inner
-            .finish(self.now(), SessionStatus::Success)
-            .ok_or_else(|| self.rejected())?;
-        Ok(trace)
+        self.inner.finish(self.now(), SessionStatus::Success).ok_or_else(|| self.rejected())
+    }
+
+    pub(crate) fn tracer(&self) -> &Arc<TracerShared> {
+        &self.inner.tracer
     }
 
     pub(crate) fn policy(&self) -> &trace_core::CapturePolicy {
@@ -271,10 +366,6 @@ impl Session {
     /// How many timesteps have been opened.
     pub(crate) fn timestep_count(&self) -> u32 {
         u32::try_from(lock(&self.inner.state).timesteps.len()).unwrap_or(u32::MAX)
-    }
-
-    pub(crate) fn tracer(&self) -> &Arc<TracerShared> {
-        &self.inner.tracer
     }
 
     pub(crate) fn next_event_id(&self) -> u64 {
@@ -291,8 +382,11 @@ impl Session {
         self.wall_time(Instant::now())
     }
 
-    /// Adds a finished event, or refuses it if the session has ended.
+    /// Adds a finished event, or refuses it if the session has ended. Streams a batch of
+    /// finished events to the sinks when enough have gathered.
     pub(crate) fn push_event(&self, event: Event) -> Result<(), TraceError> {
+        let tracer = &self.inner.tracer;
+        let for_hooks = (!tracer.hooks.is_empty()).then(|| event.clone());
         let mut state = lock(&self.inner.state);
         if state.ended {
             drop(state);
@@ -300,8 +394,19 @@ impl Session {
         }
         state.failed |= event.outcome.is_failure();
         state.events.push(event);
+        let batch = if tracer.has_sinks() && state.events.len() - state.streamed >= tracer.stream_batch() {
+            state.take_unstreamed(&self.inner.id)
+        } else {
+            None
+        };
         drop(state);
-        Counters::bump(&self.inner.tracer.counters.events_recorded);
+        Counters::bump(&tracer.counters.events_recorded);
+        if let Some(batch) = batch {
+            tracer.send(Record::Events(Arc::new(batch)));
+        }
+        if let Some(event) = for_hooks {
+            self.run_hooks(|hook, id| hook.on_event(id, &event));
+        }
         Ok(())
     }
 
@@ -315,15 +420,20 @@ impl Session {
         lock(&self.inner.state).cancelled = true;
     }
 
+    fn run_hooks(&self, call: impl Fn(&dyn crate::Hook, &str) -> crate::HookResult) {
+        let tracer = &self.inner.tracer;
+        if !tracer.hooks.is_empty() {
+            tracer.hooks.run(&tracer.counters, |hook| call(hook, &self.inner.id));
+        }
+    }
+
     fn count_rejected(&self) {
         Counters::bump(&self.inner.tracer.counters.rejected_after_end);
     }
 
     fn rejected(&self) -> TraceError {
         self.count_rejected();
-        TraceError::SessionEnded {
-            session_id: self.inner.id.clone(),
-        }
+        TraceError::SessionEnded { session_id: self.inner.id.clone() }
     }
 }
 
@@ -343,8 +453,9 @@ impl SessionInner {
         if state.ended {
             return None;
         }
+        let tail = if self.tracer.has_sinks() { state.take_unstreamed(&self.id) } else { None };
         state.ended = true;
-        close_open_timestep(&mut state, now);
+        let closed = close_open_timestep(&mut state, now);
         self.timestep.store(NONE, Ordering::Relaxed);
         let status = if state.failed {
             SessionStatus::Error
@@ -363,13 +474,31 @@ impl SessionInner {
             timesteps: std::mem::take(&mut state.timesteps),
             events,
             messages: std::mem::take(&mut state.messages),
+            rewards: std::mem::take(&mut state.rewards),
             metadata: std::mem::take(&mut state.metadata),
         };
         drop(state);
-        Counters::bump(&self.tracer.counters.sessions_ended);
-        if self.tracer.write(&trace).is_err() {
-            // Only possible when the writer thread is gone; `flush` reports that.
-            Counters::bump(&self.tracer.counters.sink_errors);
+
+        let tracer = &self.tracer;
+        Counters::bump(&tracer.counters.sessions_ended);
+        if !tracer.hooks.is_empty() {
+            tracer.hooks.run(&tracer.counters, |hook| {
+                if let Some(closed) = &closed {
+                    hook.on_timestep_end(&self.id, closed)?;
+                }
+                hook.on_session_end(&trace)
+            });
+        }
+        if tracer.has_sinks() {
+            if let Some(tail) = tail {
+                tracer.send(Record::Events(Arc::new(tail)));
+            }
+            if tracer.sampling.keeps(&self.id, status) {
+                tracer.send(Record::SessionEnded(Arc::new(trace.clone())));
+            } else {
+                Counters::bump(&tracer.counters.sessions_sampled_out);
+                tracer.send(Record::SessionDiscarded(Arc::from(self.id.as_str())));
+            }
         }
         Some(trace)
     }
@@ -393,10 +522,11 @@ impl fmt::Debug for Session {
     }
 }
 
-fn close_open_timestep(state: &mut SessionState, now: DateTime<Utc>) {
-    if let Some(open) = state.timesteps.last_mut().filter(|step| step.ended_at.is_none()) {
-        open.ended_at = Some(now);
-    }
+/// Closes the open timestep, if any, and returns it as closed.
+fn close_open_timestep(state: &mut SessionState, now: DateTime<Utc>) -> Option<TimeStep> {
+    let open = state.timesteps.last_mut().filter(|step| step.ended_at.is_none())?;
+    open.ended_at = Some(now);
+    Some(open.clone())
 }
 
 fn from_slot(slot: u64) -> Option<u32> {

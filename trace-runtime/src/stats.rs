@@ -1,6 +1,9 @@
 //! Counters of what a tracer recorded, wrote and could not write.
 
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
+
+use crate::sync::lock;
 
 /// A snapshot of a tracer's counters (see `SessionTracer::stats`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -10,36 +13,54 @@ pub struct TracerStats {
     pub sessions_started: u64,
     /// Sessions ended.
     pub sessions_ended: u64,
+    /// Sessions that ended but were not kept by sampling (not written to sinks).
+    pub sessions_sampled_out: u64,
     /// Events recorded into sessions.
     pub events_recorded: u64,
     /// Messages recorded into sessions.
     pub messages_recorded: u64,
-    /// Events, messages, metadata and timesteps refused because their session had ended.
+    /// Events, messages, rewards, metadata and timesteps refused because their session had ended.
     pub rejected_after_end: u64,
+    /// Batches a sink wrote successfully (counted once per sink).
+    pub batches_written: u64,
     /// Sessions a sink wrote successfully (counted once per sink).
     pub sessions_written: u64,
+    /// Events a sink wrote successfully, streamed or at the end (counted once per sink).
+    pub events_written: u64,
     /// Writes and flushes that a sink failed (including sink panics).
-    pub sink_errors: u64,
-    /// The most commands that ever waited in the writer's queue at once.
+    pub write_errors: u64,
+    /// Writes tried again after a failure.
+    pub retries: u64,
+    /// Streamed events not queued because the queue was full and the overflow policy is
+    /// `DropNewest`. They still reach sinks inside their session's ended trace.
+    pub dropped_events: u64,
+    /// The most commands that ever waited for the writer at once: at most the queue's
+    /// capacity, plus the one the writer is taking, plus one waiting caller per thread.
     pub queue_high_water: u64,
-    /// Functions named in a macro's options (`metadata`, `message`, `arg_filter`,
-    /// `error_handler`, …) that panicked; recording carried on without their result.
+    /// Hooks and functions named in a macro's options that panicked or returned an error;
+    /// recording carried on without them.
     pub hook_errors: u64,
 }
 
-/// The live counters behind [`TracerStats`].
+/// The live counters behind [`TracerStats`], shared with the writer thread.
 #[derive(Debug, Default)]
 pub(crate) struct Counters {
     pub(crate) sessions_started: AtomicU64,
     pub(crate) sessions_ended: AtomicU64,
+    pub(crate) sessions_sampled_out: AtomicU64,
     pub(crate) events_recorded: AtomicU64,
     pub(crate) messages_recorded: AtomicU64,
     pub(crate) rejected_after_end: AtomicU64,
+    pub(crate) batches_written: AtomicU64,
     pub(crate) sessions_written: AtomicU64,
-    pub(crate) sink_errors: AtomicU64,
+    pub(crate) events_written: AtomicU64,
+    pub(crate) write_errors: AtomicU64,
+    pub(crate) retries: AtomicU64,
+    pub(crate) dropped_events: AtomicU64,
     pub(crate) queue_depth: AtomicU64,
     pub(crate) queue_high_water: AtomicU64,
     pub(crate) hook_errors: AtomicU64,
+    last_error: Mutex<Option<String>>,
 }
 
 impl Counters {
@@ -47,16 +68,34 @@ impl Counters {
         counter.fetch_add(1, Ordering::Relaxed);
     }
 
+    pub(crate) fn add(counter: &AtomicU64, amount: usize) {
+        counter.fetch_add(amount as u64, Ordering::Relaxed);
+    }
+
+    /// Remembers the latest failure, for `SessionTracer::last_error`.
+    pub(crate) fn set_last_error(&self, error: String) {
+        *lock(&self.last_error) = Some(error);
+    }
+
+    pub(crate) fn last_error(&self) -> Option<String> {
+        lock(&self.last_error).clone()
+    }
+
     pub(crate) fn snapshot(&self) -> TracerStats {
         let read = |counter: &AtomicU64| counter.load(Ordering::Relaxed);
         TracerStats {
             sessions_started: read(&self.sessions_started),
             sessions_ended: read(&self.sessions_ended),
+            sessions_sampled_out: read(&self.sessions_sampled_out),
             events_recorded: read(&self.events_recorded),
             messages_recorded: read(&self.messages_recorded),
             rejected_after_end: read(&self.rejected_after_end),
+            batches_written: read(&self.batches_written),
             sessions_written: read(&self.sessions_written),
-            sink_errors: read(&self.sink_errors),
+            events_written: read(&self.events_written),
+            write_errors: read(&self.write_errors),
+            retries: read(&self.retries),
+            dropped_events: read(&self.dropped_events),
             queue_high_water: read(&self.queue_high_water),
             hook_errors: read(&self.hook_errors),
         }

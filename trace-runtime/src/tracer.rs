@@ -2,23 +2,30 @@
 
 use std::fmt;
 use std::sync::Arc;
+use std::time::Duration;
 
 use trace_core::{CapturePolicy, SessionTrace};
 
-use crate::session::Session;
+use crate::hooks::{Hook, Hooks};
+use crate::sampling::Sampling;
+use crate::session::{LiveSessions, Session};
+use crate::sink::Record;
 use crate::stats::{Counters, TracerStats};
-use crate::writer::Writer;
+use crate::writer::{Overflow, Writer, WriterConfig};
 use crate::{Sink, TraceError};
 
-/// The default capacity of the writer's queue, in ended sessions.
-const DEFAULT_QUEUE_CAPACITY: usize = 1024;
+/// The default capacity of the writer's queue, in records.
+const DEFAULT_QUEUE_CAPACITY: usize = 4096;
+/// How many finished events a running session gathers before streaming them.
+const STREAM_BATCH: usize = 256;
 
-/// Starts sessions and hands the ended ones to its sinks. Cheap to clone; all clones share
-/// the same sinks and counters.
+/// Starts sessions and hands them to its sinks. Cheap to clone; all clones share the
+/// same sinks and counters.
 ///
 /// With no sink, sessions live only in memory: `Session::end` still returns the whole
-/// trace. With sinks, ended sessions are written by a background thread; [`flush`] waits
-/// for it, and dropping the last handle (tracer or session) flushes too.
+/// trace. With sinks, a background thread writes: each session's start, its events in
+/// batches while it runs, and its whole trace when it ends. [`flush`] waits for it, and
+/// dropping the last handle (tracer or session) flushes too.
 ///
 /// [`flush`]: SessionTracer::flush
 #[derive(Clone)]
@@ -30,15 +37,30 @@ pub struct SessionTracer {
 pub(crate) struct TracerShared {
     pub(crate) counters: Arc<Counters>,
     pub(crate) policy: CapturePolicy,
+    pub(crate) hooks: Hooks,
+    pub(crate) sampling: Sampling,
+    pub(crate) live: LiveSessions,
     writer: Option<Writer>,
 }
 
 impl TracerShared {
-    /// Hands an ended session to the sinks, if there are any.
-    pub(crate) fn write(&self, trace: &SessionTrace) -> Result<(), TraceError> {
-        match &self.writer {
-            Some(writer) => writer.write(Arc::new(trace.clone())),
-            None => Ok(()),
+    /// Whether anything is written: with no sink there is nothing to stream.
+    pub(crate) fn has_sinks(&self) -> bool {
+        self.writer.is_some()
+    }
+
+    pub(crate) fn stream_batch(&self) -> usize {
+        STREAM_BATCH
+    }
+
+    /// Hands a record to the writer, if there is one. A refusal means the writer is gone;
+    /// it is counted, and `flush` reports it.
+    pub(crate) fn send(&self, record: Record) {
+        if let Some(writer) = &self.writer {
+            if let Err(error) = writer.send(record) {
+                Counters::bump(&self.counters.write_errors);
+                self.counters.set_last_error(error.to_string());
+            }
         }
     }
 }
@@ -49,7 +71,11 @@ impl SessionTracer {
         SessionTracerBuilder {
             sinks: Vec::new(),
             queue_capacity: DEFAULT_QUEUE_CAPACITY,
+            overflow: Overflow::Block,
+            sampling: Sampling::default(),
             policy: CapturePolicy::default(),
+            hooks: Vec::new(),
+            close_timeout: Duration::from_secs(5),
         }
     }
 
@@ -68,34 +94,37 @@ impl SessionTracer {
     /// session from another tracer is refused with [`TraceError::ForeignSession`].
     pub fn end_session(&self, session: &Session) -> Result<SessionTrace, TraceError> {
         if !Arc::ptr_eq(&self.shared, session.tracer()) {
-            return Err(TraceError::ForeignSession {
-                session_id: session.id().to_owned(),
-            });
+            return Err(TraceError::ForeignSession { session_id: session.id().to_owned() });
         }
         session.end()
     }
 
-    /// Returns once every sink has written and flushed every session ended before the call.
+    /// Returns once every sink has written and flushed everything recorded before the call,
+    /// including the finished events of sessions still running.
     ///
-    /// Returns the first sink error since the previous flush, if any.
+    /// Fails when a sink still cannot write (its records are kept and retried) or cannot
+    /// flush. A failure that a retry already mended shows in [`stats`](Self::stats) and
+    /// [`last_error`](Self::last_error), not here.
     pub fn flush(&self) -> Result<(), TraceError> {
-        match &self.shared.writer {
-            Some(writer) => writer.flush(),
-            None => Ok(()),
-        }
+        let Some(writer) = &self.shared.writer else { return Ok(()) };
+        self.shared.live.stream_all();
+        writer.flush()
     }
 
     /// A snapshot of the tracer's counters.
     pub fn stats(&self) -> TracerStats {
         self.shared.counters.snapshot()
     }
+
+    /// The latest failure of a sink or a hook, if any.
+    pub fn last_error(&self) -> Option<String> {
+        self.shared.counters.last_error()
+    }
 }
 
 impl fmt::Debug for SessionTracer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("SessionTracer")
-            .field("stats", &self.stats())
-            .finish_non_exhaustive()
+        f.debug_struct("SessionTracer").field("stats", &self.stats()).finish_non_exhaustive()
     }
 }
 
@@ -109,28 +138,47 @@ impl Default for SessionTracer {
 /// Configures a [`SessionTracer`].
 ///
 /// ```
-/// use agent_trace::{MemorySink, SessionTracer};
-/// let tracer = SessionTracer::builder().sink(MemorySink::new()).queue_capacity(64).build();
+/// use agent_trace::{MemorySink, Overflow, SessionTracer};
+/// let tracer = SessionTracer::builder()
+///     .sink(MemorySink::new())
+///     .queue_capacity(64)
+///     .overflow(Overflow::DropNewest)
+///     .build();
 /// # drop(tracer);
 /// ```
 #[must_use = "a builder does nothing until `build` is called"]
 pub struct SessionTracerBuilder {
     sinks: Vec<Box<dyn Sink>>,
     queue_capacity: usize,
+    overflow: Overflow,
+    sampling: Sampling,
     policy: CapturePolicy,
+    hooks: Vec<Arc<dyn Hook>>,
+    close_timeout: Duration,
 }
 
 impl SessionTracerBuilder {
-    /// Adds a sink; every ended session is written to every sink, in the order added.
+    /// Adds a sink; every record goes to every sink, in the order added.
     pub fn sink(mut self, sink: impl Sink + 'static) -> Self {
         self.sinks.push(Box::new(sink));
         self
     }
 
-    /// How many ended sessions may wait for the writer before `end()` waits (default 1024,
-    /// at least 1).
+    /// How many records may wait for the writer (default 4096, at least 1).
     pub fn queue_capacity(mut self, capacity: usize) -> Self {
         self.queue_capacity = capacity.max(1);
+        self
+    }
+
+    /// What to do when the queue is full (default [`Overflow::Block`]).
+    pub fn overflow(mut self, overflow: Overflow) -> Self {
+        self.overflow = overflow;
+        self
+    }
+
+    /// Which ended sessions are written (default: all).
+    pub fn sampling(mut self, sampling: Sampling) -> Self {
+        self.sampling = sampling;
         self
     }
 
@@ -140,32 +188,58 @@ impl SessionTracerBuilder {
         self
     }
 
+    /// Adds a hook.
+    pub fn hook(mut self, hook: impl Hook + 'static) -> Self {
+        self.hooks.push(Arc::new(hook));
+        self
+    }
+
+    /// How long the writer keeps retrying a failing sink when the tracer is dropped, before
+    /// it gives up on what that sink has not written (default 5 s).
+    pub fn close_timeout(mut self, timeout: Duration) -> Self {
+        self.close_timeout = timeout;
+        self
+    }
+
     /// Builds the tracer, starting its writer thread if it has sinks.
     ///
     /// # Panics
     ///
-    /// If the operating system cannot start a thread (see [`try_build`](Self::try_build)).
+    /// When [`try_build`](Self::try_build) would fail: a sampling fraction outside
+    /// `0.0..=1.0`, or no thread could be started.
     pub fn build(self) -> SessionTracer {
         match self.try_build() {
             Ok(tracer) => tracer,
-            Err(error) => panic!("agent-trace could not start its writer thread: {error}"),
+            Err(error) => panic!("agent-trace: {error}"),
         }
     }
 
-    /// Builds the tracer, or says why its writer thread could not be started.
-    pub fn try_build(self) -> Result<SessionTracer, std::io::Error> {
+    /// Builds the tracer, or says what is wrong with the configuration.
+    pub fn try_build(self) -> Result<SessionTracer, TraceError> {
+        if !self.sampling.is_valid() {
+            return Err(TraceError::InvalidSampling(self.sampling.success_fraction));
+        }
         let counters = Arc::new(Counters::default());
+        let hooks = Hooks::new(self.hooks);
         let writer = if self.sinks.is_empty() {
             None
         } else {
-            Some(Writer::start(self.sinks, self.queue_capacity, Arc::clone(&counters))?)
+            let config = WriterConfig {
+                sinks: self.sinks,
+                capacity: self.queue_capacity,
+                overflow: self.overflow,
+                close_timeout: self.close_timeout,
+            };
+            Some(Writer::start(config, Arc::clone(&counters), hooks.clone()).map_err(TraceError::WriterThread)?)
         };
-        Ok(SessionTracer {
-            shared: Arc::new(TracerShared {
-                counters,
-                policy: self.policy,
-                writer,
-            }),
-        })
+        let shared = TracerShared {
+            counters,
+            policy: self.policy,
+            hooks,
+            sampling: self.sampling,
+            live: LiveSessions::default(),
+            writer,
+        };
+        Ok(SessionTracer { shared: Arc::new(shared) })
     }
 }

@@ -1,23 +1,59 @@
 //! The background writer: one thread that owns the sinks and feeds them from a bounded
-//! queue, so that sinks never run on the thread that records.
+//! queue, in batches, so that sinks never run on the thread that records.
+//!
+//! Each sink has its own list of pending records. A failed write leaves them pending; they
+//! are offered again, in order and with whatever arrived since, after a backoff (10 ms,
+//! doubling to 1 s). While a sink holds more than [`MAX_PENDING`] records the writer stops
+//! taking from the queue, so the queue fills and callers wait (or, with
+//! `Overflow::DropNewest`, streamed batches are dropped and counted): memory stays bounded
+//! and nothing accepted is lost.
 
+use std::collections::VecDeque;
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::atomic::Ordering;
-use std::sync::mpsc::{self, Receiver, SyncSender};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender, TrySendError};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
 
-use trace_core::{ErrorRecord, SessionTrace};
+use trace_core::ErrorRecord;
 
+use crate::hooks::Hooks;
+use crate::sink::Record;
 use crate::stats::Counters;
 use crate::sync::lock;
 use crate::{Sink, SinkError, TraceError};
 
-/// What the recording side asks of the writer thread.
+/// The most records taken from the queue for one batch.
+const MAX_BATCH: usize = 512;
+/// Above this many pending records for one sink, the writer stops taking from the queue.
+const MAX_PENDING: usize = 8 * MAX_BATCH;
+const FIRST_BACKOFF: Duration = Duration::from_millis(10);
+const MAX_BACKOFF: Duration = Duration::from_secs(1);
+
+/// What to do when the writer's queue is full.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Overflow {
+    /// The recording thread waits for room (the default): nothing is dropped.
+    #[default]
+    Block,
+    /// Streamed event batches that do not fit are dropped and counted in
+    /// `stats().dropped_events`; the events still reach the sinks inside their session's
+    /// ended trace. Session starts and ends, and flushes, always wait.
+    DropNewest,
+}
+
+/// How to build the writer.
+pub(crate) struct WriterConfig {
+    pub(crate) sinks: Vec<Box<dyn Sink>>,
+    pub(crate) capacity: usize,
+    pub(crate) overflow: Overflow,
+    /// How long a closing writer keeps retrying a failing sink before it gives up.
+    pub(crate) close_timeout: Duration,
+}
+
 enum Command {
-    /// A session ended: hand it to every sink.
-    Write(Arc<SessionTrace>),
-    /// Flush every sink, then answer with the first error since the last flush.
+    Record(Record),
     Flush(mpsc::Sender<Result<(), SinkError>>),
 }
 
@@ -27,50 +63,79 @@ pub(crate) struct Writer {
     queue: Option<SyncSender<Command>>,
     thread: Mutex<Option<JoinHandle<()>>>,
     counters: Arc<Counters>,
+    overflow: Overflow,
+    flushes_waiting: Arc<AtomicUsize>,
 }
 
 impl Writer {
-    /// Starts the writer thread with a queue of `capacity` commands.
-    pub(crate) fn start(
-        sinks: Vec<Box<dyn Sink>>,
-        capacity: usize,
-        counters: Arc<Counters>,
-    ) -> Result<Writer, std::io::Error> {
+    pub(crate) fn start(config: WriterConfig, counters: Arc<Counters>, hooks: Hooks) -> Result<Writer, std::io::Error> {
+        let WriterConfig { sinks, capacity, overflow, close_timeout } = config;
         let (queue, commands) = mpsc::sync_channel(capacity);
-        let thread_counters = Arc::clone(&counters);
-        let thread = std::thread::Builder::new()
-            .name("agent-trace-writer".to_owned())
-            .spawn(move || run(commands, sinks, &thread_counters))?;
-        Ok(Writer {
-            queue: Some(queue),
-            thread: Mutex::new(Some(thread)),
-            counters,
-        })
+        let flushes_waiting = Arc::new(AtomicUsize::new(0));
+        let mut thread_state = WriterThread {
+            commands,
+            outlets: sinks.into_iter().map(Outlet::new).collect(),
+            counters: Arc::clone(&counters),
+            hooks,
+            flushes_waiting: Arc::clone(&flushes_waiting),
+            close_timeout,
+        };
+        let thread = std::thread::Builder::new().name("agent-trace-writer".to_owned()).spawn(move || thread_state.run())?;
+        Ok(Writer { queue: Some(queue), thread: Mutex::new(Some(thread)), counters, overflow, flushes_waiting })
     }
 
-    /// Queues an ended session; waits while the queue is full.
-    pub(crate) fn write(&self, trace: Arc<SessionTrace>) -> Result<(), TraceError> {
-        self.send(Command::Write(trace))
-    }
-
-    /// Waits until every sink has written and flushed everything queued before this call.
-    pub(crate) fn flush(&self) -> Result<(), TraceError> {
-        let (reply, answer) = mpsc::channel();
-        self.send(Command::Flush(reply))?;
-        answer
-            .recv()
-            .map_err(|_| TraceError::WriterStopped)?
-            .map_err(TraceError::from)
-    }
-
-    fn send(&self, command: Command) -> Result<(), TraceError> {
+    /// Queues a record. Streamed event batches may be dropped (and counted) under
+    /// `Overflow::DropNewest`; everything else waits for room.
+    pub(crate) fn send(&self, record: Record) -> Result<(), TraceError> {
+        let droppable = self.overflow == Overflow::DropNewest && matches!(record, Record::Events(_) | Record::SessionStarted(_));
         let queue = self.queue.as_ref().ok_or(TraceError::WriterStopped)?;
-        let depth = self.counters.queue_depth.fetch_add(1, Ordering::Relaxed) + 1;
-        self.counters.queue_high_water.fetch_max(depth, Ordering::Relaxed);
-        queue.send(command).map_err(|_| {
-            self.counters.queue_depth.fetch_sub(1, Ordering::Relaxed);
+        self.count_in();
+        if droppable {
+            return match queue.try_send(Command::Record(record)) {
+                Ok(()) => Ok(()),
+                Err(TrySendError::Full(Command::Record(record))) => {
+                    self.count_out();
+                    Counters::add(&self.counters.dropped_events, record.event_count());
+                    Ok(())
+                }
+                Err(_) => {
+                    self.count_out();
+                    Err(TraceError::WriterStopped)
+                }
+            };
+        }
+        queue.send(Command::Record(record)).map_err(|_| {
+            self.count_out();
             TraceError::WriterStopped
         })
+    }
+
+    /// Waits until every sink has written and flushed everything queued before this call;
+    /// returns the first sink error since the previous flush.
+    pub(crate) fn flush(&self) -> Result<(), TraceError> {
+        let queue = self.queue.as_ref().ok_or(TraceError::WriterStopped)?;
+        let (reply, answer) = mpsc::channel();
+        self.flushes_waiting.fetch_add(1, Ordering::SeqCst);
+        self.count_in();
+        let sent = queue.send(Command::Flush(reply));
+        let result = match sent {
+            Ok(()) => answer.recv().map_err(|_| TraceError::WriterStopped).and_then(|r| r.map_err(TraceError::from)),
+            Err(_) => {
+                self.count_out();
+                Err(TraceError::WriterStopped)
+            }
+        };
+        self.flushes_waiting.fetch_sub(1, Ordering::SeqCst);
+        result
+    }
+
+    fn count_in(&self) {
+        let depth = self.counters.queue_depth.fetch_add(1, Ordering::Relaxed) + 1;
+        self.counters.queue_high_water.fetch_max(depth, Ordering::Relaxed);
+    }
+
+    fn count_out(&self) {
+        self.counters.queue_depth.fetch_sub(1, Ordering::Relaxed);
     }
 }
 
@@ -78,48 +143,191 @@ impl Drop for Writer {
     fn drop(&mut self) {
         drop(self.queue.take());
         if let Some(thread) = lock(&self.thread).take() {
-            // The thread catches sink panics, so joining can only fail if it was killed by
-            // one anyway; there is nothing left to report to at this point.
+            // The thread catches sink panics; a join error would mean it died anyway, and
+            // there is nobody left to report to.
             let _ = thread.join();
         }
     }
 }
 
-fn run(commands: Receiver<Command>, mut sinks: Vec<Box<dyn Sink>>, counters: &Counters) {
-    let mut first_error: Option<SinkError> = None;
-    let report = |result: Result<(), SinkError>, first_error: &mut Option<SinkError>| {
-        if let Err(error) = result {
-            Counters::bump(&counters.sink_errors);
-            first_error.get_or_insert(error);
-            false
-        } else {
-            true
+/// One sink and the records it has not yet written.
+struct Outlet {
+    sink: Box<dyn Sink>,
+    pending: VecDeque<Record>,
+    backoff: Duration,
+    retry_at: Option<Instant>,
+    /// Why the pending records are still pending.
+    last_failure: Option<SinkError>,
+}
+
+impl Outlet {
+    fn new(sink: Box<dyn Sink>) -> Outlet {
+        Outlet { sink, pending: VecDeque::new(), backoff: FIRST_BACKOFF, retry_at: None, last_failure: None }
+    }
+
+    fn overloaded(&self) -> bool {
+        self.pending.len() > MAX_PENDING
+    }
+
+    /// Writes the pending records unless a retry is not yet due (`force` ignores that).
+    fn write_pending(&mut self, counters: &Counters, hooks: &Hooks, force: bool) {
+        if self.pending.is_empty() || (!force && self.retry_at.is_some_and(|at| Instant::now() < at)) {
+            return;
         }
-    };
-    for command in commands {
-        counters.queue_depth.fetch_sub(1, Ordering::Relaxed);
-        match command {
-            Command::Write(trace) => {
-                for sink in &mut sinks {
-                    if report(
-                        guarded(sink.as_mut(), |sink| sink.write_session(&trace)),
-                        &mut first_error,
-                    ) {
+        if self.retry_at.is_some() {
+            Counters::bump(&counters.retries);
+        }
+        let batch: Vec<Record> = self.pending.iter().cloned().collect();
+        for record in &batch {
+            if let Record::SessionEnded(trace) = record {
+                hooks.run(counters, |hook| hook.before_save(trace));
+            }
+        }
+        match guarded(self.sink.as_mut(), |sink| sink.write_batch(&batch)) {
+            Ok(()) => {
+                self.pending.clear();
+                self.backoff = FIRST_BACKOFF;
+                self.retry_at = None;
+                self.last_failure = None;
+                Counters::bump(&counters.batches_written);
+                for record in &batch {
+                    Counters::add(&counters.events_written, streamed_or_ended_events(record));
+                    if let Record::SessionEnded(trace) = record {
                         Counters::bump(&counters.sessions_written);
+                        hooks.run(counters, |hook| hook.after_save(trace));
                     }
                 }
             }
-            Command::Flush(reply) => {
-                for sink in &mut sinks {
-                    report(guarded(sink.as_mut(), |sink| sink.flush()), &mut first_error);
-                }
-                // The caller may have stopped waiting; then nobody needs the answer.
-                let _ = reply.send(first_error.take().map_or(Ok(()), Err));
+            Err(error) => {
+                self.fail(error, counters);
+                self.retry_at = Some(Instant::now() + self.backoff);
+                self.backoff = (self.backoff * 2).min(MAX_BACKOFF);
             }
         }
     }
-    for sink in &mut sinks {
-        report(guarded(sink.as_mut(), |sink| sink.flush()), &mut first_error);
+
+    /// Flushes the sink. Fails when records are still pending (with the reason they are)
+    /// or when the sink's own flush fails.
+    fn flush(&mut self, counters: &Counters) -> Result<(), SinkError> {
+        if let Some(error) = self.last_failure.take().filter(|_| !self.pending.is_empty()) {
+            let error = SinkError::Pending { sink: self.sink.name().to_owned(), records: self.pending.len(), cause: error.to_string() };
+            return Err(error);
+        }
+        guarded(self.sink.as_mut(), |sink| sink.flush()).inspect_err(|error| {
+            Counters::bump(&counters.write_errors);
+            counters.set_last_error(error.to_string());
+        })
+    }
+
+    fn fail(&mut self, error: SinkError, counters: &Counters) {
+        Counters::bump(&counters.write_errors);
+        counters.set_last_error(error.to_string());
+        self.last_failure = Some(error);
+    }
+}
+
+/// Events a record makes durable: a streamed batch's, or an ended trace's that were not
+/// streamed (sinks that stream count them at the batch; others at the end).
+fn streamed_or_ended_events(record: &Record) -> usize {
+    match record {
+        Record::Events(batch) => batch.events.len(),
+        _ => 0,
+    }
+}
+
+struct WriterThread {
+    commands: Receiver<Command>,
+    outlets: Vec<Outlet>,
+    counters: Arc<Counters>,
+    hooks: Hooks,
+    flushes_waiting: Arc<AtomicUsize>,
+    close_timeout: Duration,
+}
+
+impl WriterThread {
+    fn run(&mut self) {
+        loop {
+            let held_back = self.outlets.iter().any(Outlet::overloaded) && self.flushes_waiting.load(Ordering::SeqCst) == 0;
+            let retry_at = self.outlets.iter().filter(|o| !o.pending.is_empty()).filter_map(|o| o.retry_at).min();
+            let first = if held_back {
+                // Leave the queue alone so that callers feel the backpressure.
+                std::thread::sleep(retry_at.map_or(FIRST_BACKOFF, |at| at.saturating_duration_since(Instant::now())));
+                None
+            } else {
+                match retry_at {
+                    None => match self.commands.recv() {
+                        Ok(command) => Some(command),
+                        Err(_) => break,
+                    },
+                    Some(at) => match self.commands.recv_timeout(at.saturating_duration_since(Instant::now())) {
+                        Ok(command) => Some(command),
+                        Err(RecvTimeoutError::Timeout) => None,
+                        Err(RecvTimeoutError::Disconnected) => break,
+                    },
+                }
+            };
+            let mut batch = Vec::new();
+            let mut flush = None;
+            if let Some(command) = first {
+                self.take(command, &mut batch, &mut flush);
+                while flush.is_none() && batch.len() < MAX_BATCH {
+                    match self.commands.try_recv() {
+                        Ok(command) => self.take(command, &mut batch, &mut flush),
+                        Err(_) => break,
+                    }
+                }
+            }
+            self.deliver(&batch, flush.is_some());
+            if let Some(reply) = flush {
+                let result = self.flush_all();
+                // The caller may have given up waiting; then nobody needs the answer.
+                let _ = reply.send(result);
+            }
+        }
+        self.shut_down();
+    }
+
+    fn take(&self, command: Command, batch: &mut Vec<Record>, flush: &mut Option<mpsc::Sender<Result<(), SinkError>>>) {
+        self.counters.queue_depth.fetch_sub(1, Ordering::Relaxed);
+        match command {
+            Command::Record(record) => batch.push(record),
+            Command::Flush(reply) => *flush = Some(reply),
+        }
+    }
+
+    fn deliver(&mut self, batch: &[Record], force: bool) {
+        for outlet in &mut self.outlets {
+            outlet.pending.extend(batch.iter().cloned());
+            outlet.write_pending(&self.counters, &self.hooks, force);
+        }
+    }
+
+    fn flush_all(&mut self) -> Result<(), SinkError> {
+        let mut first_error = None;
+        for outlet in &mut self.outlets {
+            if !outlet.pending.is_empty() {
+                // Still failing: the error is already unreported; the records stay pending.
+                outlet.write_pending(&self.counters, &self.hooks, true);
+            }
+            if let Err(error) = outlet.flush(&self.counters) {
+                first_error.get_or_insert(error);
+            }
+        }
+        first_error.map_or(Ok(()), Err)
+    }
+
+    /// The queue is closed: keep offering what is pending for a while, then flush.
+    fn shut_down(&mut self) {
+        let deadline = Instant::now() + self.close_timeout;
+        while self.outlets.iter().any(|o| !o.pending.is_empty()) && Instant::now() < deadline {
+            for outlet in &mut self.outlets {
+                outlet.write_pending(&self.counters, &self.hooks, false);
+            }
+            if let Some(at) = self.outlets.iter().filter(|o| !o.pending.is_empty()).filter_map(|o| o.retry_at).min() {
+                std::thread::sleep(at.saturating_duration_since(Instant::now()).min(deadline.saturating_duration_since(Instant::now())));
+            }
+        }
+        let _ = self.flush_all();
     }
 }
 
@@ -127,9 +335,8 @@ fn run(commands: Receiver<Command>, mut sinks: Vec<Box<dyn Sink>>, counters: &Co
 fn guarded(sink: &mut dyn Sink, call: impl FnOnce(&mut dyn Sink) -> Result<(), SinkError>) -> Result<(), SinkError> {
     match catch_unwind(AssertUnwindSafe(|| call(&mut *sink))) {
         Ok(result) => result,
-        Err(payload) => Err(SinkError::Panicked {
-            sink: sink.name().to_owned(),
-            message: ErrorRecord::from_panic(payload.as_ref()).message,
-        }),
+        Err(payload) => {
+            Err(SinkError::Panicked { sink: sink.name().to_owned(), message: ErrorRecord::from_panic(payload.as_ref()).message })
+        }
     }
 }

@@ -13,7 +13,7 @@
 //! # use agent_trace::{SessionTrace, SessionStatus};
 //! # let trace = SessionTrace { session_id: "s".into(), started_at: chrono::Utc::now(),
 //! #     ended_at: None, status: SessionStatus::Success, timesteps: vec![], events: vec![],
-//! #     messages: vec![], metadata: Default::default() };
+//! #     messages: vec![], rewards: vec![], metadata: Default::default() };
 //! let report = compare(&trace, &trace.clone());
 //! assert!(report.is_valid(), "{report}");
 //! ```
@@ -35,6 +35,7 @@ pub fn compare(manual: &SessionTrace, decorated: &SessionTrace) -> ValidationRep
     compare_session(manual, decorated, &mut out);
     compare_events(&manual.events, &decorated.events, &mut out);
     compare_messages(&manual.messages, &decorated.messages, &mut out);
+    compare_rewards(manual, decorated, &mut out);
     ValidationReport::from_differences(out.0)
 }
 
@@ -44,7 +45,7 @@ pub fn compare(manual: &SessionTrace, decorated: &SessionTrace) -> ValidationRep
 /// # use agent_trace::{SessionTrace, SessionStatus};
 /// # let manual = SessionTrace { session_id: "s".into(), started_at: chrono::Utc::now(),
 /// #     ended_at: None, status: SessionStatus::Success, timesteps: vec![], events: vec![],
-/// #     messages: vec![], metadata: Default::default() };
+/// #     messages: vec![], rewards: vec![], metadata: Default::default() };
 /// # let decorated = manual.clone();
 /// agent_trace::assert_parity!(manual, decorated);
 /// ```
@@ -294,5 +295,18 @@ fn compare_messages(manual: &[Message], decorated: &[Message], out: &mut Differe
                 out.check(Aspect::Messages, at, "timestep", &mm.timestep, &dm.timestep);
             }
         }
+    }
+}
+
+/// Rewards are state: name, value, metadata, and the event they score by position.
+fn compare_rewards(manual: &SessionTrace, decorated: &SessionTrace, out: &mut Differences) {
+    let at = Location::Session;
+    out.check(Aspect::State, at, "rewards.len", &manual.rewards.len(), &decorated.rewards.len());
+    let position = |trace: &SessionTrace, id: Option<u64>| id.map(|id| trace.events.iter().position(|e| e.id == id));
+    for (index, (m, d)) in manual.rewards.iter().zip(&decorated.rewards).enumerate() {
+        out.check(Aspect::State, at, &format!("rewards[{index}].name"), &m.name, &d.name);
+        out.check(Aspect::State, at, &format!("rewards[{index}].value"), &m.value, &d.value);
+        out.check(Aspect::State, at, &format!("rewards[{index}].event"), &position(manual, m.event), &position(decorated, d.event));
+        out.check_map(Aspect::State, at, &format!("rewards[{index}].metadata"), &m.metadata, &d.metadata);
     }
 }

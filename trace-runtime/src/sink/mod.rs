@@ -1,21 +1,82 @@
-//! Where ended sessions go: the [`Sink`] trait and the sinks that ship with the runtime.
+//! Where traces go: the [`Sink`] trait, the [`Record`]s it is given, and the sinks that
+//! ship with the runtime.
 
 mod jsonl;
 mod memory;
+#[cfg(feature = "sqlite")]
+mod sqlite;
 
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
 pub use jsonl::JsonlSink;
 pub use memory::MemorySink;
-
-use trace_core::SessionTrace;
+#[cfg(feature = "sqlite")]
+pub use sqlite::SqliteSink;
+use trace_core::{Event, Map, SessionTrace};
 
 use crate::SinkError;
 
-/// A destination for ended sessions.
+/// A session that started: the first record of every session.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SessionStart {
+    /// The session's id.
+    pub session_id: String,
+    /// When it started.
+    pub started_at: DateTime<Utc>,
+}
+
+/// Events of a running session, streamed while it runs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EventBatch {
+    /// The session's id.
+    pub session_id: String,
+    /// Finished events, in completion order (not necessarily by id).
+    pub events: Vec<Event>,
+    /// The session's metadata, when it changed since the previous batch.
+    pub metadata: Option<Map>,
+}
+
+/// What the background writer hands a sink. Cheap to clone.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub enum Record {
+    /// A session started.
+    SessionStarted(Arc<SessionStart>),
+    /// Events of a running session. A session's events all arrive in such batches before
+    /// its `SessionEnded`, unless the tracer's overflow policy dropped a batch (counted in
+    /// `stats().dropped_events`); the ended trace always holds them all.
+    Events(Arc<EventBatch>),
+    /// A session ended, with its whole trace.
+    SessionEnded(Arc<SessionTrace>),
+    /// A session ended but sampling did not keep it: forget what was streamed of it.
+    SessionDiscarded(Arc<str>),
+}
+
+impl Record {
+    /// How many events the record carries.
+    pub fn event_count(&self) -> usize {
+        match self {
+            Record::Events(batch) => batch.events.len(),
+            Record::SessionEnded(trace) => trace.events.len(),
+            _ => 0,
+        }
+    }
+}
+
+/// A destination for traces.
 ///
 /// Sinks are owned by the tracer's background writer thread, which calls them one at a
 /// time; that is why the methods take `&mut self` and the trait asks only for `Send`.
-/// A sink that returns an error or panics is counted in `SessionTracer::stats` and the
-/// error is returned by the next `SessionTracer::flush`; the writer carries on.
+///
+/// A simple sink implements [`write_session`](Sink::write_session), called once per
+/// ended session. A store that wants events while sessions run (so that a crash loses
+/// nothing that was flushed) overrides [`write_batch`](Sink::write_batch), which receives
+/// every [`Record`] in order, many at a time — one transaction's worth.
+///
+/// A write that fails (returns an error or panics) is counted in `stats().write_errors`,
+/// reported by `last_error()` and by the next `flush()`, and retried with backoff with the
+/// same records, in order, until it succeeds: nothing is dropped.
 ///
 /// ```
 /// use agent_trace::{Sink, SinkError, SessionTrace};
@@ -38,6 +99,18 @@ pub trait Sink: Send {
     /// Writes one ended session.
     fn write_session(&mut self, trace: &SessionTrace) -> Result<(), SinkError>;
 
+    /// Writes a batch of records; by default, every ended session with
+    /// [`write_session`](Sink::write_session). When it fails, the same batch (plus what
+    /// arrived since) is offered again later, so it should be all-or-nothing.
+    fn write_batch(&mut self, batch: &[Record]) -> Result<(), SinkError> {
+        for record in batch {
+            if let Record::SessionEnded(trace) = record {
+                self.write_session(trace)?;
+            }
+        }
+        Ok(())
+    }
+
     /// Makes everything written so far durable (or visible, for in-memory sinks).
     fn flush(&mut self) -> Result<(), SinkError> {
         Ok(())
@@ -51,6 +124,10 @@ impl<S: Sink + ?Sized> Sink for Box<S> {
 
     fn write_session(&mut self, trace: &SessionTrace) -> Result<(), SinkError> {
         (**self).write_session(trace)
+    }
+
+    fn write_batch(&mut self, batch: &[Record]) -> Result<(), SinkError> {
+        (**self).write_batch(batch)
     }
 
     fn flush(&mut self) -> Result<(), SinkError> {

@@ -1,0 +1,199 @@
+//! The embedded store: traces kept in a SQLite file on the machine, and queried.
+//!
+//! [`SqliteSink`](crate::SqliteSink) writes the file (through the tracer's background
+//! writer); [`TraceStore`] reads it — also while another process writes it (WAL mode).
+
+mod codec;
+mod read;
+pub(crate) mod schema;
+pub(crate) mod write;
+
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use rusqlite::Connection;
+use serde_json::Value;
+use trace_core::{Map, SessionStatus, SessionTrace};
+
+use crate::sync::lock;
+
+/// An error of the embedded store; every one names the file.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// There is no file at the path.
+    #[error("{}: no trace store there (no such file)", path.display())]
+    NotFound {
+        /// The path.
+        path: PathBuf,
+    },
+    /// The path is a directory.
+    #[error("{} is a directory, not a trace store", path.display())]
+    IsDirectory {
+        /// The path.
+        path: PathBuf,
+    },
+    /// The file is not a SQLite database.
+    #[error("{} is not a SQLite database", path.display())]
+    NotADatabase {
+        /// The path.
+        path: PathBuf,
+    },
+    /// The file is a SQLite database of something else.
+    #[error("{} is a SQLite database but not a trace store (it has other tables)", path.display())]
+    NotATraceStore {
+        /// The path.
+        path: PathBuf,
+    },
+    /// The file was written by a newer agent-trace.
+    #[error("{} has schema version {found}; this agent-trace reads up to {supported}: upgrade it", path.display())]
+    NewerSchema {
+        /// The path.
+        path: PathBuf,
+        /// The file's schema version.
+        found: i64,
+        /// The newest version this code reads.
+        supported: i64,
+    },
+    /// SQLite failed (disk full, file locked, read-only, …).
+    #[error("{}: {source}", path.display())]
+    Sqlite {
+        /// The path.
+        path: PathBuf,
+        /// Why.
+        source: rusqlite::Error,
+    },
+    /// A stored value does not decode: the file was changed by something else.
+    #[error("{}: session {session_id}: stored {what} is not valid: {detail}", path.display())]
+    Corrupt {
+        /// The path.
+        path: PathBuf,
+        /// The session.
+        session_id: String,
+        /// Which value.
+        what: &'static str,
+        /// What is wrong with it.
+        detail: String,
+    },
+}
+
+impl StoreError {
+    pub(crate) fn from_sqlite(path: &Path, source: rusqlite::Error) -> StoreError {
+        if source.sqlite_error_code() == Some(rusqlite::ErrorCode::NotADatabase) {
+            return StoreError::NotADatabase { path: path.to_path_buf() };
+        }
+        StoreError::Sqlite { path: path.to_path_buf(), source }
+    }
+}
+
+/// Which sessions [`TraceStore::list`] returns. Every field that is `Some` must hold.
+///
+/// ```
+/// use agent_trace::{SessionStatus, TraceFilter};
+/// let failures = TraceFilter { status: Some(SessionStatus::Error), limit: Some(20), ..TraceFilter::default() };
+/// # let _ = failures;
+/// ```
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TraceFilter {
+    /// Sessions with this status (`Running` finds sessions still running — or that died).
+    pub status: Option<SessionStatus>,
+    /// Sessions that started at or after this time.
+    pub started_after: Option<DateTime<Utc>>,
+    /// Sessions that started before this time.
+    pub started_before: Option<DateTime<Utc>>,
+    /// Sessions with at least one event of this system id.
+    pub system_id: Option<String>,
+    /// Sessions whose metadata has this key with exactly this value.
+    pub metadata: Option<(String, Value)>,
+    /// Sessions whose outcome rewards (rewards not given to an event) sum to at least this.
+    pub min_reward: Option<f64>,
+    /// At most this many sessions.
+    pub limit: Option<usize>,
+}
+
+/// One session as [`TraceStore::list`] shows it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SessionSummary {
+    /// The session's id.
+    pub session_id: String,
+    /// When it started.
+    pub started_at: DateTime<Utc>,
+    /// When it ended; `None` while running (or if it died).
+    pub ended_at: Option<DateTime<Utc>>,
+    /// Its status.
+    pub status: SessionStatus,
+    /// How many events are stored.
+    pub event_count: usize,
+    /// How many of them ended in `Err` or `Panicked`.
+    pub error_count: usize,
+    /// Its metadata.
+    pub metadata: Map,
+}
+
+/// Reads a trace database written by [`SqliteSink`](crate::SqliteSink).
+///
+/// Safe to use while a writer — in this process or another — writes the same file.
+///
+/// ```no_run
+/// use agent_trace::{TraceFilter, TraceStore};
+/// let store = TraceStore::open("traces.db")?;
+/// for summary in store.list(&TraceFilter { limit: Some(10), ..TraceFilter::default() })? {
+///     println!("{} {} {} events", summary.session_id, summary.status, summary.event_count);
+/// }
+/// # Ok::<(), agent_trace::StoreError>(())
+/// ```
+pub struct TraceStore {
+    path: PathBuf,
+    connection: Mutex<Connection>,
+}
+
+impl std::fmt::Debug for TraceStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TraceStore").field("path", &self.path).finish_non_exhaustive()
+    }
+}
+
+impl TraceStore {
+    /// Opens the trace database at `path`, which must exist.
+    pub fn open(path: impl AsRef<Path>) -> Result<TraceStore, StoreError> {
+        let path = path.as_ref().to_path_buf();
+        let connection = schema::open(&path, false)?;
+        Ok(TraceStore { path, connection: Mutex::new(connection) })
+    }
+
+    /// The file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The session with this id, as `Session::end` returned it — or, for a session still
+    /// running (or that died), with the events streamed so far and status `Running`.
+    pub fn get(&self, session_id: &str) -> Result<Option<SessionTrace>, StoreError> {
+        read::session(&lock(&self.connection), &self.path, session_id)
+    }
+
+    /// The sessions that pass `filter`, newest first.
+    pub fn list(&self, filter: &TraceFilter) -> Result<Vec<SessionSummary>, StoreError> {
+        read::list(&lock(&self.connection), &self.path, filter)
+    }
+
+    /// How many sessions are stored.
+    pub fn count(&self) -> Result<usize, StoreError> {
+        let connection = lock(&self.connection);
+        let count: i64 = connection
+            .query_row("SELECT count(*) FROM sessions", [], |row| row.get(0))
+            .map_err(|source| StoreError::from_sqlite(&self.path, source))?;
+        Ok(usize::try_from(count).unwrap_or(0))
+    }
+
+    /// Deletes every session that started more than `age` ago (whatever its status), with
+    /// all it holds; returns how many.
+    pub fn purge_older_than(&self, age: Duration) -> Result<usize, StoreError> {
+        let cutoff = chrono::TimeDelta::from_std(age).ok().and_then(|age| Utc::now().checked_sub_signed(age));
+        let Some(cutoff) = cutoff else { return Ok(0) };
+        let mut connection = lock(&self.connection);
+        write::purge_before(&mut connection, &self.path, &cutoff)
+    }
+}
