@@ -15,8 +15,8 @@ pub use trace_macros::{trace_agent, trace_env, trace_llm_call, trace_runtime, tr
 #[doc(inline)]
 pub use trace_runtime::{
     ContextExt, EventBatch, Hook, HookResult, JsonlSink, MemorySink, Overflow, Record, Sampling, Scope, Session,
-    SessionStart, SessionTracer, SessionTracerBuilder, Sink, SinkError, SpanGuard, TraceError, TracerContext, TracerStats,
-    WithContext, current_session, enter, set_turn_number, spawn,
+    SessionStart, SessionTracer, SessionTracerBuilder, Sink, SinkError, SpanGuard, TraceError, TracerContext,
+    TracerStats, WithContext, current_session, enter, set_turn_number, spawn,
 };
 #[cfg(feature = "sqlite")]
 #[doc(inline)]

@@ -26,8 +26,8 @@ pub use builder::{EventBuilder, EventPlacement};
 pub use call_record::{CallRecord, LlmUsage};
 pub use event::{ErrorRecord, Event, EventKind, Outcome};
 pub use message::Message;
-pub use reward::Reward;
 pub use policy::{CapturePolicy, DEFAULT_REDACTED_KEYS, REDACTED, TRUNCATED_KEY, truncated};
+pub use reward::Reward;
 pub use trace::{SessionStatus, SessionTrace, TimeStep};
 
 /// A JSON object: the type of `inputs` and `metadata` maps.

@@ -26,11 +26,21 @@ impl Reward {
     /// assert_eq!(reward.event, None);
     /// ```
     pub fn outcome(name: impl Into<String>, value: f64) -> Reward {
-        Reward { name: name.into(), value, event: None, metadata: Map::new() }
+        Reward {
+            name: name.into(),
+            value,
+            event: None,
+            metadata: Map::new(),
+        }
     }
 
     /// A reward for one event.
     pub fn for_event(event: u64, name: impl Into<String>, value: f64) -> Reward {
-        Reward { name: name.into(), value, event: Some(event), metadata: Map::new() }
+        Reward {
+            name: name.into(),
+            value,
+            event: Some(event),
+            metadata: Map::new(),
+        }
     }
 }

@@ -49,7 +49,11 @@ pub enum SessionStatus {
 impl SessionTrace {
     /// The sum of the outcome rewards (those not given to an event).
     pub fn outcome_reward(&self) -> f64 {
-        self.rewards.iter().filter(|reward| reward.event.is_none()).map(|reward| reward.value).sum()
+        self.rewards
+            .iter()
+            .filter(|reward| reward.event.is_none())
+            .map(|reward| reward.value)
+            .sum()
     }
 
     /// How many events ended in `Err` or `Panicked`.

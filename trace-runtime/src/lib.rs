@@ -28,13 +28,13 @@ pub use context::{ContextExt, Scope, TracerContext, WithContext, current_session
 pub use error::{SinkError, TraceError};
 pub use hooks::{Hook, HookResult};
 pub use sampling::Sampling;
-pub use writer::Overflow;
 pub use session::Session;
-pub use sink::{EventBatch, JsonlSink, MemorySink, Record, SessionStart, Sink};
 #[cfg(feature = "sqlite")]
 pub use sink::SqliteSink;
+pub use sink::{EventBatch, JsonlSink, MemorySink, Record, SessionStart, Sink};
 pub use span::{SpanGuard, enter};
 pub use stats::TracerStats;
 #[cfg(feature = "sqlite")]
 pub use store::{SessionSummary, StoreError, TraceFilter, TraceStore};
 pub use tracer::{SessionTracer, SessionTracerBuilder};
+pub use writer::Overflow;

@@ -25,7 +25,10 @@ pub struct Sampling {
 
 impl Default for Sampling {
     fn default() -> Self {
-        Sampling { keep_errors: true, success_fraction: 1.0 }
+        Sampling {
+            keep_errors: true,
+            success_fraction: 1.0,
+        }
     }
 }
 
@@ -51,5 +54,7 @@ impl Sampling {
 
 /// FNV-1a: stable across processes and versions, unlike `std`'s hasher.
 fn stable_hash(text: &str) -> u64 {
-    text.bytes().fold(0xcbf2_9ce4_8422_2325, |hash, byte| (hash ^ u64::from(byte)).wrapping_mul(0x0000_0100_0000_01b3))
+    text.bytes().fold(0xcbf2_9ce4_8422_2325, |hash, byte| {
+        (hash ^ u64::from(byte)).wrapping_mul(0x0000_0100_0000_01b3)
+    })
 }

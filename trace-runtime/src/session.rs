@@ -9,7 +9,8 @@ use std::time::Instant;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use trace_core::{
-    Event, EventBuilder, EventKind, EventPlacement, Map, Message, Reward, SessionStatus, SessionTrace, TimeStep, capture,
+    Event, EventBuilder, EventKind, EventPlacement, Map, Message, Reward, SessionStatus, SessionTrace, TimeStep,
+    capture,
 };
 
 use crate::TraceError;
@@ -78,10 +79,18 @@ impl SessionState {
         if self.ended {
             return None;
         }
-        let events = self.events.get(self.streamed..).filter(|rest| !rest.is_empty())?.to_vec();
+        let events = self
+            .events
+            .get(self.streamed..)
+            .filter(|rest| !rest.is_empty())?
+            .to_vec();
         self.streamed = self.events.len();
         let metadata = std::mem::take(&mut self.metadata_changed).then(|| self.metadata.clone());
-        Some(EventBatch { session_id: session_id.to_owned(), events, metadata })
+        Some(EventBatch {
+            session_id: session_id.to_owned(),
+            events,
+            metadata,
+        })
     }
 }
 
@@ -128,10 +137,15 @@ impl Session {
         let tracer = &inner.tracer;
         if tracer.has_sinks() {
             tracer.live.register(&inner);
-            tracer.send(Record::SessionStarted(Arc::new(SessionStart { session_id: inner.id.clone(), started_at })));
+            tracer.send(Record::SessionStarted(Arc::new(SessionStart {
+                session_id: inner.id.clone(),
+                started_at,
+            })));
         }
         if !tracer.hooks.is_empty() {
-            tracer.hooks.run(&tracer.counters, |hook| hook.on_session_start(&inner.id));
+            tracer
+                .hooks
+                .run(&tracer.counters, |hook| hook.on_session_start(&inner.id));
         }
         Session { inner }
     }
@@ -206,7 +220,14 @@ impl Session {
             return index;
         }
         let closed = close_open_timestep(&mut state, now);
-        let opened = TimeStep { index, turn: Some(turn), name, started_at: now, ended_at: None, metadata: Map::new() };
+        let opened = TimeStep {
+            index,
+            turn: Some(turn),
+            name,
+            started_at: now,
+            ended_at: None,
+            metadata: Map::new(),
+        };
         state.timesteps.push(opened.clone());
         self.inner.timestep.store(u64::from(index), Ordering::Relaxed);
         drop(state);
@@ -297,11 +318,19 @@ impl Session {
     /// ```
     pub fn record_reward(&self, mut reward: Reward) -> Result<(), TraceError> {
         if !reward.value.is_finite() {
-            return Err(TraceError::InvalidReward { session_id: self.inner.id.clone(), name: reward.name, value: reward.value });
+            return Err(TraceError::InvalidReward {
+                session_id: self.inner.id.clone(),
+                name: reward.name,
+                value: reward.value,
+            });
         }
         if let Some(event) = reward.event {
             if event == 0 || event >= self.inner.next_event_id.load(Ordering::Relaxed) {
-                return Err(TraceError::UnknownRewardEvent { session_id: self.inner.id.clone(), name: reward.name, event });
+                return Err(TraceError::UnknownRewardEvent {
+                    session_id: self.inner.id.clone(),
+                    name: reward.name,
+                    event,
+                });
             }
         }
         self.policy().apply_to_map(&mut reward.metadata);
@@ -348,7 +377,9 @@ impl Session {
     ///
     /// Ending a session twice is [`TraceError::SessionEnded`].
     pub fn end(&self) -> Result<SessionTrace, TraceError> {
-        self.inner.finish(self.now(), SessionStatus::Success).ok_or_else(|| self.rejected())
+        self.inner
+            .finish(self.now(), SessionStatus::Success)
+            .ok_or_else(|| self.rejected())
     }
 
     pub(crate) fn tracer(&self) -> &Arc<TracerShared> {
@@ -433,7 +464,9 @@ impl Session {
 
     fn rejected(&self) -> TraceError {
         self.count_rejected();
-        TraceError::SessionEnded { session_id: self.inner.id.clone() }
+        TraceError::SessionEnded {
+            session_id: self.inner.id.clone(),
+        }
     }
 }
 
@@ -453,7 +486,11 @@ impl SessionInner {
         if state.ended {
             return None;
         }
-        let tail = if self.tracer.has_sinks() { state.take_unstreamed(&self.id) } else { None };
+        let tail = if self.tracer.has_sinks() {
+            state.take_unstreamed(&self.id)
+        } else {
+            None
+        };
         state.ended = true;
         let closed = close_open_timestep(&mut state, now);
         self.timestep.store(NONE, Ordering::Relaxed);

@@ -94,7 +94,9 @@ impl SessionTracer {
     /// session from another tracer is refused with [`TraceError::ForeignSession`].
     pub fn end_session(&self, session: &Session) -> Result<SessionTrace, TraceError> {
         if !Arc::ptr_eq(&self.shared, session.tracer()) {
-            return Err(TraceError::ForeignSession { session_id: session.id().to_owned() });
+            return Err(TraceError::ForeignSession {
+                session_id: session.id().to_owned(),
+            });
         }
         session.end()
     }
@@ -106,7 +108,9 @@ impl SessionTracer {
     /// flush. A failure that a retry already mended shows in [`stats`](Self::stats) and
     /// [`last_error`](Self::last_error), not here.
     pub fn flush(&self) -> Result<(), TraceError> {
-        let Some(writer) = &self.shared.writer else { return Ok(()) };
+        let Some(writer) = &self.shared.writer else {
+            return Ok(());
+        };
         self.shared.live.stream_all();
         writer.flush()
     }
@@ -124,7 +128,9 @@ impl SessionTracer {
 
 impl fmt::Debug for SessionTracer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("SessionTracer").field("stats", &self.stats()).finish_non_exhaustive()
+        f.debug_struct("SessionTracer")
+            .field("stats", &self.stats())
+            .finish_non_exhaustive()
     }
 }
 
@@ -240,6 +246,8 @@ impl SessionTracerBuilder {
             live: LiveSessions::default(),
             writer,
         };
-        Ok(SessionTracer { shared: Arc::new(shared) })
+        Ok(SessionTracer {
+            shared: Arc::new(shared),
+        })
     }
 }

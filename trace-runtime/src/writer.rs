@@ -69,7 +69,12 @@ pub(crate) struct Writer {
 
 impl Writer {
     pub(crate) fn start(config: WriterConfig, counters: Arc<Counters>, hooks: Hooks) -> Result<Writer, std::io::Error> {
-        let WriterConfig { sinks, capacity, overflow, close_timeout } = config;
+        let WriterConfig {
+            sinks,
+            capacity,
+            overflow,
+            close_timeout,
+        } = config;
         let (queue, commands) = mpsc::sync_channel(capacity);
         let flushes_waiting = Arc::new(AtomicUsize::new(0));
         let mut thread_state = WriterThread {
@@ -80,14 +85,23 @@ impl Writer {
             flushes_waiting: Arc::clone(&flushes_waiting),
             close_timeout,
         };
-        let thread = std::thread::Builder::new().name("agent-trace-writer".to_owned()).spawn(move || thread_state.run())?;
-        Ok(Writer { queue: Some(queue), thread: Mutex::new(Some(thread)), counters, overflow, flushes_waiting })
+        let thread = std::thread::Builder::new()
+            .name("agent-trace-writer".to_owned())
+            .spawn(move || thread_state.run())?;
+        Ok(Writer {
+            queue: Some(queue),
+            thread: Mutex::new(Some(thread)),
+            counters,
+            overflow,
+            flushes_waiting,
+        })
     }
 
     /// Queues a record. Streamed event batches may be dropped (and counted) under
     /// `Overflow::DropNewest`; everything else waits for room.
     pub(crate) fn send(&self, record: Record) -> Result<(), TraceError> {
-        let droppable = self.overflow == Overflow::DropNewest && matches!(record, Record::Events(_) | Record::SessionStarted(_));
+        let droppable =
+            self.overflow == Overflow::DropNewest && matches!(record, Record::Events(_) | Record::SessionStarted(_));
         let queue = self.queue.as_ref().ok_or(TraceError::WriterStopped)?;
         self.count_in();
         if droppable {
@@ -119,7 +133,10 @@ impl Writer {
         self.count_in();
         let sent = queue.send(Command::Flush(reply));
         let result = match sent {
-            Ok(()) => answer.recv().map_err(|_| TraceError::WriterStopped).and_then(|r| r.map_err(TraceError::from)),
+            Ok(()) => answer
+                .recv()
+                .map_err(|_| TraceError::WriterStopped)
+                .and_then(|r| r.map_err(TraceError::from)),
             Err(_) => {
                 self.count_out();
                 Err(TraceError::WriterStopped)
@@ -162,7 +179,13 @@ struct Outlet {
 
 impl Outlet {
     fn new(sink: Box<dyn Sink>) -> Outlet {
-        Outlet { sink, pending: VecDeque::new(), backoff: FIRST_BACKOFF, retry_at: None, last_failure: None }
+        Outlet {
+            sink,
+            pending: VecDeque::new(),
+            backoff: FIRST_BACKOFF,
+            retry_at: None,
+            last_failure: None,
+        }
     }
 
     fn overloaded(&self) -> bool {
@@ -210,7 +233,11 @@ impl Outlet {
     /// or when the sink's own flush fails.
     fn flush(&mut self, counters: &Counters) -> Result<(), SinkError> {
         if let Some(error) = self.last_failure.take().filter(|_| !self.pending.is_empty()) {
-            let error = SinkError::Pending { sink: self.sink.name().to_owned(), records: self.pending.len(), cause: error.to_string() };
+            let error = SinkError::Pending {
+                sink: self.sink.name().to_owned(),
+                records: self.pending.len(),
+                cause: error.to_string(),
+            };
             return Err(error);
         }
         guarded(self.sink.as_mut(), |sink| sink.flush()).inspect_err(|error| {
@@ -247,8 +274,14 @@ struct WriterThread {
 impl WriterThread {
     fn run(&mut self) {
         loop {
-            let held_back = self.outlets.iter().any(Outlet::overloaded) && self.flushes_waiting.load(Ordering::SeqCst) == 0;
-            let retry_at = self.outlets.iter().filter(|o| !o.pending.is_empty()).filter_map(|o| o.retry_at).min();
+            let held_back =
+                self.outlets.iter().any(Outlet::overloaded) && self.flushes_waiting.load(Ordering::SeqCst) == 0;
+            let retry_at = self
+                .outlets
+                .iter()
+                .filter(|o| !o.pending.is_empty())
+                .filter_map(|o| o.retry_at)
+                .min();
             let first = if held_back {
                 // Leave the queue alone so that callers feel the backpressure.
                 std::thread::sleep(retry_at.map_or(FIRST_BACKOFF, |at| at.saturating_duration_since(Instant::now())));
@@ -323,8 +356,17 @@ impl WriterThread {
             for outlet in &mut self.outlets {
                 outlet.write_pending(&self.counters, &self.hooks, false);
             }
-            if let Some(at) = self.outlets.iter().filter(|o| !o.pending.is_empty()).filter_map(|o| o.retry_at).min() {
-                std::thread::sleep(at.saturating_duration_since(Instant::now()).min(deadline.saturating_duration_since(Instant::now())));
+            if let Some(at) = self
+                .outlets
+                .iter()
+                .filter(|o| !o.pending.is_empty())
+                .filter_map(|o| o.retry_at)
+                .min()
+            {
+                std::thread::sleep(
+                    at.saturating_duration_since(Instant::now())
+                        .min(deadline.saturating_duration_since(Instant::now())),
+                );
             }
         }
         let _ = self.flush_all();
@@ -335,8 +377,9 @@ impl WriterThread {
 fn guarded(sink: &mut dyn Sink, call: impl FnOnce(&mut dyn Sink) -> Result<(), SinkError>) -> Result<(), SinkError> {
     match catch_unwind(AssertUnwindSafe(|| call(&mut *sink))) {
         Ok(result) => result,
-        Err(payload) => {
-            Err(SinkError::Panicked { sink: sink.name().to_owned(), message: ErrorRecord::from_panic(payload.as_ref()).message })
-        }
+        Err(payload) => Err(SinkError::Panicked {
+            sink: sink.name().to_owned(),
+            message: ErrorRecord::from_panic(payload.as_ref()).message,
+        }),
     }
 }

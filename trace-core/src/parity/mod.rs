@@ -301,12 +301,36 @@ fn compare_messages(manual: &[Message], decorated: &[Message], out: &mut Differe
 /// Rewards are state: name, value, metadata, and the event they score by position.
 fn compare_rewards(manual: &SessionTrace, decorated: &SessionTrace, out: &mut Differences) {
     let at = Location::Session;
-    out.check(Aspect::State, at, "rewards.len", &manual.rewards.len(), &decorated.rewards.len());
+    out.check(
+        Aspect::State,
+        at,
+        "rewards.len",
+        &manual.rewards.len(),
+        &decorated.rewards.len(),
+    );
     let position = |trace: &SessionTrace, id: Option<u64>| id.map(|id| trace.events.iter().position(|e| e.id == id));
     for (index, (m, d)) in manual.rewards.iter().zip(&decorated.rewards).enumerate() {
         out.check(Aspect::State, at, &format!("rewards[{index}].name"), &m.name, &d.name);
-        out.check(Aspect::State, at, &format!("rewards[{index}].value"), &m.value, &d.value);
-        out.check(Aspect::State, at, &format!("rewards[{index}].event"), &position(manual, m.event), &position(decorated, d.event));
-        out.check_map(Aspect::State, at, &format!("rewards[{index}].metadata"), &m.metadata, &d.metadata);
+        out.check(
+            Aspect::State,
+            at,
+            &format!("rewards[{index}].value"),
+            &m.value,
+            &d.value,
+        );
+        out.check(
+            Aspect::State,
+            at,
+            &format!("rewards[{index}].event"),
+            &position(manual, m.event),
+            &position(decorated, d.event),
+        );
+        out.check_map(
+            Aspect::State,
+            at,
+            &format!("rewards[{index}].metadata"),
+            &m.metadata,
+            &d.metadata,
+        );
     }
 }

@@ -30,7 +30,9 @@ pub struct SqliteSink {
 
 impl std::fmt::Debug for SqliteSink {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SqliteSink").field("path", &self.path).finish_non_exhaustive()
+        f.debug_struct("SqliteSink")
+            .field("path", &self.path)
+            .finish_non_exhaustive()
     }
 }
 

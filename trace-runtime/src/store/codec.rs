@@ -22,7 +22,9 @@ pub(crate) fn time(at: &DateTime<Utc>) -> SqlValue {
 pub(crate) fn time_back(value: ValueRef<'_>) -> Option<DateTime<Utc>> {
     match value {
         ValueRef::Integer(nanos) => Some(DateTime::from_timestamp_nanos(nanos)),
-        ValueRef::Text(text) => DateTime::parse_from_rfc3339(std::str::from_utf8(text).ok()?).ok().map(|t| t.with_timezone(&Utc)),
+        ValueRef::Text(text) => DateTime::parse_from_rfc3339(std::str::from_utf8(text).ok()?)
+            .ok()
+            .map(|t| t.with_timezone(&Utc)),
         _ => None,
     }
 }
@@ -49,7 +51,8 @@ pub(crate) fn duration_back(value: ValueRef<'_>) -> Option<Duration> {
 /// A value as JSON text.
 pub(crate) fn json<T: Serialize + ?Sized>(value: &T) -> String {
     // The data model serializes to JSON whatever it holds (string keys, no NaN).
-    serde_json::to_string(value).unwrap_or_else(|error| serde_json::json!({ "$unserializable": error.to_string() }).to_string())
+    serde_json::to_string(value)
+        .unwrap_or_else(|error| serde_json::json!({ "$unserializable": error.to_string() }).to_string())
 }
 
 /// JSON text back.

@@ -82,9 +82,14 @@ pub enum StoreError {
 impl StoreError {
     pub(crate) fn from_sqlite(path: &Path, source: rusqlite::Error) -> StoreError {
         if source.sqlite_error_code() == Some(rusqlite::ErrorCode::NotADatabase) {
-            return StoreError::NotADatabase { path: path.to_path_buf() };
+            return StoreError::NotADatabase {
+                path: path.to_path_buf(),
+            };
         }
-        StoreError::Sqlite { path: path.to_path_buf(), source }
+        StoreError::Sqlite {
+            path: path.to_path_buf(),
+            source,
+        }
     }
 }
 
@@ -151,7 +156,9 @@ pub struct TraceStore {
 
 impl std::fmt::Debug for TraceStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TraceStore").field("path", &self.path).finish_non_exhaustive()
+        f.debug_struct("TraceStore")
+            .field("path", &self.path)
+            .finish_non_exhaustive()
     }
 }
 
@@ -160,7 +167,10 @@ impl TraceStore {
     pub fn open(path: impl AsRef<Path>) -> Result<TraceStore, StoreError> {
         let path = path.as_ref().to_path_buf();
         let connection = schema::open(&path, false)?;
-        Ok(TraceStore { path, connection: Mutex::new(connection) })
+        Ok(TraceStore {
+            path,
+            connection: Mutex::new(connection),
+        })
     }
 
     /// The file.
@@ -191,7 +201,9 @@ impl TraceStore {
     /// Deletes every session that started more than `age` ago (whatever its status), with
     /// all it holds; returns how many.
     pub fn purge_older_than(&self, age: Duration) -> Result<usize, StoreError> {
-        let cutoff = chrono::TimeDelta::from_std(age).ok().and_then(|age| Utc::now().checked_sub_signed(age));
+        let cutoff = chrono::TimeDelta::from_std(age)
+            .ok()
+            .and_then(|age| Utc::now().checked_sub_signed(age));
         let Some(cutoff) = cutoff else { return Ok(0) };
         let mut connection = lock(&self.connection);
         write::purge_before(&mut connection, &self.path, &cutoff)

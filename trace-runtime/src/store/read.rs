@@ -17,32 +17,60 @@ struct Decoder<'a> {
 
 impl Decoder<'_> {
     fn corrupt(&self, what: &'static str, detail: impl ToString) -> StoreError {
-        StoreError::Corrupt { path: self.path.to_path_buf(), session_id: self.session_id.to_owned(), what, detail: detail.to_string() }
+        StoreError::Corrupt {
+            path: self.path.to_path_buf(),
+            session_id: self.session_id.to_owned(),
+            what,
+            detail: detail.to_string(),
+        }
     }
 
     fn sql(&self, source: rusqlite::Error) -> StoreError {
         StoreError::from_sqlite(self.path, source)
     }
 
-    fn json<T: serde::de::DeserializeOwned>(&self, row: &Row<'_>, column: usize, what: &'static str) -> Result<T, StoreError> {
+    fn json<T: serde::de::DeserializeOwned>(
+        &self,
+        row: &Row<'_>,
+        column: usize,
+        what: &'static str,
+    ) -> Result<T, StoreError> {
         let text: String = row.get(column).map_err(|e| self.sql(e))?;
         codec::json_back(&text).map_err(|e| self.corrupt(what, e))
     }
 
-    fn json_opt<T: serde::de::DeserializeOwned>(&self, row: &Row<'_>, column: usize, what: &'static str) -> Result<Option<T>, StoreError> {
+    fn json_opt<T: serde::de::DeserializeOwned>(
+        &self,
+        row: &Row<'_>,
+        column: usize,
+        what: &'static str,
+    ) -> Result<Option<T>, StoreError> {
         let text: Option<String> = row.get(column).map_err(|e| self.sql(e))?;
-        text.map(|text| codec::json_back(&text).map_err(|e| self.corrupt(what, e))).transpose()
+        text.map(|text| codec::json_back(&text).map_err(|e| self.corrupt(what, e)))
+            .transpose()
     }
 
-    fn time(&self, row: &Row<'_>, column: usize, what: &'static str) -> Result<chrono::DateTime<chrono::Utc>, StoreError> {
+    fn time(
+        &self,
+        row: &Row<'_>,
+        column: usize,
+        what: &'static str,
+    ) -> Result<chrono::DateTime<chrono::Utc>, StoreError> {
         let value = row.get_ref(column).map_err(|e| self.sql(e))?;
         codec::time_back(value).ok_or_else(|| self.corrupt(what, "not a time"))
     }
 
-    fn time_opt(&self, row: &Row<'_>, column: usize, what: &'static str) -> Result<Option<chrono::DateTime<chrono::Utc>>, StoreError> {
+    fn time_opt(
+        &self,
+        row: &Row<'_>,
+        column: usize,
+        what: &'static str,
+    ) -> Result<Option<chrono::DateTime<chrono::Utc>>, StoreError> {
         match row.get_ref(column).map_err(|e| self.sql(e))? {
             ValueRef::Null => Ok(None),
-            value => codec::time_back(value).map(Some).ok_or_else(|| self.corrupt(what, "not a time")),
+            value => codec::time_back(value)
+                .map(Some)
+                .ok_or_else(|| self.corrupt(what, "not a time")),
         }
     }
 
@@ -57,21 +85,38 @@ impl Decoder<'_> {
 
     fn small(&self, row: &Row<'_>, column: usize) -> Result<Option<u32>, StoreError> {
         let value: Option<i64> = self.get(row, column)?;
-        value.map(|v| u32::try_from(v).map_err(|_| self.corrupt("turn or timestep", v))).transpose()
+        value
+            .map(|v| u32::try_from(v).map_err(|_| self.corrupt("turn or timestep", v)))
+            .transpose()
     }
 }
 
 /// One whole session.
-pub(super) fn session(connection: &Connection, path: &Path, session_id: &str) -> Result<Option<SessionTrace>, StoreError> {
+pub(super) fn session(
+    connection: &Connection,
+    path: &Path,
+    session_id: &str,
+) -> Result<Option<SessionTrace>, StoreError> {
     let decoder = Decoder { path, session_id };
     let sql = |e| decoder.sql(e);
     let header = connection
-        .query_row("SELECT started_at, ended_at, status, metadata FROM sessions WHERE session_id = ?1", [session_id], |row| {
-            Ok((decoder.time(row, 0, "started_at"), decoder.time_opt(row, 1, "ended_at"), decoder.get::<String>(row, 2), decoder.json::<Map>(row, 3, "metadata")))
-        })
+        .query_row(
+            "SELECT started_at, ended_at, status, metadata FROM sessions WHERE session_id = ?1",
+            [session_id],
+            |row| {
+                Ok((
+                    decoder.time(row, 0, "started_at"),
+                    decoder.time_opt(row, 1, "ended_at"),
+                    decoder.get::<String>(row, 2),
+                    decoder.json::<Map>(row, 3, "metadata"),
+                ))
+            },
+        )
         .optional()
         .map_err(sql)?;
-    let Some((started_at, ended_at, status, metadata)) = header else { return Ok(None) };
+    let Some((started_at, ended_at, status, metadata)) = header else {
+        return Ok(None);
+    };
     let status = status?;
     let status = codec::status_back(&status).ok_or_else(|| decoder.corrupt("status", &status))?;
 
@@ -108,7 +153,8 @@ pub(super) fn session(connection: &Connection, path: &Path, session_id: &str) ->
             turn: decoder.small(row, 6)?,
             timestep: decoder.small(row, 7)?,
             started_at: decoder.time(row, 8, "event started_at")?,
-            duration: codec::duration_back(row.get_ref(9).map_err(sql)?).ok_or_else(|| decoder.corrupt("duration", "not a duration"))?,
+            duration: codec::duration_back(row.get_ref(9).map_err(sql)?)
+                .ok_or_else(|| decoder.corrupt("duration", "not a duration"))?,
             inputs: decoder.json(row, 10, "event inputs")?,
             output: decoder.json_opt(row, 11, "event output")?,
             error: decoder.json_opt::<ErrorRecord>(row, 12, "event error")?,
@@ -118,7 +164,9 @@ pub(super) fn session(connection: &Connection, path: &Path, session_id: &str) ->
     }
 
     let mut timesteps = connection
-        .prepare_cached("SELECT idx, turn, name, started_at, ended_at, metadata FROM timesteps WHERE session_id = ?1 ORDER BY idx")
+        .prepare_cached(
+            "SELECT idx, turn, name, started_at, ended_at, metadata FROM timesteps WHERE session_id = ?1 ORDER BY idx",
+        )
         .map_err(sql)?;
     let mut rows = timesteps.query([session_id]).map_err(sql)?;
     while let Some(row) = rows.next().map_err(sql)? {
@@ -150,8 +198,9 @@ pub(super) fn session(connection: &Connection, path: &Path, session_id: &str) ->
         });
     }
 
-    let mut rewards =
-        connection.prepare_cached("SELECT name, value, event, metadata FROM rewards WHERE session_id = ?1 ORDER BY idx").map_err(sql)?;
+    let mut rewards = connection
+        .prepare_cached("SELECT name, value, event, metadata FROM rewards WHERE session_id = ?1 ORDER BY idx")
+        .map_err(sql)?;
     let mut rows = rewards.query([session_id]).map_err(sql)?;
     while let Some(row) = rows.next().map_err(sql)? {
         let event: Option<i64> = decoder.get(row, 2)?;
@@ -166,7 +215,11 @@ pub(super) fn session(connection: &Connection, path: &Path, session_id: &str) ->
 }
 
 /// Sessions passing a filter, newest first.
-pub(super) fn list(connection: &Connection, path: &Path, filter: &TraceFilter) -> Result<Vec<SessionSummary>, StoreError> {
+pub(super) fn list(
+    connection: &Connection,
+    path: &Path,
+    filter: &TraceFilter,
+) -> Result<Vec<SessionSummary>, StoreError> {
     let mut conditions = Vec::new();
     let mut values: Vec<rusqlite::types::Value> = Vec::new();
     if let Some(status) = filter.status {
@@ -194,7 +247,9 @@ pub(super) fn list(connection: &Connection, path: &Path, filter: &TraceFilter) -
         conditions.push("json_type(metadata, ?) IS NOT NULL");
         values.push(format!("$.\"{}\"", key.replace('"', "\\\"")).into());
     }
-    let mut sql = String::from("SELECT session_id, started_at, ended_at, status, event_count, error_count, metadata FROM sessions");
+    let mut sql = String::from(
+        "SELECT session_id, started_at, ended_at, status, event_count, error_count, metadata FROM sessions",
+    );
     if !conditions.is_empty() {
         sql.push_str(" WHERE ");
         sql.push_str(&conditions.join(" AND "));
@@ -212,7 +267,10 @@ pub(super) fn list(connection: &Connection, path: &Path, filter: &TraceFilter) -
             break;
         }
         let session_id: String = row.get(0).map_err(error)?;
-        let decoder = Decoder { path, session_id: &session_id };
+        let decoder = Decoder {
+            path,
+            session_id: &session_id,
+        };
         let metadata: Map = decoder.json(row, 6, "metadata")?;
         if let Some((key, wanted)) = &filter.metadata {
             if metadata.get(key) != Some(wanted) {

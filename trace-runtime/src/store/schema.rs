@@ -87,10 +87,16 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 /// schema.
 pub(crate) fn open(path: &Path, create: bool) -> Result<Connection, StoreError> {
     match std::fs::metadata(path) {
-        Ok(meta) if meta.is_dir() => return Err(StoreError::IsDirectory { path: path.to_path_buf() }),
+        Ok(meta) if meta.is_dir() => {
+            return Err(StoreError::IsDirectory {
+                path: path.to_path_buf(),
+            });
+        }
         Ok(_) => {}
         Err(error) if error.kind() == std::io::ErrorKind::NotFound && !create => {
-            return Err(StoreError::NotFound { path: path.to_path_buf() });
+            return Err(StoreError::NotFound {
+                path: path.to_path_buf(),
+            });
         }
         Err(_) => {}
     }
@@ -101,14 +107,24 @@ pub(crate) fn open(path: &Path, create: bool) -> Result<Connection, StoreError> 
     let sql = |source| StoreError::from_sqlite(path, source);
     let mut connection = Connection::open_with_flags(path, flags).map_err(sql)?;
     connection.busy_timeout(BUSY_TIMEOUT).map_err(sql)?;
-    let version: i64 = connection.query_row("PRAGMA user_version", [], |row| row.get(0)).map_err(sql)?;
+    let version: i64 = connection
+        .query_row("PRAGMA user_version", [], |row| row.get(0))
+        .map_err(sql)?;
     if version > SCHEMA_VERSION {
-        return Err(StoreError::NewerSchema { path: path.to_path_buf(), found: version, supported: SCHEMA_VERSION });
+        return Err(StoreError::NewerSchema {
+            path: path.to_path_buf(),
+            found: version,
+            supported: SCHEMA_VERSION,
+        });
     }
     if version == 0 {
-        let tables: i64 = connection.query_row("SELECT count(*) FROM sqlite_master", [], |row| row.get(0)).map_err(sql)?;
+        let tables: i64 = connection
+            .query_row("SELECT count(*) FROM sqlite_master", [], |row| row.get(0))
+            .map_err(sql)?;
         if tables > 0 {
-            return Err(StoreError::NotATraceStore { path: path.to_path_buf() });
+            return Err(StoreError::NotATraceStore {
+                path: path.to_path_buf(),
+            });
         }
     }
     connection.pragma_update(None, "journal_mode", "WAL").map_err(sql)?;

@@ -70,12 +70,16 @@ fn insert_events(tx: &Transaction<'_>, session_id: &str, events: &[Event]) -> ru
 fn event_batch(tx: &Transaction<'_>, batch: &EventBatch) -> rusqlite::Result<()> {
     // The start record may have been dropped by the overflow policy: make sure the row exists.
     if let Some(first) = batch.events.iter().map(|e| e.started_at).min() {
-        tx.prepare_cached("INSERT OR IGNORE INTO sessions (session_id, started_at, status) VALUES (?1, ?2, 'running')")?
-            .execute(params![batch.session_id, codec::time(&first)])?;
+        tx.prepare_cached(
+            "INSERT OR IGNORE INTO sessions (session_id, started_at, status) VALUES (?1, ?2, 'running')",
+        )?
+        .execute(params![batch.session_id, codec::time(&first)])?;
     }
     let (added, failed) = insert_events(tx, &batch.session_id, &batch.events)?;
-    tx.prepare_cached("UPDATE sessions SET event_count = event_count + ?2, error_count = error_count + ?3 WHERE session_id = ?1")?
-        .execute(params![batch.session_id, added, failed])?;
+    tx.prepare_cached(
+        "UPDATE sessions SET event_count = event_count + ?2, error_count = error_count + ?3 WHERE session_id = ?1",
+    )?
+    .execute(params![batch.session_id, added, failed])?;
     if let Some(metadata) = &batch.metadata {
         tx.prepare_cached("UPDATE sessions SET metadata = ?2 WHERE session_id = ?1")?
             .execute(params![batch.session_id, codec::json(metadata)])?;
@@ -101,12 +105,15 @@ fn session_ended(tx: &Transaction<'_>, trace: &SessionTrace) -> rusqlite::Result
     ])?;
     // Events normally arrived streamed; insert whatever did not (a dropped batch, or a sink
     // that only sees ends).
-    let stored: i64 = tx.prepare_cached("SELECT count(*) FROM events WHERE session_id = ?1")?.query_row([id], |row| row.get(0))?;
+    let stored: i64 = tx
+        .prepare_cached("SELECT count(*) FROM events WHERE session_id = ?1")?
+        .query_row([id], |row| row.get(0))?;
     if stored < trace.events.len() as i64 {
         insert_events(tx, id, &trace.events)?;
     }
     for table in ["timesteps", "messages", "rewards"] {
-        tx.prepare_cached(&format!("DELETE FROM {table} WHERE session_id = ?1"))?.execute([id])?;
+        tx.prepare_cached(&format!("DELETE FROM {table} WHERE session_id = ?1"))?
+            .execute([id])?;
     }
     let mut timestep = tx.prepare_cached(
         "INSERT INTO timesteps (session_id, idx, turn, name, started_at, ended_at, metadata) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
@@ -138,31 +145,48 @@ fn session_ended(tx: &Transaction<'_>, trace: &SessionTrace) -> rusqlite::Result
             codec::time(&item.at),
         ])?;
     }
-    let mut reward =
-        tx.prepare_cached("INSERT INTO rewards (session_id, idx, name, value, event, metadata) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")?;
+    let mut reward = tx.prepare_cached(
+        "INSERT INTO rewards (session_id, idx, name, value, event, metadata) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )?;
     for (index, item) in trace.rewards.iter().enumerate() {
-        reward.execute(params![id, index as i64, item.name, item.value, item.event.map(codec::id), codec::json(&item.metadata)])?;
+        reward.execute(params![
+            id,
+            index as i64,
+            item.name,
+            item.value,
+            item.event.map(codec::id),
+            codec::json(&item.metadata)
+        ])?;
     }
     Ok(())
 }
 
 fn delete_session(tx: &Transaction<'_>, session_id: &str) -> rusqlite::Result<()> {
     for table in ["events", "timesteps", "messages", "rewards", "sessions"] {
-        tx.prepare_cached(&format!("DELETE FROM {table} WHERE session_id = ?1"))?.execute([session_id])?;
+        tx.prepare_cached(&format!("DELETE FROM {table} WHERE session_id = ?1"))?
+            .execute([session_id])?;
     }
     Ok(())
 }
 
 /// Deletes every session that started before `cutoff`; returns how many.
-pub(crate) fn purge_before(connection: &mut Connection, path: &Path, cutoff: &DateTime<Utc>) -> Result<usize, StoreError> {
+pub(crate) fn purge_before(
+    connection: &mut Connection,
+    path: &Path,
+    cutoff: &DateTime<Utc>,
+) -> Result<usize, StoreError> {
     let error = |source| StoreError::from_sqlite(path, source);
     let transaction = connection.transaction().map_err(error)?;
     let cutoff = codec::time(cutoff);
     let old = "SELECT session_id FROM sessions WHERE started_at < ?1";
     for table in ["events", "timesteps", "messages", "rewards"] {
-        transaction.execute(&format!("DELETE FROM {table} WHERE session_id IN ({old})"), [&cutoff]).map_err(error)?;
+        transaction
+            .execute(&format!("DELETE FROM {table} WHERE session_id IN ({old})"), [&cutoff])
+            .map_err(error)?;
     }
-    let purged = transaction.execute("DELETE FROM sessions WHERE started_at < ?1", [&cutoff]).map_err(error)?;
+    let purged = transaction
+        .execute("DELETE FROM sessions WHERE started_at < ?1", [&cutoff])
+        .map_err(error)?;
     transaction.commit().map_err(error)?;
     Ok(purged)
 }
