@@ -7,7 +7,8 @@
 //! ```
 //!
 //! Options: `--turns N` (default 12), `--seed S` (default 7), `--sessions N` episodes run
-//! concurrently with seeds S, S+1, … (default 1), `--db PATH` (default `traces.jsonl`),
+//! concurrently with seeds S, S+1, … (default 1), `--db PATH` the trace database (default
+//! `traces.db`, created if missing),
 //! `--latency-ms MS` the scripted policy's simulated latency (default 3), `--faults` to
 //! inject a tool error (turn 2), a panicking tool (turn 4) and a hung environment step
 //! (step 6, cancelled by the runtime's timeout).
@@ -15,8 +16,7 @@
 //! The "LLM" is `ScriptedPolicy`: a fixed rule with simulated tokens and latency, not a
 //! model. Implement the `Policy` trait for a real client to plug one in.
 //!
-//! The trace goes to a JSON-lines file for now; it moves to the embedded SQLite store
-//! when that lands.
+//! Read the database back with `agent_trace::TraceStore` (see the README).
 
 mod agent;
 mod tree;
@@ -27,7 +27,7 @@ use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use agent_trace::{JsonlSink, SessionTrace, SessionTracer, TracerContext};
+use agent_trace::{SessionTrace, SessionTracer, SqliteSink, TracerContext};
 
 use crate::agent::{EpisodeConfig, Faults, run_episode};
 
@@ -47,7 +47,7 @@ fn parse_options() -> Result<Options, String> {
         turns: 12,
         seed: 7,
         sessions: 1,
-        db: PathBuf::from("traces.jsonl"),
+        db: PathBuf::from("traces.db"),
         latency: Duration::from_millis(3),
         faults: false,
     };
@@ -73,7 +73,7 @@ fn parse_options() -> Result<Options, String> {
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn Error>> {
     let options = parse_options()?;
-    let tracer = SessionTracer::builder().sink(JsonlSink::open(&options.db)?).build();
+    let tracer = SessionTracer::builder().sink(SqliteSink::open(&options.db)?).build();
     let faults = if options.faults {
         Faults {
             tool_error_turn: Some(2),
@@ -123,6 +123,6 @@ async fn main() -> Result<(), Box<dyn Error>> {
     if traces.len() > 3 {
         println!("… and {} more sessions", traces.len() - 3);
     }
-    println!("{} session(s) appended to {}", traces.len(), options.db.display());
+    println!("{} session(s) stored in {}", traces.len(), options.db.display());
     Ok(())
 }

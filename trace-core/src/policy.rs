@@ -40,10 +40,24 @@ pub const DEFAULT_REDACTED_KEYS: &[&str] = &[
 /// let cut = policy.apply("text", json!("a rather long sentence, really"));
 /// assert_eq!(cut, json!({"$truncated": true, "len": 32, "head": "\"a rather long sentence,"}));
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone)]
 pub struct CapturePolicy {
     max_value_bytes: usize,
     redacted_keys: Vec<String>,
+    redactor: Option<Redactor>,
+}
+
+/// A user's redaction function: given the name a value is captured under and the value.
+type Redactor = std::sync::Arc<dyn Fn(&str, &mut Value) + Send + Sync>;
+
+impl fmt::Debug for CapturePolicy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CapturePolicy")
+            .field("max_value_bytes", &self.max_value_bytes)
+            .field("redacted_keys", &self.redacted_keys)
+            .field("redactor", &self.redactor.as_ref().map(|_| "fn"))
+            .finish()
+    }
 }
 
 impl Default for CapturePolicy {
@@ -52,6 +66,7 @@ impl Default for CapturePolicy {
         CapturePolicy {
             max_value_bytes: 64 * 1024,
             redacted_keys: DEFAULT_REDACTED_KEYS.iter().map(|key| (*key).to_owned()).collect(),
+            redactor: None,
         }
     }
 }
@@ -79,6 +94,27 @@ impl CapturePolicy {
         self
     }
 
+    /// Adds a redaction function of your own, run on every captured value after the key
+    /// redaction and before truncation, with the name it is captured under (an argument
+    /// name, `"output"`, a metadata key, `"content"`).
+    ///
+    /// ```
+    /// use agent_trace::CapturePolicy;
+    /// use serde_json::{Value, json};
+    /// let policy = CapturePolicy::default().redact_with(|_name, value| {
+    ///     if let Value::String(text) = value {
+    ///         if text.contains('@') {
+    ///             *value = Value::String("[EMAIL]".into());
+    ///         }
+    ///     }
+    /// });
+    /// assert_eq!(policy.apply("to", json!("ada@example.com")), json!("[EMAIL]"));
+    /// ```
+    pub fn redact_with(mut self, redactor: impl Fn(&str, &mut Value) + Send + Sync + 'static) -> Self {
+        self.redactor = Some(std::sync::Arc::new(redactor));
+        self
+    }
+
     /// The longest JSON text a captured value may have.
     pub fn value_byte_limit(&self) -> usize {
         self.max_value_bytes
@@ -96,6 +132,9 @@ impl CapturePolicy {
             return Value::String(REDACTED.to_owned());
         }
         self.redact_within(&mut value);
+        if let Some(redactor) = &self.redactor {
+            redactor(name, &mut value);
+        }
         self.cut(value)
     }
 
@@ -150,12 +189,20 @@ impl CapturePolicy {
         let mut text = PrefixWriter::new(self.max_value_bytes);
         // A `Debug` impl that fails leaves what it wrote; that is all there is to show.
         let _ = fmt::write(&mut text, format_args!("{value:?}"));
-        if text.len <= self.max_value_bytes {
-            Value::String(text.into_head())
-        } else {
+        if text.len > self.max_value_bytes {
             let len = text.len;
-            truncated(len, &text.into_head())
+            // The redactor sees the kept prefix, so that no secret reaches the marker.
+            let mut head = Value::String(text.into_head());
+            if let Some(redactor) = &self.redactor {
+                redactor(name, &mut head);
+            }
+            return truncated(len, head.as_str().unwrap_or("[REDACTED]"));
         }
+        let mut value = Value::String(text.into_head());
+        if let Some(redactor) = &self.redactor {
+            redactor(name, &mut value);
+        }
+        value
     }
 }
 

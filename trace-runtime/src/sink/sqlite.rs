@@ -47,6 +47,15 @@ impl SqliteSink {
         Ok(SqliteSink { path, connection })
     }
 
+    /// How long a write waits for another connection's lock before it fails (and is
+    /// retried by the writer); default 5 s.
+    pub fn busy_timeout(self, timeout: std::time::Duration) -> Result<SqliteSink, StoreError> {
+        self.connection
+            .busy_timeout(timeout)
+            .map_err(|source| StoreError::from_sqlite(&self.path, source))?;
+        Ok(self)
+    }
+
     /// The file.
     pub fn path(&self) -> &Path {
         &self.path

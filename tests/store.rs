@@ -1,0 +1,729 @@
+//! The embedded store, as a user meets it: write sessions with `SqliteSink`, read them with
+//! `TraceStore`, survive crashes, locks and bad files, and lose nothing.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::Duration;
+
+use agent_trace::{
+    ErrorRecord, Event, EventKind, Hook, HookResult, Message, Overflow, Reward, Sampling, SessionStatus, SessionTrace,
+    SessionTracer, SqliteSink, StoreError, TraceFilter, TraceStore, TracerContext, enter, set_turn_number, trace_agent,
+    trace_tool_call,
+};
+use serde_json::json;
+
+/// A fresh directory under the system temp dir, removed when dropped.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(name: &str) -> TempDir {
+        let path = std::env::temp_dir().join(format!("agent-trace-store-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&path);
+        std::fs::create_dir_all(&path).unwrap();
+        TempDir(path)
+    }
+
+    fn db(&self) -> PathBuf {
+        self.0.join("traces.db")
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn tracer_for(path: &Path) -> SessionTracer {
+    SessionTracer::builder().sink(SqliteSink::open(path).unwrap()).build()
+}
+
+#[trace_tool_call(tool = "lookup")]
+fn lookup(key: &str) -> Result<u32, std::io::Error> {
+    key.parse::<u32>().map_err(std::io::Error::other)
+}
+
+#[trace_agent]
+fn decide(turn: u32) -> u32 {
+    let _ = lookup(if turn == 1 { "one" } else { "7" });
+    turn * 2
+}
+
+/// A session with every field of the data model populated.
+fn rich_session(tracer: &SessionTracer) -> SessionTrace {
+    let session = tracer.start_session();
+    session.set_metadata("env", "gridworld");
+    session.set_metadata("seed", 42);
+    TracerContext::new(&session).sync_scope(|| {
+        for turn in 0..3 {
+            set_turn_number(turn);
+            session.timestep_named(turn, format!("turn {turn}"));
+            decide(turn);
+            session
+                .record_message(Message::new(
+                    "environment",
+                    "agent",
+                    "observation",
+                    json!({"turn": turn}),
+                ))
+                .unwrap();
+        }
+        let custom = session
+            .record_event(
+                Event::builder(EventKind::Custom("retriever".into()), "memory", "recall")
+                    .input("query", "wood")
+                    .error(ErrorRecord {
+                        kind: "Timeout".into(),
+                        message: "slow".into(),
+                        chain: vec!["network".into()],
+                    })
+                    .metadata("attempt", 2)
+                    .duration(Duration::from_micros(1500)),
+            )
+            .unwrap();
+        session
+            .record_reward(Reward::for_event(custom, "penalty", -0.5))
+            .unwrap();
+        let mut cancelled = enter(EventKind::Tool, "agent", "abandoned");
+        cancelled.record_input("why", "timeout");
+        drop(cancelled);
+    });
+    session.record_reward(Reward::outcome("goal_reached", 1.0)).unwrap();
+    session.end().unwrap()
+}
+
+#[test]
+fn a_session_with_every_field_reads_back_equal_to_what_end_returned() {
+    let dir = TempDir::new("roundtrip");
+    let tracer = tracer_for(&dir.db());
+    let trace = rich_session(&tracer);
+    tracer.flush().unwrap();
+    assert!(
+        trace.events.len() >= 8 && !trace.messages.is_empty() && trace.rewards.len() == 2 && trace.timesteps.len() == 3
+    );
+
+    let store = TraceStore::open(dir.db()).unwrap();
+    assert_eq!(store.get(&trace.session_id).unwrap(), Some(trace.clone()));
+    assert_eq!(store.get("no-such-session").unwrap(), None);
+    assert_eq!(store.count().unwrap(), 1);
+    let summary = &store.list(&TraceFilter::default()).unwrap()[0];
+    assert_eq!(
+        (summary.status, summary.event_count, summary.error_count),
+        (SessionStatus::Error, trace.events.len(), trace.error_count())
+    );
+    assert_eq!(summary.metadata["seed"], json!(42));
+}
+
+const CRASH_CHILD: &str = "AGENT_TRACE_CRASH_CHILD_DB";
+
+#[test]
+fn events_flushed_before_a_crash_are_on_disk_and_the_session_is_running() {
+    if let Some(path) = std::env::var_os(CRASH_CHILD) {
+        // The child: record, flush, and die mid-session without any cleanup.
+        let tracer = tracer_for(Path::new(&path));
+        let session = tracer.start_session_with_id("crashed-session");
+        session.set_metadata("role", "child");
+        TracerContext::new(&session).sync_scope(|| {
+            for i in 0..10_000u32 {
+                let mut span = enter(EventKind::Tool, "agent", "step");
+                span.record_input("i", i);
+                span.finish_ok(i).unwrap();
+            }
+        });
+        tracer.flush().unwrap();
+        std::process::abort();
+    }
+    let dir = TempDir::new("crash");
+    let status = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "events_flushed_before_a_crash_are_on_disk_and_the_session_is_running",
+            "--test-threads",
+            "1",
+        ])
+        .env(CRASH_CHILD, dir.db())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .unwrap();
+    assert!(!status.success(), "the child aborts");
+
+    let store = TraceStore::open(dir.db()).unwrap();
+    let trace = store.get("crashed-session").unwrap().expect("the session row survives");
+    assert_eq!(trace.status, SessionStatus::Running);
+    assert_eq!(trace.ended_at, None);
+    assert_eq!(trace.events.len(), 10_000);
+    assert!(trace.events.iter().enumerate().all(|(i, e)| e.inputs["i"] == json!(i)));
+    assert_eq!(
+        trace.metadata["role"],
+        json!("child"),
+        "metadata set while running is streamed too"
+    );
+    let running = store
+        .list(&TraceFilter {
+            status: Some(SessionStatus::Running),
+            ..TraceFilter::default()
+        })
+        .unwrap();
+    assert_eq!(running.len(), 1);
+    assert_eq!(running[0].event_count, 10_000);
+}
+
+#[test]
+fn a_reader_lists_and_gets_while_a_writer_inserts() {
+    let dir = TempDir::new("concurrent");
+    let tracer = tracer_for(&dir.db());
+    rich_session(&tracer);
+    tracer.flush().unwrap();
+    let done = Arc::new(AtomicBool::new(false));
+    let writer = {
+        let (tracer, done) = (tracer.clone(), done.clone());
+        std::thread::spawn(move || {
+            let mut written = 0;
+            while !done.load(Ordering::Relaxed) {
+                rich_session(&tracer);
+                written += 1;
+                if written % 5 == 0 {
+                    tracer.flush().unwrap();
+                }
+            }
+            tracer.flush().unwrap();
+            written
+        })
+    };
+    let store = TraceStore::open(dir.db()).unwrap();
+    let mut reads = 0;
+    let mut last_count = 0;
+    let deadline = std::time::Instant::now() + Duration::from_millis(800);
+    while std::time::Instant::now() < deadline {
+        let sessions = store
+            .list(&TraceFilter {
+                limit: Some(5),
+                ..TraceFilter::default()
+            })
+            .unwrap();
+        for summary in &sessions {
+            let trace = store.get(&summary.session_id).unwrap().unwrap();
+            assert_eq!(trace.session_id, summary.session_id);
+        }
+        let count = store.count().unwrap();
+        assert!(count >= last_count, "sessions never disappear");
+        last_count = count;
+        reads += 1;
+    }
+    done.store(true, Ordering::Relaxed);
+    let written = writer.join().unwrap();
+    assert!(reads > 10 && written > 5, "{reads} reads, {written} sessions written");
+    assert_eq!(store.count().unwrap(), written + 1);
+}
+
+#[test]
+fn a_million_events_through_the_blocking_queue_are_all_stored_within_its_bound() {
+    let dir = TempDir::new("burst");
+    let capacity = 64;
+    let tracer = SessionTracer::builder()
+        .sink(SqliteSink::open(dir.db()).unwrap())
+        .queue_capacity(capacity)
+        .build();
+    for _ in 0..1000 {
+        let session = tracer.start_session();
+        TracerContext::new(&session).sync_scope(|| {
+            for _ in 0..1000 {
+                enter(EventKind::Tool, "agent", "step").finish().unwrap();
+            }
+        });
+        session.end().unwrap();
+    }
+    tracer.flush().unwrap();
+    let stats = tracer.stats();
+    assert_eq!((stats.events_recorded, stats.dropped_events), (1_000_000, 0));
+    assert_eq!(stats.events_written, 1_000_000, "every streamed event was written once");
+    assert!(
+        stats.queue_high_water <= capacity as u64 + 2,
+        "the queue held {} with a capacity of {capacity}",
+        stats.queue_high_water
+    );
+    let store = TraceStore::open(dir.db()).unwrap();
+    let stored: usize = store
+        .list(&TraceFilter::default())
+        .unwrap()
+        .iter()
+        .map(|s| s.event_count)
+        .sum();
+    assert_eq!((store.count().unwrap(), stored), (1000, 1_000_000));
+}
+
+#[test]
+fn writes_that_fail_on_a_locked_database_are_retried_and_nothing_is_lost() {
+    let dir = TempDir::new("locked");
+    let sink = SqliteSink::open(dir.db())
+        .unwrap()
+        .busy_timeout(Duration::from_millis(20))
+        .unwrap();
+    let tracer = SessionTracer::builder().sink(sink).build();
+    let first = rich_session(&tracer);
+    tracer.flush().unwrap();
+
+    // Another process takes the write lock.
+    let locker = rusqlite::Connection::open(dir.db()).unwrap();
+    locker.execute_batch("BEGIN EXCLUSIVE").unwrap();
+    let during: Vec<SessionTrace> = (0..3).map(|_| rich_session(&tracer)).collect();
+    std::thread::sleep(Duration::from_millis(200));
+    let error = tracer.flush().unwrap_err();
+    assert!(error.to_string().contains("unwritten records"), "{error}");
+    assert!(
+        tracer.last_error().unwrap().contains("database is locked"),
+        "{:?}",
+        tracer.last_error()
+    );
+    assert!(
+        tracer.last_error().unwrap().contains(&dir.db().display().to_string()),
+        "the error names the file"
+    );
+    assert!(tracer.stats().write_errors > 0);
+
+    // The lock goes away; the kept records are written.
+    locker.execute_batch("ROLLBACK").unwrap();
+    drop(locker);
+    tracer.flush().unwrap();
+    assert!(tracer.stats().retries > 0);
+    let store = TraceStore::open(dir.db()).unwrap();
+    for trace in std::iter::once(&first).chain(&during) {
+        assert_eq!(store.get(&trace.session_id).unwrap().as_ref(), Some(trace));
+    }
+}
+
+#[test]
+fn bad_paths_and_files_give_errors_that_name_the_path() {
+    let dir = TempDir::new("bad");
+    let named = |error: StoreError, path: &Path| {
+        assert!(error.to_string().contains(&path.display().to_string()), "{error}");
+        error
+    };
+
+    assert!(matches!(
+        named(SqliteSink::open(&dir.0).unwrap_err(), &dir.0),
+        StoreError::IsDirectory { .. }
+    ));
+    assert!(matches!(
+        named(TraceStore::open(&dir.0).unwrap_err(), &dir.0),
+        StoreError::IsDirectory { .. }
+    ));
+
+    let missing = dir.0.join("missing.db");
+    assert!(matches!(
+        named(TraceStore::open(&missing).unwrap_err(), &missing),
+        StoreError::NotFound { .. }
+    ));
+
+    let text = dir.0.join("notes.txt");
+    std::fs::write(
+        &text,
+        "these are not the traces you are looking for, not at all, no".repeat(200),
+    )
+    .unwrap();
+    assert!(matches!(
+        named(SqliteSink::open(&text).unwrap_err(), &text),
+        StoreError::NotADatabase { .. }
+    ));
+    assert!(matches!(
+        named(TraceStore::open(&text).unwrap_err(), &text),
+        StoreError::NotADatabase { .. }
+    ));
+
+    let newer = dir.0.join("newer.db");
+    rusqlite::Connection::open(&newer)
+        .unwrap()
+        .execute_batch("PRAGMA user_version = 99")
+        .unwrap();
+    let error = named(TraceStore::open(&newer).unwrap_err(), &newer);
+    assert!(
+        matches!(
+            error,
+            StoreError::NewerSchema {
+                found: 99,
+                supported: 1,
+                ..
+            }
+        ),
+        "{error}"
+    );
+
+    let foreign = dir.0.join("other-app.db");
+    rusqlite::Connection::open(&foreign)
+        .unwrap()
+        .execute_batch("CREATE TABLE accounts (id INTEGER)")
+        .unwrap();
+    assert!(matches!(
+        named(SqliteSink::open(&foreign).unwrap_err(), &foreign),
+        StoreError::NotATraceStore { .. }
+    ));
+
+    let corrupt = dir.db();
+    let tracer = tracer_for(&corrupt);
+    let trace = rich_session(&tracer);
+    drop(tracer);
+    let raw = rusqlite::Connection::open(&corrupt).unwrap();
+    raw.execute("UPDATE events SET inputs = '{not json' WHERE id = 1", [])
+        .unwrap();
+    let error = named(
+        TraceStore::open(&corrupt).unwrap().get(&trace.session_id).unwrap_err(),
+        &corrupt,
+    );
+    assert!(
+        matches!(
+            &error,
+            StoreError::Corrupt {
+                what: "event inputs",
+                ..
+            }
+        ),
+        "{error}"
+    );
+    assert!(error.to_string().contains(&trace.session_id), "{error}");
+}
+
+#[test]
+fn list_filters_and_orders_newest_first_and_purge_deletes_old_sessions() {
+    let dir = TempDir::new("filters");
+    let tracer = tracer_for(&dir.db());
+    let mut ids = Vec::new();
+    for n in 0..6u32 {
+        let session = tracer.start_session();
+        session.set_metadata("n", n);
+        session.set_metadata("env", if n % 2 == 0 { "even" } else { "odd" });
+        TracerContext::new(&session).sync_scope(|| {
+            if n == 3 {
+                let _ = lookup("not a number");
+            } else {
+                decide(0);
+            }
+        });
+        session.record_reward(Reward::outcome("score", f64::from(n))).unwrap();
+        ids.push(session.end().unwrap().session_id);
+        std::thread::sleep(Duration::from_millis(3));
+    }
+    tracer.flush().unwrap();
+    let store = TraceStore::open(dir.db()).unwrap();
+    let listed = |filter: TraceFilter| -> Vec<String> {
+        store.list(&filter).unwrap().into_iter().map(|s| s.session_id).collect()
+    };
+    let newest_first: Vec<String> = ids.iter().rev().cloned().collect();
+
+    assert_eq!(listed(TraceFilter::default()), newest_first);
+    assert_eq!(
+        listed(TraceFilter {
+            limit: Some(2),
+            ..TraceFilter::default()
+        }),
+        newest_first[..2]
+    );
+    assert_eq!(
+        listed(TraceFilter {
+            status: Some(SessionStatus::Error),
+            ..TraceFilter::default()
+        }),
+        [ids[3].clone()]
+    );
+    assert_eq!(
+        listed(TraceFilter {
+            metadata: Some(("env".into(), json!("odd"))),
+            ..TraceFilter::default()
+        }),
+        [ids[5].clone(), ids[3].clone(), ids[1].clone()]
+    );
+    assert_eq!(
+        listed(TraceFilter {
+            metadata: Some(("n".into(), json!(4))),
+            ..TraceFilter::default()
+        }),
+        [ids[4].clone()]
+    );
+    assert_eq!(
+        listed(TraceFilter {
+            metadata: Some(("env".into(), json!("odd"))),
+            limit: Some(1),
+            ..TraceFilter::default()
+        }),
+        [ids[5].clone()]
+    );
+    assert_eq!(
+        listed(TraceFilter {
+            min_reward: Some(4.0),
+            ..TraceFilter::default()
+        }),
+        [ids[5].clone(), ids[4].clone()]
+    );
+    assert_eq!(
+        listed(TraceFilter {
+            system_id: Some("agent".into()),
+            ..TraceFilter::default()
+        })
+        .len(),
+        6
+    );
+    assert!(
+        listed(TraceFilter {
+            system_id: Some("nobody".into()),
+            ..TraceFilter::default()
+        })
+        .is_empty()
+    );
+    let third = store.get(&ids[2]).unwrap().unwrap().started_at;
+    assert_eq!(
+        listed(TraceFilter {
+            started_after: Some(third),
+            ..TraceFilter::default()
+        }),
+        newest_first[..4]
+    );
+    assert_eq!(
+        listed(TraceFilter {
+            started_before: Some(third),
+            ..TraceFilter::default()
+        }),
+        newest_first[4..]
+    );
+
+    assert_eq!(store.purge_older_than(Duration::from_secs(3600)).unwrap(), 0);
+    std::thread::sleep(Duration::from_millis(20));
+    assert_eq!(store.purge_older_than(Duration::from_millis(10)).unwrap(), 6);
+    assert_eq!(store.count().unwrap(), 0);
+    assert_eq!(
+        store.get(&ids[0]).unwrap(),
+        None,
+        "purged sessions are gone with their events"
+    );
+}
+
+fn run_sessions(sampling: Sampling, path: &Path, ids: &[String], fail: bool) -> SessionTracer {
+    let tracer = SessionTracer::builder()
+        .sink(SqliteSink::open(path).unwrap())
+        .sampling(sampling)
+        .build();
+    for id in ids {
+        let session = tracer.start_session_with_id(id.clone());
+        TracerContext::new(&session).sync_scope(|| {
+            let _ = lookup(if fail { "x" } else { "1" });
+        });
+        session.end().unwrap();
+    }
+    tracer.flush().unwrap();
+    tracer
+}
+
+#[test]
+fn sampling_keeps_errors_and_a_deterministic_share_of_successes() {
+    let dir = TempDir::new("sampling");
+    let ids = |prefix: &str| -> Vec<String> { (0..200).map(|i| format!("{prefix}-{i}")).collect() };
+
+    let none = run_sessions(
+        Sampling {
+            keep_errors: true,
+            success_fraction: 0.0,
+        },
+        &dir.0.join("none.db"),
+        &ids("a"),
+        false,
+    );
+    assert_eq!(
+        TraceStore::open(dir.0.join("none.db")).unwrap().count().unwrap(),
+        0,
+        "streamed events are erased too"
+    );
+    assert_eq!(none.stats().sessions_sampled_out, 200);
+
+    run_sessions(
+        Sampling {
+            keep_errors: true,
+            success_fraction: 0.0,
+        },
+        &dir.0.join("errors.db"),
+        &ids("b"),
+        true,
+    );
+    assert_eq!(
+        TraceStore::open(dir.0.join("errors.db")).unwrap().count().unwrap(),
+        200,
+        "errors are kept"
+    );
+
+    run_sessions(
+        Sampling {
+            keep_errors: true,
+            success_fraction: 1.0,
+        },
+        &dir.0.join("all.db"),
+        &ids("c"),
+        false,
+    );
+    assert_eq!(TraceStore::open(dir.0.join("all.db")).unwrap().count().unwrap(), 200);
+
+    let tenth = Sampling {
+        keep_errors: false,
+        success_fraction: 0.1,
+    };
+    run_sessions(tenth, &dir.0.join("tenth-1.db"), &ids("d"), false);
+    run_sessions(tenth, &dir.0.join("tenth-2.db"), &ids("d"), false);
+    let kept = |file: &str| -> Vec<String> {
+        let store = TraceStore::open(dir.0.join(file)).unwrap();
+        let mut ids: Vec<String> = store
+            .list(&TraceFilter::default())
+            .unwrap()
+            .into_iter()
+            .map(|s| s.session_id)
+            .collect();
+        ids.sort();
+        ids
+    };
+    let (first, second) = (kept("tenth-1.db"), kept("tenth-2.db"));
+    assert_eq!(first, second, "the same ids, the same decisions");
+    assert!(
+        (5..=40).contains(&first.len()),
+        "about a tenth of 200 kept: {}",
+        first.len()
+    );
+    assert!(
+        tenth.keeps("d-0", SessionStatus::Running),
+        "running sessions are always kept"
+    );
+
+    let invalid = SessionTracer::builder()
+        .sampling(Sampling {
+            keep_errors: true,
+            success_fraction: 1.5,
+        })
+        .try_build();
+    assert_eq!(
+        invalid.unwrap_err().to_string(),
+        "sampling success_fraction must be between 0.0 and 1.0, got 1.5"
+    );
+}
+
+#[derive(Clone, Default)]
+struct CountingHook {
+    calls: Arc<[AtomicUsize; 8]>,
+}
+
+impl CountingHook {
+    fn bump(&self, which: usize) -> HookResult {
+        self.calls[which].fetch_add(1, Ordering::SeqCst);
+        Ok(())
+    }
+}
+
+impl Hook for CountingHook {
+    fn on_session_start(&self, _: &str) -> HookResult {
+        self.bump(0)
+    }
+    fn on_session_end(&self, _: &SessionTrace) -> HookResult {
+        self.bump(1)
+    }
+    fn on_timestep_start(&self, _: &str, _: &agent_trace::TimeStep) -> HookResult {
+        self.bump(2)
+    }
+    fn on_timestep_end(&self, _: &str, _: &agent_trace::TimeStep) -> HookResult {
+        self.bump(3)
+    }
+    fn on_event(&self, _: &str, _: &Event) -> HookResult {
+        self.bump(4)
+    }
+    fn on_message(&self, _: &str, _: &Message) -> HookResult {
+        self.bump(5)
+    }
+    fn before_save(&self, _: &SessionTrace) -> HookResult {
+        self.bump(6)
+    }
+    fn after_save(&self, _: &SessionTrace) -> HookResult {
+        self.bump(7)
+    }
+}
+
+struct BrokenHook;
+
+impl Hook for BrokenHook {
+    fn on_event(&self, _: &str, _: &Event) -> HookResult {
+        panic!("hook bug")
+    }
+    fn on_message(&self, _: &str, _: &Message) -> HookResult {
+        Err("refused".into())
+    }
+}
+
+#[test]
+fn hooks_see_every_step_and_a_broken_hook_never_breaks_recording() {
+    let dir = TempDir::new("hooks");
+    let counting = CountingHook::default();
+    let tracer = SessionTracer::builder()
+        .sink(SqliteSink::open(dir.db()).unwrap())
+        .hook(BrokenHook)
+        .hook(counting.clone())
+        .build();
+    let trace = rich_session(&tracer);
+    tracer.flush().unwrap();
+    let calls: Vec<usize> = counting.calls.iter().map(|c| c.load(Ordering::SeqCst)).collect();
+    assert_eq!(calls, vec![1, 1, 3, 3, trace.events.len(), trace.messages.len(), 1, 1]);
+    let stats = tracer.stats();
+    assert_eq!(stats.hook_errors as usize, trace.events.len() + trace.messages.len());
+    assert_eq!(
+        TraceStore::open(dir.db()).unwrap().get(&trace.session_id).unwrap(),
+        Some(trace)
+    );
+}
+
+/// A sink that takes its time, so that the queue fills.
+struct Slow(SqliteSink);
+
+impl agent_trace::Sink for Slow {
+    fn name(&self) -> &str {
+        "slow"
+    }
+    fn write_session(&mut self, trace: &SessionTrace) -> Result<(), agent_trace::SinkError> {
+        self.0.write_session(trace)
+    }
+    fn write_batch(&mut self, batch: &[agent_trace::Record]) -> Result<(), agent_trace::SinkError> {
+        std::thread::sleep(Duration::from_millis(2));
+        self.0.write_batch(batch)
+    }
+}
+
+#[test]
+fn drop_newest_drops_streamed_batches_but_ended_sessions_keep_every_event() {
+    let dir = TempDir::new("overflow");
+    let tracer = SessionTracer::builder()
+        .sink(Slow(SqliteSink::open(dir.db()).unwrap()))
+        .queue_capacity(2)
+        .overflow(Overflow::DropNewest)
+        .build();
+    let mut traces = Vec::new();
+    for _ in 0..20 {
+        let session = tracer.start_session();
+        TracerContext::new(&session).sync_scope(|| {
+            for _ in 0..2000 {
+                enter(EventKind::Tool, "agent", "step").finish().unwrap();
+            }
+        });
+        traces.push(session.end().unwrap());
+    }
+    tracer.flush().unwrap();
+    assert!(tracer.stats().dropped_events > 0, "the queue overflowed");
+    let store = TraceStore::open(dir.db()).unwrap();
+    for trace in &traces {
+        assert_eq!(store.get(&trace.session_id).unwrap().as_ref(), Some(trace));
+    }
+}
+
+#[test]
+fn rewards_are_checked_stored_and_filterable() {
+    let session = SessionTracer::default().start_session();
+    let error = session.record_reward(Reward::outcome("score", f64::NAN)).unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        format!("reward `score` of session {} is not a finite number: NaN", session.id())
+    );
+    let error = session.record_reward(Reward::for_event(99, "score", 1.0)).unwrap_err();
+    assert!(error.to_string().contains("names event 99"), "{error}");
+    session.end().unwrap();
+    assert!(session.record_reward(Reward::outcome("late", 1.0)).is_err());
+}
