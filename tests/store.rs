@@ -365,22 +365,13 @@ fn bad_paths_and_files_give_errors_that_name_the_path() {
     let trace = rich_session(&tracer);
     drop(tracer);
     let raw = rusqlite::Connection::open(&corrupt).unwrap();
-    raw.execute("UPDATE events SET inputs = '{not json' WHERE id = 1", [])
+    raw.execute("UPDATE events SET data = '{not json' WHERE id = 1", [])
         .unwrap();
     let error = named(
         TraceStore::open(&corrupt).unwrap().get(&trace.session_id).unwrap_err(),
         &corrupt,
     );
-    assert!(
-        matches!(
-            &error,
-            StoreError::Corrupt {
-                what: "event inputs",
-                ..
-            }
-        ),
-        "{error}"
-    );
+    assert!(matches!(&error, StoreError::Corrupt { what: "event", .. }), "{error}");
     assert!(error.to_string().contains(&trace.session_id), "{error}");
 }
 

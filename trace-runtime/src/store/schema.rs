@@ -11,72 +11,43 @@ use super::StoreError;
 pub(crate) const SCHEMA_VERSION: i64 = 1;
 
 /// Migrations, by the version they lead to; each runs in one transaction.
+///
+/// Sessions have an integer key (`sid`) so that event rows are keyed by two integers. An
+/// event row keeps its name and outcome in columns and the whole event as JSON in `data`:
+/// one encoding per event on the write path. Timesteps, messages and rewards are written
+/// once, when the session ends, as JSON arrays in its row.
 const MIGRATIONS: &[(i64, &str)] = &[(
     1,
     "
     CREATE TABLE sessions (
-        session_id     TEXT PRIMARY KEY,
+        sid            INTEGER PRIMARY KEY,
+        session_id     TEXT NOT NULL UNIQUE,
         started_at     INTEGER NOT NULL,
         ended_at       INTEGER,
         status         TEXT NOT NULL,
         metadata       TEXT NOT NULL DEFAULT '{}',
         event_count    INTEGER NOT NULL DEFAULT 0,
         error_count    INTEGER NOT NULL DEFAULT 0,
-        outcome_reward REAL NOT NULL DEFAULT 0
+        outcome_reward REAL NOT NULL DEFAULT 0,
+        timesteps      TEXT NOT NULL DEFAULT '[]',
+        messages       TEXT NOT NULL DEFAULT '[]',
+        rewards        TEXT NOT NULL DEFAULT '[]'
     );
     CREATE INDEX sessions_by_start ON sessions (started_at);
     CREATE INDEX sessions_by_status ON sessions (status, started_at);
     CREATE TABLE events (
-        session_id  TEXT NOT NULL,
-        id          INTEGER NOT NULL,
-        parent      INTEGER,
-        kind        TEXT NOT NULL,
-        system_id   TEXT NOT NULL,
-        name        TEXT NOT NULL,
-        module_path TEXT NOT NULL,
-        turn        INTEGER,
-        timestep    INTEGER,
-        started_at  INTEGER NOT NULL,
-        duration_ns INTEGER NOT NULL,
-        inputs      TEXT NOT NULL,
-        output      TEXT,
-        error       TEXT,
-        outcome     TEXT NOT NULL,
-        metadata    TEXT NOT NULL,
-        PRIMARY KEY (session_id, id)
+        sid     INTEGER NOT NULL,
+        id      INTEGER NOT NULL,
+        name    TEXT NOT NULL,
+        outcome TEXT NOT NULL,
+        data    TEXT NOT NULL,
+        PRIMARY KEY (sid, id)
     ) WITHOUT ROWID;
-    CREATE INDEX events_by_system ON events (system_id, session_id);
-    CREATE TABLE timesteps (
-        session_id TEXT NOT NULL,
-        idx        INTEGER NOT NULL,
-        turn       INTEGER,
-        name       TEXT,
-        started_at INTEGER NOT NULL,
-        ended_at   INTEGER,
-        metadata   TEXT NOT NULL,
-        PRIMARY KEY (session_id, idx)
+    CREATE TABLE session_systems (
+        system_id TEXT NOT NULL,
+        sid       INTEGER NOT NULL,
+        PRIMARY KEY (system_id, sid)
     ) WITHOUT ROWID;
-    CREATE TABLE messages (
-        session_id   TEXT NOT NULL,
-        id           INTEGER NOT NULL,
-        source_id    TEXT NOT NULL,
-        target_id    TEXT NOT NULL,
-        message_type TEXT NOT NULL,
-        content      TEXT NOT NULL,
-        timestep     INTEGER,
-        at           INTEGER NOT NULL,
-        PRIMARY KEY (session_id, id)
-    ) WITHOUT ROWID;
-    CREATE TABLE rewards (
-        session_id TEXT NOT NULL,
-        idx        INTEGER NOT NULL,
-        name       TEXT NOT NULL,
-        value      REAL NOT NULL,
-        event      INTEGER,
-        metadata   TEXT NOT NULL,
-        PRIMARY KEY (session_id, idx)
-    ) WITHOUT ROWID;
-    CREATE INDEX rewards_by_value ON rewards (name, value);
     ",
 )];
 
