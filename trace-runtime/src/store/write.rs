@@ -53,13 +53,17 @@ fn insert_events(tx: &Transaction<'_>, sid: i64, events: &[Event]) -> rusqlite::
         tx.prepare_cached("INSERT OR IGNORE INTO events (sid, id, name, outcome, data) VALUES (?1, ?2, ?3, ?4, ?5)")?;
     let (mut added, mut failed) = (0, 0);
     let mut systems = BTreeSet::new();
+    let mut data = Vec::with_capacity(512);
     for event in events {
+        data.clear();
+        codec::json_into(&mut data, event);
+        let text = std::str::from_utf8(&data).unwrap_or("{}");
         let changed = insert.execute(params![
             sid,
             codec::id(event.id),
             event.name,
-            event.outcome.to_string(),
-            codec::json(event)
+            outcome_name(event.outcome),
+            text
         ])?;
         if changed > 0 {
             added += 1;
@@ -72,6 +76,15 @@ fn insert_events(tx: &Transaction<'_>, sid: i64, events: &[Event]) -> rusqlite::
         system.execute(params![system_id, sid])?;
     }
     Ok((added, failed))
+}
+
+fn outcome_name(outcome: trace_core::Outcome) -> &'static str {
+    match outcome {
+        trace_core::Outcome::Ok => "ok",
+        trace_core::Outcome::Err => "err",
+        trace_core::Outcome::Panicked => "panicked",
+        trace_core::Outcome::Cancelled => "cancelled",
+    }
 }
 
 fn event_batch(tx: &Transaction<'_>, batch: &EventBatch) -> rusqlite::Result<()> {
