@@ -718,3 +718,67 @@ fn rewards_are_checked_stored_and_filterable() {
     session.end().unwrap();
     assert!(session.record_reward(Reward::outcome("late", 1.0)).is_err());
 }
+
+/// Makes a file unwritable, even for root, or writable again: `chmod` alone does not stop
+/// root, the immutable attribute does. Returns false where that cannot be done here.
+fn set_read_only(path: &Path, read_only: bool) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    let is_root = std::process::Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| o.stdout.starts_with(b"0\n"))
+        .unwrap_or(false);
+    let chattr = |flag: &str| {
+        !is_root
+            || std::process::Command::new("chattr")
+                .arg(flag)
+                .arg(path)
+                .status()
+                .is_ok_and(|s| s.success())
+    };
+    let chmod = |mode| std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).is_ok();
+    if read_only {
+        chmod(0o444) && chattr("+i")
+    } else {
+        chattr("-i") && chmod(0o644)
+    }
+}
+
+#[test]
+fn a_database_made_read_only_mid_run_loses_nothing_once_writable_again() {
+    let dir = TempDir::new("readonly");
+    let tracer = SessionTracer::builder()
+        .sink(
+            SqliteSink::open(dir.db())
+                .unwrap()
+                .busy_timeout(Duration::from_millis(20))
+                .unwrap(),
+        )
+        .close_timeout(Duration::from_millis(100))
+        .build();
+    let before = rich_session(&tracer);
+    tracer.flush().unwrap();
+
+    // Not the `-shm` file: SQLite maps it into memory, and an unwritable mapping is a
+    // SIGBUS, not an error — nothing makes a live shared-memory file read-only in practice.
+    let files: Vec<PathBuf> = ["", "-wal"]
+        .iter()
+        .map(|s| PathBuf::from(format!("{}{s}", dir.db().display())))
+        .filter(|p| p.exists())
+        .collect();
+    let locked: Vec<&PathBuf> = files.iter().filter(|file| set_read_only(file, true)).collect();
+    assert_eq!(locked.len(), files.len(), "this test needs chmod, or chattr as root");
+    let during: Vec<SessionTrace> = (0..3).map(|_| rich_session(&tracer)).collect();
+    let refused = tracer.flush();
+    for file in &files {
+        assert!(set_read_only(file, false));
+    }
+    assert!(refused.is_err(), "writes to a read-only database fail");
+    assert!(tracer.stats().write_errors > 0);
+
+    tracer.flush().unwrap();
+    let store = TraceStore::open(dir.db()).unwrap();
+    for trace in std::iter::once(&before).chain(&during) {
+        assert_eq!(store.get(&trace.session_id).unwrap().as_ref(), Some(trace));
+    }
+}
