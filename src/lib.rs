@@ -9,14 +9,15 @@ pub use trace_core::{
     SessionStatus, SessionTrace, TimeStep,
 };
 #[doc(inline)]
-pub use trace_core::{assert_parity, capture, parity};
+pub use trace_core::{assert_parity, capture, graph, parity};
 #[doc(inline)]
-pub use trace_macros::{trace_agent, trace_env, trace_llm_call, trace_runtime, trace_tool_call};
+pub use trace_macros::{bundle, trace_agent, trace_env, trace_llm_call, trace_runtime, trace_tool_call};
 #[doc(inline)]
 pub use trace_runtime::{
-    ContextExt, EventBatch, Hook, HookResult, JsonlSink, MemorySink, Overflow, Record, Sampling, Scope, Session,
-    SessionStart, SessionTracer, SessionTracerBuilder, Sink, SinkError, SpanGuard, TraceError, TracerContext,
-    TracerStats, WithContext, current_session, enter, set_turn_number, spawn,
+    ContextExt, EventBatch, Hook, HookResult, JsonlSink, MemorySink, Node, Overflow, ParameterStore, Record, Sampling,
+    Scope, Session, SessionStart, SessionTracer, SessionTracerBuilder, Sink, SinkError, SpanGuard, TraceError,
+    TracerContext, TracerStats, WithContext, current_session, enter, node, node_named, parameter, set_turn_number,
+    spawn,
 };
 #[cfg(feature = "sqlite")]
 #[doc(inline)]
@@ -32,6 +33,8 @@ pub mod __private {
 /// The names most programs need, for a glob import: `use agent_trace::prelude::*;`.
 pub mod prelude {
     pub use trace_core::{ErrorRecord, EventKind, Message, Outcome, SessionStatus, SessionTrace};
-    pub use trace_macros::{trace_agent, trace_env, trace_llm_call, trace_runtime, trace_tool_call};
-    pub use trace_runtime::{ContextExt, Session, SessionTracer, TracerContext, current_session, set_turn_number};
+    pub use trace_macros::{bundle, trace_agent, trace_env, trace_llm_call, trace_runtime, trace_tool_call};
+    pub use trace_runtime::{
+        ContextExt, Node, Session, SessionTracer, TracerContext, current_session, node, parameter, set_turn_number,
+    };
 }

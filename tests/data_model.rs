@@ -70,6 +70,7 @@ fn sample_trace() -> SessionTrace {
                 metadata: json!({"by": "judge"}).as_object().unwrap().clone(),
             },
         ],
+        graph: Default::default(),
         metadata: json!({"env": "gridworld"}).as_object().unwrap().clone(),
     }
 }

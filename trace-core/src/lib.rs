@@ -16,6 +16,7 @@ mod call_record;
 pub mod capture;
 mod duration_nanos;
 mod event;
+pub mod graph;
 mod message;
 pub mod parity;
 mod policy;

@@ -6,6 +6,7 @@ use std::fmt;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::graph::InferenceGraph;
 use crate::{Event, Map, Message, Reward};
 
 /// Everything recorded in one session: its events, timesteps, messages and metadata.
@@ -28,6 +29,9 @@ pub struct SessionTrace {
     /// The rewards recorded, in recording order.
     #[serde(default)]
     pub rewards: Vec<Reward>,
+    /// The computation graph recorded by `Node<T>` and `#[bundle]` (empty if none was).
+    #[serde(default, skip_serializing_if = "InferenceGraph::is_empty")]
+    pub graph: InferenceGraph,
     /// Metadata set on the session.
     pub metadata: Map,
 }

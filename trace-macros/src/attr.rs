@@ -20,6 +20,7 @@ pub(crate) enum MacroKind {
     Runtime,
     Llm,
     Tool,
+    Bundle,
 }
 
 impl MacroKind {
@@ -31,6 +32,7 @@ impl MacroKind {
             MacroKind::Runtime => "trace_runtime",
             MacroKind::Llm => "trace_llm_call",
             MacroKind::Tool => "trace_tool_call",
+            MacroKind::Bundle => "bundle",
         }
     }
 
@@ -42,6 +44,7 @@ impl MacroKind {
             MacroKind::Runtime => "Runtime",
             MacroKind::Llm => "Llm",
             MacroKind::Tool => "Tool",
+            MacroKind::Bundle => "Bundle",
         }
     }
 
@@ -51,6 +54,7 @@ impl MacroKind {
             MacroKind::Agent | MacroKind::Llm | MacroKind::Tool => "agent",
             MacroKind::Environment => "environment",
             MacroKind::Runtime => "runtime",
+            MacroKind::Bundle => "bundle",
         }
     }
 
@@ -60,6 +64,7 @@ impl MacroKind {
         match self {
             MacroKind::Llm => options.extend(["model", "provider"]),
             MacroKind::Tool => options.push("tool"),
+            MacroKind::Bundle => options.extend(["trainable", "description"]),
             MacroKind::Agent | MacroKind::Environment | MacroKind::Runtime => {}
         }
         options
@@ -126,6 +131,8 @@ pub(crate) struct Options {
     pub(crate) model: Option<Setting<LitStr>>,
     pub(crate) provider: Option<Setting<LitStr>>,
     pub(crate) tool: Option<Setting<LitStr>>,
+    pub(crate) trainable: Option<Setting<bool>>,
+    pub(crate) description: Option<Setting<LitStr>>,
 }
 
 /// `key`, `key = value` or `key(a, b)`.
@@ -217,6 +224,8 @@ impl Options {
             "model" => string!(model),
             "provider" => string!(provider),
             "tool" => string!(tool),
+            "description" => string!(description),
+            "trainable" => flag!(trainable),
             "skip_all" => flag!(skip_all),
             "capture_self" => flag!(capture_self),
             "capture_args" => flag!(capture_args),

@@ -23,7 +23,7 @@ pub(crate) fn expand(kind: MacroKind, options: &Options, function: &TracedFn) ->
         .map_or_else(|| quote!(::agent_trace), |setting| setting.value.to_token_stream());
     let private = quote!(#krate::__private);
     let site = call_site(kind, options, function, &private);
-    let captures = captures(options, function, &private);
+    let captures = captures(kind, options, function, &private);
     let finish = finish(kind, options, function, &private);
 
     let body = if function.sig.asyncness.is_some() {
@@ -53,6 +53,28 @@ pub(crate) fn expand(kind: MacroKind, options: &Options, function: &TracedFn) ->
         sig,
         ..
     } = function;
+    if kind == MacroKind::Bundle {
+        // A bundle returns its value as a node of the graph: `-> R` becomes `-> Node<R>`.
+        let mut sig = sig.clone();
+        let returned = match &sig.output {
+            ReturnType::Default => quote!(()),
+            ReturnType::Type(_, ty) => ty.to_token_stream(),
+        };
+        sig.output = syn::parse_quote!(-> #private::Node<#returned>);
+        return quote! {
+            #(#outer_attrs)*
+            #vis #sig {
+                #(#inner_attrs)*
+                #site
+                #[allow(unused_mut)]
+                let mut __trace_call = #private::Call::start(&__TRACE_SITE);
+                let mut __trace_node = #private::NodeId::DETACHED;
+                #captures
+                let __trace_output = { #body };
+                #private::Node::from_parts(__trace_node, __trace_output)
+            }
+        };
+    }
     quote! {
         #(#outer_attrs)*
         #vis #sig {
@@ -118,6 +140,18 @@ fn call_site(kind: MacroKind, options: &Options, function: &TracedFn, private: &
         quote!(fn(&#private::CallRecord<'_>) -> ::core::option::Option<#private::Message>),
     );
     let error_handler = hook(&options.error_handler, quote!(fn(&#private::ErrorRecord)));
+    let bundle = if kind == MacroKind::Bundle {
+        let description = string(&options.description);
+        let code = if options.trainable.as_ref().is_some_and(|s| s.value) {
+            let text = crate::source::function_text(function);
+            quote!(::core::option::Option::Some(#text))
+        } else {
+            quote!(::core::option::Option::None)
+        };
+        quote!(::core::option::Option::Some(#private::BundleSite { description: #description, code: #code }))
+    } else {
+        quote!(::core::option::Option::None)
+    };
     quote! {
         static __TRACE_SITE: #private::CallSite = #private::CallSite {
             kind: #private::EventKind::#variant,
@@ -136,6 +170,7 @@ fn call_site(kind: MacroKind, options: &Options, function: &TracedFn, private: &
             metadata: #metadata,
             message: #message,
             error_handler: #error_handler,
+            bundle: #bundle,
         };
     }
 }
@@ -146,16 +181,32 @@ fn fn_name(function: &TracedFn) -> String {
 }
 
 /// Captures the arguments, by reference, before the body can move them.
-fn captures(options: &Options, function: &TracedFn, private: &TokenStream) -> TokenStream {
+fn captures(kind: MacroKind, options: &Options, function: &TracedFn, private: &TokenStream) -> TokenStream {
     let no_args =
         options.skip_all.as_ref().is_some_and(|s| s.value) || options.capture_args.as_ref().is_some_and(|s| !s.value);
-    if no_args {
-        return TokenStream::new();
-    }
+    // A bundle's dependencies come from the values of its arguments, whatever is captured.
+    let dependencies = (kind == MacroKind::Bundle).then(|| {
+        let probes = function
+            .bindings()
+            .into_iter()
+            .filter(|binding| !binding.is_self)
+            .map(|binding| {
+                let ident = binding.ident;
+                quote!((&&#private::NodeProbe(&#ident)).__trace_nodes(&mut __trace_dependencies);)
+            });
+        quote! {
+            #[allow(unused_imports)]
+            use #private::{NodesNone as _, NodesViaDependencies as _};
+            let mut __trace_dependencies = ::std::vec::Vec::new();
+            #(#probes)*
+            __trace_node = __trace_open.bundle(__trace_dependencies);
+        }
+    });
     let capture_self = options.capture_self.as_ref().is_some_and(|s| s.value);
     let captured: Vec<_> = function
         .bindings()
         .into_iter()
+        .filter(|_| !no_args)
         .filter(|binding| if binding.is_self { capture_self } else { !options.skip.contains(&binding.ident) })
         .map(|binding| {
             let ident = binding.ident;
@@ -167,7 +218,7 @@ fn captures(options: &Options, function: &TracedFn, private: &TokenStream) -> To
             }
         })
         .collect();
-    if captured.is_empty() {
+    if captured.is_empty() && dependencies.is_none() {
         return TokenStream::new();
     }
     quote! {
@@ -176,6 +227,7 @@ fn captures(options: &Options, function: &TracedFn, private: &TokenStream) -> To
                 #[allow(unused_imports)]
                 use #private::{CaptureDebug as _, CaptureOpaque as _, CaptureSerialize as _};
                 #(#captured)*
+                #dependencies
             });
         }
     }

@@ -13,6 +13,7 @@
 mod ast;
 mod attr;
 mod expand;
+mod source;
 mod valid;
 
 use proc_macro::TokenStream;
@@ -61,6 +62,41 @@ fn entry(kind: MacroKind, args: TokenStream, item: TokenStream) -> TokenStream {
 #[proc_macro_attribute]
 pub fn trace_agent(args: TokenStream, item: TokenStream) -> TokenStream {
     entry(MacroKind::Agent, args, item)
+}
+
+/// Makes a function a node of the computation graph (kind `Bundle`, system id `"bundle"`).
+///
+/// The function keeps its parameters; its return type `R` becomes `Node<R>`. The `Node`s
+/// among its arguments — by value or by reference, and inside `Option`, `Vec`, slices,
+/// arrays, boxes and tuples — found from the values at each call, are the dependencies of
+/// the result's node. A call that returns `Err`, panics or is cancelled makes an error node
+/// holding the error and the failing call's inputs, so that feedback reaches failures too.
+/// An event is recorded as with the other attributes, and the options of
+/// [`macro@trace_agent`] apply, plus:
+///
+/// - `trainable`: the function's exact source text becomes a trainable parameter named
+///   `"<module>::<fn>::code"`, which the result's node depends on. There is one such
+///   parameter per function, shared by every call — on a method too: the code is the same
+///   for every instance, so instance data that should be trained belongs in a `parameter`.
+/// - `description = "…"`: what the function does, shown to optimizers.
+///
+/// ```
+/// use agent_trace::{Node, SessionTracer, TracerContext, bundle, node, parameter};
+///
+/// #[bundle(trainable, description = "Says whether a score passes the threshold.")]
+/// fn passes(score: Node<f64>, threshold: &Node<f64>) -> bool {
+///     *score >= **threshold
+/// }
+///
+/// let session = SessionTracer::default().start_session();
+/// let verdict = TracerContext::new(&session).sync_scope(|| passes(node(0.7), &parameter("threshold", 0.5)));
+/// assert!(*verdict);
+/// let graph = session.graph();
+/// assert_eq!(graph.node(verdict.id()).unwrap().dependencies.len(), 3); // score, threshold, code
+/// ```
+#[proc_macro_attribute]
+pub fn bundle(args: TokenStream, item: TokenStream) -> TokenStream {
+    entry(MacroKind::Bundle, args, item)
 }
 
 /// Traces a function of the environment: events of kind `Environment`, system id

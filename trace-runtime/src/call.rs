@@ -10,6 +10,7 @@ use std::time::Instant;
 
 use chrono::{DateTime, Utc};
 use serde_json::Value;
+use trace_core::graph::{GraphNode, NodeId, NodeKind};
 use trace_core::{CallRecord, ErrorRecord, Event, EventKind, Map, Message, Outcome};
 
 use crate::TraceError;
@@ -44,6 +45,8 @@ struct OpenCall {
     inputs: Map,
     metadata: Map,
     site: Option<&'static CallSite>,
+    /// For a `#[bundle]` call: its reserved graph node and the nodes it depends on.
+    graph_node: Option<(NodeId, Vec<NodeId>)>,
 }
 
 impl Call {
@@ -81,6 +84,7 @@ impl Call {
                 inputs: Map::new(),
                 metadata: Map::new(),
                 site: None,
+                graph_node: None,
                 session,
             })),
         }
@@ -143,6 +147,7 @@ impl Call {
                 inputs: Map::new(),
                 metadata,
                 site: Some(site),
+                graph_node: None,
                 session,
             })),
         }
@@ -180,6 +185,28 @@ impl Call {
         if let Some(open) = &mut self.open {
             open.module_path = module_path;
         }
+    }
+
+    /// Makes this `#[bundle]` call a node of the graph, computed from `dependencies` (and,
+    /// for a trainable function, from its code parameter); returns the node's id.
+    pub fn bundle(&mut self, mut dependencies: Vec<NodeId>) -> NodeId {
+        let Some(open) = &mut self.open else {
+            return NodeId::DETACHED;
+        };
+        let Some(bundle) = open.site.and_then(|site| site.bundle.as_ref()) else {
+            return NodeId::DETACHED;
+        };
+        if let (Some(code), Some(site)) = (bundle.code, open.site) {
+            let name = format!("{}::{}::code", site.module_path, site.name);
+            let description = Some(format!("the source code of {}", site.name));
+            dependencies.push(
+                open.session
+                    .register_parameter(&name, Value::from(code), true, description),
+            );
+        }
+        let id = open.session.next_node_id();
+        open.graph_node = Some((id, dependencies));
+        id
     }
 
     /// Records the token usage of a language-model response.
@@ -280,6 +307,10 @@ impl OpenCall {
         if let Some(site) = self.site {
             site.after_call(&mut event, &mut messages, self.session.counters());
         }
+        if let Some((id, dependencies)) = self.graph_node.take() {
+            self.session
+                .insert_graph_node(graph_node(id, dependencies, &event, self.site));
+        }
         self.session.push_event(event)?;
         for message in messages {
             self.session.record_message(message)?;
@@ -332,6 +363,35 @@ impl CallSite {
             guarded(&mut || made = message(&CallRecord::new(event)));
             messages.extend(made);
         }
+    }
+}
+
+/// The graph node of a finished `#[bundle]` call: an operation holding the output, or an
+/// error node holding the error (and, like every call node, the failing call's inputs).
+fn graph_node(id: NodeId, dependencies: Vec<NodeId>, event: &Event, site: Option<&'static CallSite>) -> GraphNode {
+    let failed = event.outcome != Outcome::Ok;
+    let error = match (&event.error, event.outcome) {
+        (Some(error), _) => Some(error.clone()),
+        (None, Outcome::Cancelled) => Some(ErrorRecord::new("cancelled", "the call was dropped before it finished")),
+        _ => None,
+    };
+    GraphNode {
+        id,
+        kind: if failed { NodeKind::Error } else { NodeKind::Operation },
+        name: event.name.clone(),
+        value: if failed {
+            error.as_ref().map_or(Value::Null, trace_core::capture::to_value)
+        } else {
+            event.output.clone().unwrap_or(Value::Null)
+        },
+        dependencies,
+        event: Some(event.id),
+        inputs: event.inputs.clone(),
+        description: site
+            .and_then(|s| s.bundle.as_ref())
+            .and_then(|b| b.description)
+            .map(str::to_owned),
+        error,
     }
 }
 

@@ -9,6 +9,7 @@ mod call;
 mod context;
 mod error;
 mod hooks;
+mod node;
 mod session;
 mod sink;
 mod site;
@@ -27,6 +28,7 @@ mod sampling;
 pub use context::{ContextExt, Scope, TracerContext, WithContext, current_session, set_turn_number, spawn};
 pub use error::{SinkError, TraceError};
 pub use hooks::{Hook, HookResult};
+pub use node::{Node, ParameterStore, node, node_named, parameter};
 pub use sampling::Sampling;
 pub use session::Session;
 #[cfg(feature = "sqlite")]

@@ -19,8 +19,10 @@ use serde::Serialize;
 use trace_core::{CapturePolicy, LlmUsage, capture};
 
 pub use crate::call::Call;
-pub use crate::site::CallSite;
+pub use crate::node::Node;
+pub use crate::site::{BundleSite, CallSite};
 pub use serde_json::Value;
+pub use trace_core::graph::NodeId;
 pub use trace_core::{CallRecord, ErrorRecord, EventKind, Map, Message};
 
 /// A value to capture under `name` with the tracer's policy.
@@ -174,6 +176,134 @@ impl<E: ?Sized> ErrorOpaque for ErrorProbe<'_, E> {
     fn __trace_error(&self) -> ErrorRecord {
         ErrorRecord::new(type_name::<E>(), format!("<{}>", type_name::<E>()))
     }
+}
+
+/// Finds the graph nodes in a `#[bundle]` argument: `Node`s, by value or reference, and
+/// inside `Option`, `Vec`, slices, arrays, boxes and tuples of such.
+pub trait Dependencies {
+    /// Appends the ids of the nodes inside.
+    fn collect_nodes(&self, nodes: &mut Vec<NodeId>);
+}
+
+impl<T> Dependencies for Node<T> {
+    fn collect_nodes(&self, nodes: &mut Vec<NodeId>) {
+        if !self.id().is_detached() {
+            nodes.push(self.id());
+        }
+    }
+}
+
+impl<T: Dependencies + ?Sized> Dependencies for &T {
+    fn collect_nodes(&self, nodes: &mut Vec<NodeId>) {
+        (**self).collect_nodes(nodes);
+    }
+}
+
+impl<T: Dependencies + ?Sized> Dependencies for &mut T {
+    fn collect_nodes(&self, nodes: &mut Vec<NodeId>) {
+        (**self).collect_nodes(nodes);
+    }
+}
+
+impl<T: Dependencies + ?Sized> Dependencies for Box<T> {
+    fn collect_nodes(&self, nodes: &mut Vec<NodeId>) {
+        (**self).collect_nodes(nodes);
+    }
+}
+
+impl<T: Dependencies> Dependencies for Option<T> {
+    fn collect_nodes(&self, nodes: &mut Vec<NodeId>) {
+        if let Some(inner) = self {
+            inner.collect_nodes(nodes);
+        }
+    }
+}
+
+impl<T: Dependencies> Dependencies for [T] {
+    fn collect_nodes(&self, nodes: &mut Vec<NodeId>) {
+        self.iter().for_each(|item| item.collect_nodes(nodes));
+    }
+}
+
+impl<T: Dependencies, const N: usize> Dependencies for [T; N] {
+    fn collect_nodes(&self, nodes: &mut Vec<NodeId>) {
+        self.iter().for_each(|item| item.collect_nodes(nodes));
+    }
+}
+
+impl<T: Dependencies> Dependencies for Vec<T> {
+    fn collect_nodes(&self, nodes: &mut Vec<NodeId>) {
+        self.iter().for_each(|item| item.collect_nodes(nodes));
+    }
+}
+
+macro_rules! leaf_dependencies {
+    ($($leaf:ty),*) => {$(
+        impl Dependencies for $leaf {
+            fn collect_nodes(&self, _: &mut Vec<NodeId>) {}
+        }
+    )*};
+}
+
+leaf_dependencies!(
+    bool,
+    char,
+    u8,
+    u16,
+    u32,
+    u64,
+    u128,
+    usize,
+    i8,
+    i16,
+    i32,
+    i64,
+    i128,
+    isize,
+    f32,
+    f64,
+    str,
+    String,
+    ()
+);
+
+macro_rules! tuple_dependencies {
+    ($(($($name:ident),+))*) => {$(
+        impl<$($name: Dependencies),+> Dependencies for ($($name,)+) {
+            #[allow(non_snake_case)]
+            fn collect_nodes(&self, nodes: &mut Vec<NodeId>) {
+                let ($($name,)+) = self;
+                $($name.collect_nodes(nodes);)+
+            }
+        }
+    )*};
+}
+
+tuple_dependencies!((A)(A, B)(A, B, C)(A, B, C, D)(A, B, C, D, E)(A, B, C, D, E, F));
+
+/// Wraps a `#[bundle]` argument to find its nodes.
+pub struct NodeProbe<'a, T: ?Sized>(pub &'a T);
+
+/// An argument holding nodes.
+pub trait NodesViaDependencies {
+    /// Appends the ids of the nodes inside.
+    fn __trace_nodes(&self, nodes: &mut Vec<NodeId>);
+}
+
+impl<T: Dependencies + ?Sized> NodesViaDependencies for &NodeProbe<'_, T> {
+    fn __trace_nodes(&self, nodes: &mut Vec<NodeId>) {
+        self.0.collect_nodes(nodes);
+    }
+}
+
+/// An argument without nodes.
+pub trait NodesNone {
+    /// Appends nothing.
+    fn __trace_nodes(&self, nodes: &mut Vec<NodeId>);
+}
+
+impl<T: ?Sized> NodesNone for NodeProbe<'_, T> {
+    fn __trace_nodes(&self, _: &mut Vec<NodeId>) {}
 }
 
 /// Wraps an LLM call's response to find its token usage.

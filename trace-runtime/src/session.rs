@@ -8,6 +8,8 @@ use std::time::Instant;
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
+use serde_json::Value;
+use trace_core::graph::{GraphNode, InferenceGraph, NodeId, NodeKind, Parameter, Updates};
 use trace_core::{
     Event, EventBuilder, EventKind, EventPlacement, Map, Message, Reward, SessionStatus, SessionTrace, TimeStep,
     capture,
@@ -52,6 +54,7 @@ pub(crate) struct SessionInner {
     next_event_id: AtomicU64,
     turn: AtomicU64,
     timestep: AtomicU64,
+    next_node_id: AtomicU64,
     state: Mutex<SessionState>,
 }
 
@@ -63,6 +66,7 @@ struct SessionState {
     timesteps: Vec<TimeStep>,
     rewards: Vec<Reward>,
     metadata: Map,
+    graph: InferenceGraph,
     /// Events before this index have been streamed to the sinks.
     streamed: usize,
     /// The metadata changed since it was last streamed.
@@ -132,6 +136,7 @@ impl Session {
             next_event_id: AtomicU64::new(1),
             turn: AtomicU64::new(NONE),
             timestep: AtomicU64::new(NONE),
+            next_node_id: AtomicU64::new(1),
             state: Mutex::new(SessionState::default()),
         });
         let tracer = &inner.tracer;
@@ -382,6 +387,101 @@ impl Session {
             .ok_or_else(|| self.rejected())
     }
 
+    /// The session's computation graph so far (see `Node` and `#[bundle]`).
+    pub fn graph(&self) -> InferenceGraph {
+        let mut graph = lock(&self.inner.state).graph.clone();
+        graph.index();
+        graph
+    }
+
+    /// Stores an optimizer's updates in the tracer's parameter store, where `parameter`
+    /// finds them in the next session.
+    pub fn apply(&self, updates: &Updates) {
+        self.parameters().apply(updates);
+    }
+
+    pub(crate) fn parameters(&self) -> &crate::ParameterStore {
+        &self.inner.tracer.parameters
+    }
+
+    /// Reserves a graph node id.
+    pub(crate) fn next_node_id(&self) -> NodeId {
+        NodeId(self.inner.next_node_id.fetch_add(1, Ordering::Relaxed))
+    }
+
+    /// Adds a node to the graph; returns its id.
+    pub(crate) fn add_graph_node(
+        &self,
+        kind: NodeKind,
+        name: String,
+        value: Value,
+        dependencies: Vec<NodeId>,
+    ) -> NodeId {
+        let id = self.next_node_id();
+        self.insert_graph_node(GraphNode {
+            id,
+            kind,
+            name,
+            value,
+            dependencies,
+            event: None,
+            inputs: Map::new(),
+            description: None,
+            error: None,
+        });
+        id
+    }
+
+    /// Inserts a node whose id was reserved.
+    pub(crate) fn insert_graph_node(&self, node: GraphNode) {
+        let mut state = lock(&self.inner.state);
+        if state.ended {
+            drop(state);
+            self.count_rejected();
+            return;
+        }
+        state.graph.nodes.push(node);
+    }
+
+    /// The node of a parameter, made on first use.
+    pub(crate) fn register_parameter(
+        &self,
+        name: &str,
+        value: Value,
+        trainable: bool,
+        description: Option<String>,
+    ) -> NodeId {
+        if let Some(existing) = lock(&self.inner.state).graph.parameters.get(name) {
+            return existing.node;
+        }
+        let id = self.next_node_id();
+        let mut state = lock(&self.inner.state);
+        if let Some(existing) = state.graph.parameters.get(name) {
+            return existing.node;
+        }
+        state.graph.nodes.push(GraphNode {
+            id,
+            kind: NodeKind::Parameter,
+            name: name.to_owned(),
+            value: value.clone(),
+            dependencies: Vec::new(),
+            event: None,
+            inputs: Map::new(),
+            description: description.clone(),
+            error: None,
+        });
+        state.graph.parameters.insert(
+            name.to_owned(),
+            Parameter {
+                node: id,
+                value,
+                trainable,
+                description,
+            },
+        );
+        id
+    }
+
     pub(crate) fn tracer(&self) -> &Arc<TracerShared> {
         &self.inner.tracer
     }
@@ -512,6 +612,11 @@ impl SessionInner {
             events,
             messages: std::mem::take(&mut state.messages),
             rewards: std::mem::take(&mut state.rewards),
+            graph: {
+                let mut graph = std::mem::take(&mut state.graph);
+                graph.index();
+                graph
+            },
             metadata: std::mem::take(&mut state.metadata),
         };
         drop(state);

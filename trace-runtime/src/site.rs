@@ -41,4 +41,16 @@ pub struct CallSite {
     pub message: Option<fn(&CallRecord<'_>) -> Option<Message>>,
     /// `error_handler`.
     pub error_handler: Option<fn(&ErrorRecord)>,
+    /// For `#[bundle]`: how the call joins the graph.
+    pub bundle: Option<BundleSite>,
+}
+
+/// What `#[bundle]` adds to a call site.
+#[derive(Debug)]
+pub struct BundleSite {
+    /// `description = "…"`.
+    pub description: Option<&'static str>,
+    /// For `#[bundle(trainable)]`: the function's source text, a trainable parameter named
+    /// `"<module>::<fn>::code"`.
+    pub code: Option<&'static str>,
 }

@@ -40,6 +40,7 @@ pub(crate) struct TracerShared {
     pub(crate) hooks: Hooks,
     pub(crate) sampling: Sampling,
     pub(crate) live: LiveSessions,
+    pub(crate) parameters: crate::ParameterStore,
     writer: Option<Writer>,
 }
 
@@ -76,6 +77,7 @@ impl SessionTracer {
             policy: CapturePolicy::default(),
             hooks: Vec::new(),
             close_timeout: Duration::from_secs(5),
+            parameters: crate::ParameterStore::new(),
         }
     }
 
@@ -120,6 +122,11 @@ impl SessionTracer {
         self.shared.counters.snapshot()
     }
 
+    /// The store of parameter values that `parameter` reads and `Session::apply` writes.
+    pub fn parameters(&self) -> crate::ParameterStore {
+        self.shared.parameters.clone()
+    }
+
     /// The latest failure of a sink or a hook, if any.
     pub fn last_error(&self) -> Option<String> {
         self.shared.counters.last_error()
@@ -161,6 +168,7 @@ pub struct SessionTracerBuilder {
     policy: CapturePolicy,
     hooks: Vec<Arc<dyn Hook>>,
     close_timeout: Duration,
+    parameters: crate::ParameterStore,
 }
 
 impl SessionTracerBuilder {
@@ -191,6 +199,12 @@ impl SessionTracerBuilder {
     /// Sets how captured values are cut and redacted (default: [`CapturePolicy::default`]).
     pub fn capture(mut self, policy: CapturePolicy) -> Self {
         self.policy = policy;
+        self
+    }
+
+    /// Where `parameter` finds values that optimizers updated (default: an empty store).
+    pub fn parameters(mut self, store: crate::ParameterStore) -> Self {
+        self.parameters = store;
         self
     }
 
@@ -244,6 +258,7 @@ impl SessionTracerBuilder {
             hooks,
             sampling: self.sampling,
             live: LiveSessions::default(),
+            parameters: self.parameters,
             writer,
         };
         Ok(SessionTracer {

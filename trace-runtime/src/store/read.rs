@@ -83,7 +83,7 @@ pub(super) fn session(
     let sql = |e| decoder.sql(e);
     let mut header = connection
         .prepare_cached(
-            "SELECT sid, started_at, ended_at, status, metadata, timesteps, messages, rewards FROM sessions WHERE session_id = ?1",
+            "SELECT sid, started_at, ended_at, status, metadata, timesteps, messages, rewards, graph FROM sessions WHERE session_id = ?1",
         )
         .map_err(sql)?;
     let row = header
@@ -100,6 +100,7 @@ pub(super) fn session(
                         timesteps: decoder.json(row, 5, "timesteps")?,
                         messages: decoder.json(row, 6, "messages")?,
                         rewards: decoder.json(row, 7, "rewards")?,
+                        graph: decoder.json(row, 8, "graph")?,
                         events: Vec::new(),
                     },
                 ))

@@ -31,7 +31,8 @@ const MIGRATIONS: &[(i64, &str)] = &[(
         outcome_reward REAL NOT NULL DEFAULT 0,
         timesteps      TEXT NOT NULL DEFAULT '[]',
         messages       TEXT NOT NULL DEFAULT '[]',
-        rewards        TEXT NOT NULL DEFAULT '[]'
+        rewards        TEXT NOT NULL DEFAULT '[]',
+        graph          TEXT NOT NULL DEFAULT '{}'
     );
     CREATE INDEX sessions_by_start ON sessions (started_at);
     CREATE INDEX sessions_by_status ON sessions (status, started_at);

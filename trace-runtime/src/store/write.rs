@@ -110,7 +110,7 @@ fn session_ended(tx: &Transaction<'_>, trace: &SessionTrace) -> rusqlite::Result
     let sid = session_key(tx, &trace.session_id, &trace.started_at)?;
     tx.prepare_cached(
         "UPDATE sessions SET started_at = ?2, ended_at = ?3, status = ?4, metadata = ?5, event_count = ?6, error_count = ?7, \
-         outcome_reward = ?8, timesteps = ?9, messages = ?10, rewards = ?11 WHERE sid = ?1",
+         outcome_reward = ?8, timesteps = ?9, messages = ?10, rewards = ?11, graph = ?12 WHERE sid = ?1",
     )?
     .execute(params![
         sid,
@@ -124,6 +124,7 @@ fn session_ended(tx: &Transaction<'_>, trace: &SessionTrace) -> rusqlite::Result
         codec::json(&trace.timesteps),
         codec::json(&trace.messages),
         codec::json(&trace.rewards),
+        codec::json(&trace.graph),
     ])?;
     // Events normally arrived streamed; insert whatever did not (a dropped batch, or a sink
     // that only sees ends).
