@@ -93,6 +93,7 @@ pub struct Parameter {
 
 /// A session's computation graph.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct InferenceGraph {
     /// Every node, by id.
     pub nodes: Vec<GraphNode>,
