@@ -156,10 +156,10 @@ impl World {
         for action in actions {
             match *action {
                 Action::Move(direction) => {
-                    if let Some(next) = self.neighbour(direction) {
-                        if self.cell(next) != Some(Cell::Water) {
-                            self.position = next;
-                        }
+                    if let Some(next) = self.neighbour(direction)
+                        && self.cell(next) != Some(Cell::Water)
+                    {
+                        self.position = next;
                     }
                 }
                 Action::Collect => {

@@ -52,8 +52,10 @@ fn from_file(function: &TracedFn) -> Option<String> {
     text.get(start..end).map(str::to_owned)
 }
 
-/// The byte offset of a 1-based line and 0-based column counted in characters.
+/// The byte offset of a line and column as `proc_macro` counts them: both from 1, the
+/// column in characters.
 fn offset(text: &str, line: usize, column: usize) -> Option<usize> {
+    let column = column.checked_sub(1)?;
     let line_start = if line <= 1 {
         0
     } else {

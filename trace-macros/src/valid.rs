@@ -77,30 +77,31 @@ pub(crate) fn validate(kind: MacroKind, options: &Options, function: &TracedFn, 
             ));
         }
     }
-    if let (Some(skip_all), Some(capture_args)) = (options.skip_all.as_ref(), options.capture_args.as_ref()) {
-        if skip_all.value && !capture_args.value {
-            errors.push(syn::Error::new(
-                capture_args.span,
-                "`skip_all` and `capture_args = false` say the same thing; keep one",
-            ));
-        }
+    if let (Some(skip_all), Some(capture_args)) = (options.skip_all.as_ref(), options.capture_args.as_ref())
+        && skip_all.value
+        && !capture_args.value
+    {
+        errors.push(syn::Error::new(
+            capture_args.span,
+            "`skip_all` and `capture_args = false` say the same thing; keep one",
+        ));
     }
 
-    if let (Some(name), Some(auto)) = (options.timestep_name.as_ref(), options.auto_timestep.as_ref()) {
-        if !auto.value {
-            errors.push(syn::Error::new(
-                name.span,
-                "`timestep_name` names the timesteps that `auto_timestep` opens; remove `auto_timestep = false`",
-            ));
-        }
+    if let (Some(name), Some(auto)) = (options.timestep_name.as_ref(), options.auto_timestep.as_ref())
+        && !auto.value
+    {
+        errors.push(syn::Error::new(
+            name.span,
+            "`timestep_name` names the timesteps that `auto_timestep` opens; remove `auto_timestep = false`",
+        ));
     }
 
-    if let (Some(filter), Some(capture)) = (options.result_filter.as_ref(), options.capture_result.as_ref()) {
-        if !capture.value {
-            errors.push(syn::Error::new(
-                filter.span,
-                "`result_filter` has no effect with `capture_result = false`; remove one",
-            ));
-        }
+    if let (Some(filter), Some(capture)) = (options.result_filter.as_ref(), options.capture_result.as_ref())
+        && !capture.value
+    {
+        errors.push(syn::Error::new(
+            filter.span,
+            "`result_filter` has no effect with `capture_result = false`; remove one",
+        ));
     }
 }

@@ -329,14 +329,14 @@ impl Session {
                 value: reward.value,
             });
         }
-        if let Some(event) = reward.event {
-            if event == 0 || event >= self.inner.next_event_id.load(Ordering::Relaxed) {
-                return Err(TraceError::UnknownRewardEvent {
-                    session_id: self.inner.id.clone(),
-                    name: reward.name,
-                    event,
-                });
-            }
+        if let Some(event) = reward.event
+            && (event == 0 || event >= self.inner.next_event_id.load(Ordering::Relaxed))
+        {
+            return Err(TraceError::UnknownRewardEvent {
+                session_id: self.inner.id.clone(),
+                name: reward.name,
+                event,
+            });
         }
         self.policy().apply_to_map(&mut reward.metadata);
         let mut state = lock(&self.inner.state);

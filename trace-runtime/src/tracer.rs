@@ -57,11 +57,11 @@ impl TracerShared {
     /// Hands a record to the writer, if there is one. A refusal means the writer is gone;
     /// it is counted, and `flush` reports it.
     pub(crate) fn send(&self, record: Record) {
-        if let Some(writer) = &self.writer {
-            if let Err(error) = writer.send(record) {
-                Counters::bump(&self.counters.write_errors);
-                self.counters.set_last_error(error.to_string());
-            }
+        if let Some(writer) = &self.writer
+            && let Err(error) = writer.send(record)
+        {
+            Counters::bump(&self.counters.write_errors);
+            self.counters.set_last_error(error.to_string());
         }
     }
 }

@@ -153,10 +153,10 @@ impl Propagation {
         out.push_str("\n#Documentation\n");
         let mut documented = BTreeSet::new();
         for node in &graph.nodes {
-            if let Some(description) = &node.description {
-                if documented.insert(node.name.clone()) {
-                    let _ = writeln!(out, "[{}] {description}", node.name);
-                }
+            if let Some(description) = &node.description
+                && documented.insert(node.name.clone())
+            {
+                let _ = writeln!(out, "[{}] {description}", node.name);
             }
         }
         out.push_str("\n#Variables\n");

@@ -179,10 +179,10 @@ pub(super) fn list(
             session_id: &session_id,
         };
         let metadata: Map = decoder.json(row, 6, "metadata")?;
-        if let Some((key, wanted)) = &filter.metadata {
-            if metadata.get(key) != Some(wanted) {
-                continue;
-            }
+        if let Some((key, wanted)) = &filter.metadata
+            && metadata.get(key) != Some(wanted)
+        {
+            continue;
         }
         let count = |column| decoder.get::<i64>(row, column).map(|n| usize::try_from(n).unwrap_or(0));
         summaries.push(SessionSummary {
