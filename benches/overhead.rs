@@ -1,21 +1,44 @@
 //! What tracing costs a call. Every mode runs the same function,
-//! `fn(u64, &str) -> Result<Out, E>`, so that the numbers compare.
+//! `fn(u64, &str) -> Result<Out, E>`, kept out of line, so that the numbers compare.
 //!
 //! Run with `cargo bench --bench overhead`. Results and how to read them:
 //! `docs/performance.md`.
 //!
-//! - `plain`: the function with no attribute.
-//! - `disabled`: `#[trace_agent]` called outside any scope: one task-local lookup and a branch.
+//! Single calls:
+//! - `plain_call`: the function with no attribute.
+//! - `disabled`: `#[trace_agent]` with no scope open in the process.
+//! - `disabled_while_another_task_has_a_scope`: the same while a scope exists elsewhere.
+//!
+//! Batches of 1,000 calls (divan reports the batch; divide by 1,000 for a call), each
+//! batch in a fresh session or root, so that memory stays bounded:
+//! - `agent_trace_no_sink`: `#[trace_agent]` in a scope, arguments and result captured,
+//!   sessions kept in memory only (the calling thread's whole cost).
+//! - `agent_trace_skip_all`: the same with `skip_all`.
+//! - `agent_trace_memory_sink`, `agent_trace_json_sink` (a sink that serializes every event
+//!   to JSON bytes and drops them), `agent_trace_sqlite_sink`: with a background writer.
+//! - `manual_guard`: the same recording by hand with `Session::enter`.
+//! - `tracing_json`: `#[tracing::instrument(ret, err)]` with `tracing_subscriber`'s JSON fmt
+//!   layer writing to `io::sink()`.
+//! - `tracing_registry`: `registry().with(Identity)`, span bookkeeping only.
+//! - `fastrace`: `#[fastrace::trace]` with the arguments and the return value as
+//!   properties, one root per batch, reported to a reporter that counts and drops.
 
 use std::hint::black_box;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
-use agent_trace::trace_agent;
+use agent_trace::{EventKind, SessionTrace, SessionTracer, Sink, SinkError, SqliteSink, TracerContext, trace_agent};
+use divan::Bencher;
+use divan::counter::ItemsCount;
+
+const BATCH: usize = 1000;
 
 fn main() {
     // The first task-local access on a thread registers its destructor (microseconds);
     // do it before divan sizes its samples from a first call.
     let _ = traced(0, "warm-up");
+    fastrace::set_reporter(CountingReporter, fastrace::collector::Config::default());
     divan::main();
+    fastrace::flush();
 }
 
 /// The value every mode returns.
@@ -51,6 +74,38 @@ fn traced(id: u64, name: &str) -> Result<Out, Empty> {
     }
 }
 
+#[trace_agent(skip_all)]
+#[inline(never)]
+fn traced_skip_all(id: u64, name: &str) -> Result<Out, Empty> {
+    if name.is_empty() {
+        Err(Empty(id))
+    } else {
+        Ok(Out { id, len: name.len() })
+    }
+}
+
+#[tracing::instrument(ret, err)]
+#[inline(never)]
+fn with_tracing(id: u64, name: &str) -> Result<Out, Empty> {
+    if name.is_empty() {
+        Err(Empty(id))
+    } else {
+        Ok(Out { id, len: name.len() })
+    }
+}
+
+#[fastrace::trace(properties = { "id": "{id}", "name": "{name}" })]
+#[inline(never)]
+fn with_fastrace(id: u64, name: &str) -> Result<Out, Empty> {
+    let out = if name.is_empty() {
+        Err(Empty(id))
+    } else {
+        Ok(Out { id, len: name.len() })
+    };
+    fastrace::local::LocalSpan::add_property(|| ("return", format!("{out:?}")));
+    out
+}
+
 #[divan::bench]
 fn plain_call() -> Result<Out, Empty> {
     plain(black_box(7), black_box("agent"))
@@ -62,12 +117,181 @@ fn disabled() -> Result<Out, Empty> {
 }
 
 #[divan::bench]
-fn disabled_while_another_task_has_a_scope(bencher: divan::Bencher<'_, '_>) {
+fn disabled_while_another_task_has_a_scope(bencher: Bencher<'_, '_>) {
     // A scope that exists (on no task this thread runs) makes every traced call look for
     // its task's context: the cost of a call outside a scope in a process that traces.
-    let session = agent_trace::SessionTracer::default().start_session();
-    let elsewhere = agent_trace::TracerContext::new(&session).scope(std::future::pending::<()>());
+    let session = SessionTracer::default().start_session();
+    let elsewhere = TracerContext::new(&session).scope(std::future::pending::<()>());
     let _ = traced(0, "warm-up"); // the first look at the task-local registers its destructor
     bencher.bench_local(|| traced(black_box(7), black_box("agent")));
     drop(elsewhere);
+}
+
+/// Runs a batch of traced calls in a fresh session of `tracer`.
+fn batch(tracer: &SessionTracer, call: fn(u64, &str) -> Result<Out, Empty>) -> SessionTrace {
+    let session = tracer.start_session();
+    TracerContext::new(&session).sync_scope(|| {
+        for i in 0..BATCH as u64 {
+            let _ = black_box(call(black_box(i), black_box("agent")));
+        }
+    });
+    session.end().expect("the session ends once")
+}
+
+#[divan::bench]
+fn agent_trace_no_sink(bencher: Bencher<'_, '_>) {
+    let tracer = SessionTracer::default();
+    bencher
+        .counter(ItemsCount::new(BATCH))
+        .bench_local(|| batch(&tracer, traced));
+}
+
+#[divan::bench]
+fn agent_trace_skip_all(bencher: Bencher<'_, '_>) {
+    let tracer = SessionTracer::default();
+    bencher
+        .counter(ItemsCount::new(BATCH))
+        .bench_local(|| batch(&tracer, traced_skip_all));
+}
+
+#[divan::bench]
+fn agent_trace_memory_sink(bencher: Bencher<'_, '_>) {
+    let tracer = SessionTracer::builder().sink(DiscardingMemory).build();
+    bencher
+        .counter(ItemsCount::new(BATCH))
+        .bench_local(|| batch(&tracer, traced));
+    tracer.flush().expect("the sink writes");
+}
+
+#[divan::bench]
+fn agent_trace_json_sink(bencher: Bencher<'_, '_>) {
+    let tracer = SessionTracer::builder().sink(JsonBytes::default()).build();
+    bencher
+        .counter(ItemsCount::new(BATCH))
+        .bench_local(|| batch(&tracer, traced));
+    tracer.flush().expect("the sink writes");
+}
+
+#[divan::bench]
+fn agent_trace_sqlite_sink(bencher: Bencher<'_, '_>) {
+    let path = std::env::temp_dir().join(format!("agent-trace-overhead-{}.db", std::process::id()));
+    let tracer = SessionTracer::builder()
+        .sink(SqliteSink::open(&path).expect("a database"))
+        .build();
+    bencher
+        .counter(ItemsCount::new(BATCH))
+        .bench_local(|| batch(&tracer, traced));
+    tracer.flush().expect("the store writes");
+    drop(tracer);
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+    }
+}
+
+#[divan::bench]
+fn manual_guard(bencher: Bencher<'_, '_>) {
+    let tracer = SessionTracer::default();
+    bencher.counter(ItemsCount::new(BATCH)).bench_local(|| {
+        let session = tracer.start_session();
+        TracerContext::new(&session).sync_scope(|| {
+            for i in 0..BATCH as u64 {
+                let mut span = session.enter(EventKind::Agent, "agent", "traced");
+                let (id, name) = (black_box(i), black_box("agent"));
+                span.record_input("id", id);
+                span.record_input("name", name);
+                match plain(id, name) {
+                    Ok(out) => span.finish_ok(&out),
+                    Err(error) => span.finish_err(&error),
+                }
+                .expect("the session is open");
+            }
+        });
+        session.end().expect("the session ends once")
+    });
+}
+
+#[divan::bench]
+fn tracing_json(bencher: Bencher<'_, '_>) {
+    use tracing_subscriber::layer::SubscriberExt;
+    let subscriber =
+        tracing_subscriber::registry().with(tracing_subscriber::fmt::layer().json().with_writer(std::io::sink));
+    tracing::subscriber::with_default(subscriber, || {
+        bencher.counter(ItemsCount::new(BATCH)).bench_local(|| {
+            for i in 0..BATCH as u64 {
+                let _ = black_box(with_tracing(black_box(i), black_box("agent")));
+            }
+        });
+    });
+}
+
+#[divan::bench]
+fn tracing_registry(bencher: Bencher<'_, '_>) {
+    use tracing_subscriber::layer::SubscriberExt;
+    let subscriber = tracing_subscriber::registry().with(tracing_subscriber::layer::Identity::new());
+    tracing::subscriber::with_default(subscriber, || {
+        bencher.counter(ItemsCount::new(BATCH)).bench_local(|| {
+            for i in 0..BATCH as u64 {
+                let _ = black_box(with_tracing(black_box(i), black_box("agent")));
+            }
+        });
+    });
+}
+
+#[divan::bench]
+fn fastrace(bencher: Bencher<'_, '_>) {
+    bencher.counter(ItemsCount::new(BATCH)).bench_local(|| {
+        // One root per batch: a single root silently drops children past 10,240.
+        let root = fastrace::Span::root("batch", fastrace::collector::SpanContext::random());
+        let _guard = root.set_local_parent();
+        for i in 0..BATCH as u64 {
+            let _ = black_box(with_fastrace(black_box(i), black_box("agent")));
+        }
+    });
+}
+
+/// Keeps nothing: the writer's cost without a store's.
+struct DiscardingMemory;
+
+impl Sink for DiscardingMemory {
+    fn name(&self) -> &str {
+        "discard"
+    }
+    fn write_session(&mut self, trace: &SessionTrace) -> Result<(), SinkError> {
+        black_box(trace.events.len());
+        Ok(())
+    }
+}
+
+/// Serializes every event of every ended session to JSON bytes, and drops them.
+#[derive(Default)]
+struct JsonBytes {
+    buffer: Vec<u8>,
+}
+
+impl Sink for JsonBytes {
+    fn name(&self) -> &str {
+        "json-bytes"
+    }
+    fn write_session(&mut self, trace: &SessionTrace) -> Result<(), SinkError> {
+        for event in &trace.events {
+            self.buffer.clear();
+            serde_json::to_writer(&mut self.buffer, event).map_err(|e| SinkError::Other {
+                sink: "json-bytes".into(),
+                message: e.to_string(),
+            })?;
+            black_box(&self.buffer);
+        }
+        Ok(())
+    }
+}
+
+/// Counts fastrace's spans and drops them.
+struct CountingReporter;
+
+static FASTRACE_SPANS: AtomicUsize = AtomicUsize::new(0);
+
+impl fastrace::collector::Reporter for CountingReporter {
+    fn report(&mut self, spans: Vec<fastrace::prelude::SpanRecord>) {
+        FASTRACE_SPANS.fetch_add(spans.len(), Ordering::Relaxed);
+    }
 }

@@ -677,6 +677,9 @@ impl agent_trace::Sink for Slow {
         std::thread::sleep(Duration::from_millis(2));
         self.0.write_batch(batch)
     }
+    fn wants_streamed_events(&self) -> bool {
+        self.0.wants_streamed_events()
+    }
 }
 
 #[test]

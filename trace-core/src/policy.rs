@@ -163,12 +163,9 @@ impl CapturePolicy {
 
     /// Cuts a value whose JSON text is over the limit.
     fn cut(&self, value: Value) -> Value {
-        let small = match &value {
-            Value::Null | Value::Bool(_) | Value::Number(_) => true,
-            Value::String(text) => text.len() + 2 <= self.max_value_bytes,
-            _ => false,
-        };
-        if small {
+        // Most values are small: a bound on their JSON length, found without serializing,
+        // settles it. Only values that may be too long are serialized to measure them.
+        if fits_within(&value, self.max_value_bytes) {
             return value;
         }
         let mut text = PrefixWriter::new(self.max_value_bytes);
@@ -204,6 +201,39 @@ impl CapturePolicy {
         }
         value
     }
+}
+
+/// Whether `value`'s JSON text is certainly at most `limit` bytes: counted with every
+/// string at its worst-case escaping (6 bytes a byte, `\u00XX`) and every number at 24,
+/// stopping as soon as the bound passes the limit. `false` means "measure it".
+fn fits_within(value: &Value, limit: usize) -> bool {
+    fn bound(value: &Value, budget: &mut usize) -> bool {
+        let mut spend = |bytes: usize| match budget.checked_sub(bytes) {
+            Some(rest) => {
+                *budget = rest;
+                true
+            }
+            None => false,
+        };
+        match value {
+            Value::Null | Value::Bool(_) => spend(5),
+            Value::Number(_) => spend(24),
+            Value::String(text) => spend(text.len().saturating_mul(6).saturating_add(2)),
+            Value::Array(items) => spend(2 + items.len()) && items.iter().all(|item| bound(item, budget)),
+            Value::Object(map) => {
+                spend(2 + map.len() * 2)
+                    && map.iter().all(|(key, item)| {
+                        budget
+                            .checked_sub(key.len().saturating_mul(6).saturating_add(2))
+                            .map(|rest| *budget = rest)
+                            .is_some()
+                            && bound(item, budget)
+                    })
+            }
+        }
+    }
+    let mut budget = limit;
+    bound(value, &mut budget)
 }
 
 /// The truncation marker.

@@ -140,7 +140,7 @@ impl Session {
             state: Mutex::new(SessionState::default()),
         });
         let tracer = &inner.tracer;
-        if tracer.has_sinks() {
+        if tracer.streams() {
             tracer.live.register(&inner);
             tracer.send(Record::SessionStarted(Arc::new(SessionStart {
                 session_id: inner.id.clone(),
@@ -525,7 +525,7 @@ impl Session {
         }
         state.failed |= event.outcome.is_failure();
         state.events.push(event);
-        let batch = if tracer.has_sinks() && state.events.len() - state.streamed >= tracer.stream_batch() {
+        let batch = if tracer.streams() && state.events.len() - state.streamed >= tracer.stream_batch() {
             state.take_unstreamed(&self.inner.id)
         } else {
             None
@@ -586,7 +586,7 @@ impl SessionInner {
         if state.ended {
             return None;
         }
-        let tail = if self.tracer.has_sinks() {
+        let tail = if self.tracer.streams() {
             state.take_unstreamed(&self.id)
         } else {
             None

@@ -41,6 +41,8 @@ pub(crate) struct TracerShared {
     pub(crate) sampling: Sampling,
     pub(crate) live: LiveSessions,
     pub(crate) parameters: crate::ParameterStore,
+    /// Whether a sink wants running sessions' events.
+    streams: bool,
     writer: Option<Writer>,
 }
 
@@ -48,6 +50,11 @@ impl TracerShared {
     /// Whether anything is written: with no sink there is nothing to stream.
     pub(crate) fn has_sinks(&self) -> bool {
         self.writer.is_some()
+    }
+
+    /// Whether running sessions' events are streamed (some sink wants them).
+    pub(crate) fn streams(&self) -> bool {
+        self.streams
     }
 
     pub(crate) fn stream_batch(&self) -> usize {
@@ -241,6 +248,7 @@ impl SessionTracerBuilder {
         }
         let counters = Arc::new(Counters::default());
         let hooks = Hooks::new(self.hooks);
+        let streams = self.sinks.iter().any(|sink| sink.wants_streamed_events());
         let writer = if self.sinks.is_empty() {
             None
         } else {
@@ -259,6 +267,7 @@ impl SessionTracerBuilder {
             sampling: self.sampling,
             live: LiveSessions::default(),
             parameters: self.parameters,
+            streams,
             writer,
         };
         Ok(SessionTracer {

@@ -43,9 +43,10 @@ pub struct EventBatch {
 pub enum Record {
     /// A session started.
     SessionStarted(Arc<SessionStart>),
-    /// Events of a running session. A session's events all arrive in such batches before
-    /// its `SessionEnded`, unless the tracer's overflow policy dropped a batch (counted in
-    /// `stats().dropped_events`); the ended trace always holds them all.
+    /// Events of a running session, sent when a sink
+    /// [wants them](Sink::wants_streamed_events). A session's events all arrive in such
+    /// batches before its `SessionEnded`, unless the tracer's overflow policy dropped a batch
+    /// (counted in `stats().dropped_events`); the ended trace always holds them all.
     Events(Arc<EventBatch>),
     /// A session ended, with its whole trace.
     SessionEnded(Arc<SessionTrace>),
@@ -115,6 +116,13 @@ pub trait Sink: Send {
     fn flush(&mut self) -> Result<(), SinkError> {
         Ok(())
     }
+
+    /// Whether the sink wants sessions' events while they run (`Record::Events`), not only
+    /// in the ended trace. Streaming copies every event once more, so the tracer streams
+    /// only when a sink says yes (default: no).
+    fn wants_streamed_events(&self) -> bool {
+        false
+    }
 }
 
 impl<S: Sink + ?Sized> Sink for Box<S> {
@@ -132,5 +140,9 @@ impl<S: Sink + ?Sized> Sink for Box<S> {
 
     fn flush(&mut self) -> Result<(), SinkError> {
         (**self).flush()
+    }
+
+    fn wants_streamed_events(&self) -> bool {
+        (**self).wants_streamed_events()
     }
 }

@@ -75,6 +75,10 @@ impl Sink for SqliteSink {
         Ok(write::apply(&mut self.connection, &self.path, batch)?)
     }
 
+    fn wants_streamed_events(&self) -> bool {
+        true
+    }
+
     fn flush(&mut self) -> Result<(), SinkError> {
         // Commits already survive a crash of the process; a checkpoint also moves them
         // from the write-ahead log into the database file.
