@@ -14,8 +14,9 @@ use crate::stats::{Counters, TracerStats};
 use crate::writer::{Overflow, Writer, WriterConfig};
 use crate::{Sink, TraceError};
 
-/// The default capacity of the writer's queue, in records.
-const DEFAULT_QUEUE_CAPACITY: usize = 4096;
+/// The default capacity of the writer's queue, in records (a record is a session's start,
+/// a batch of its events, or its whole ended trace: the capacity bounds memory).
+const DEFAULT_QUEUE_CAPACITY: usize = 32;
 /// How many finished events a running session gathers before streaming them.
 const STREAM_BATCH: usize = 256;
 
@@ -185,7 +186,8 @@ impl SessionTracerBuilder {
         self
     }
 
-    /// How many records may wait for the writer (default 4096, at least 1).
+    /// How many records may wait for the writer (default 32, at least 1). A record is a
+    /// session's start, a batch of its events, or its whole ended trace.
     pub fn queue_capacity(mut self, capacity: usize) -> Self {
         self.queue_capacity = capacity.max(1);
         self

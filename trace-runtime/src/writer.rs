@@ -25,9 +25,11 @@ use crate::sync::lock;
 use crate::{Sink, SinkError, TraceError};
 
 /// The most records taken from the queue for one batch.
-const MAX_BATCH: usize = 512;
+const MAX_BATCH: usize = 64;
 /// Above this many pending records for one sink, the writer stops taking from the queue.
-const MAX_PENDING: usize = 8 * MAX_BATCH;
+/// A record can hold a whole session, so this — with the queue's capacity — is what bounds
+/// the writer's memory.
+const MAX_PENDING: usize = 4 * MAX_BATCH;
 const FIRST_BACKOFF: Duration = Duration::from_millis(10);
 const MAX_BACKOFF: Duration = Duration::from_secs(1);
 

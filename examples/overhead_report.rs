@@ -1,0 +1,166 @@
+//! The whole-process cost of tracing: 1,000,000 calls of the same function per mode, each
+//! mode in its own process, reporting wall time, CPU time (user + system) per call — the
+//! background writer's included — the events recorded (counted, not assumed) and the peak
+//! resident memory.
+//!
+//! ```sh
+//! cargo run --release --example overhead_report            # every mode
+//! cargo run --release --example overhead_report -- sqlite  # one mode, in this process
+//! ```
+//!
+//! Modes: `plain`, `disabled` (traced, no scope), `no_sink`, `memory` (a sink that keeps
+//! counts), `sqlite`. Calls run in sessions of 1,000. Linux only (reads `/proc/self`).
+
+use std::time::{Duration, Instant};
+
+use agent_trace::{SessionTrace, SessionTracer, Sink, SinkError, SqliteSink, TracerContext, trace_agent};
+
+const CALLS: u64 = 1_000_000;
+const PER_SESSION: u64 = 1_000;
+const MODES: &[&str] = &["plain", "disabled", "no_sink", "memory", "sqlite"];
+
+#[derive(Debug, serde::Serialize)]
+struct Out {
+    id: u64,
+    len: usize,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("empty name for {0}")]
+struct Empty(u64);
+
+#[inline(never)]
+fn plain(id: u64, name: &str) -> Result<Out, Empty> {
+    if name.is_empty() {
+        Err(Empty(id))
+    } else {
+        Ok(Out { id, len: name.len() })
+    }
+}
+
+#[trace_agent]
+#[inline(never)]
+fn traced(id: u64, name: &str) -> Result<Out, Empty> {
+    if name.is_empty() {
+        Err(Empty(id))
+    } else {
+        Ok(Out { id, len: name.len() })
+    }
+}
+
+/// Counts the events it is given.
+struct Counting(std::sync::Arc<std::sync::atomic::AtomicU64>);
+
+impl Sink for Counting {
+    fn name(&self) -> &str {
+        "counting"
+    }
+    fn write_session(&mut self, trace: &SessionTrace) -> Result<(), SinkError> {
+        self.0
+            .fetch_add(trace.events.len() as u64, std::sync::atomic::Ordering::Relaxed);
+        Ok(())
+    }
+}
+
+/// User + system CPU time of this process, from `/proc/self/stat` (clock ticks of 1/100 s).
+fn cpu_time() -> Duration {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .map_or("", |(_, rest)| rest)
+        .split_whitespace()
+        .collect();
+    let ticks = |i: usize| fields.get(i).and_then(|f| f.parse::<u64>().ok()).unwrap_or(0);
+    Duration::from_millis((ticks(11) + ticks(12)) * 10)
+}
+
+/// Peak resident memory of this process, in bytes.
+fn peak_rss() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmHWM:"))
+        .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        .map_or(0, |kib| kib * 1024)
+}
+
+fn run_sessions(tracer: &SessionTracer) -> u64 {
+    let mut recorded = 0;
+    for s in 0..CALLS / PER_SESSION {
+        let session = tracer.start_session();
+        TracerContext::new(&session).sync_scope(|| {
+            for i in 0..PER_SESSION {
+                let _ = std::hint::black_box(traced(std::hint::black_box(s * PER_SESSION + i), "agent"));
+            }
+        });
+        recorded += session.end().map_or(0, |trace| trace.events.len() as u64);
+    }
+    recorded
+}
+
+fn run(mode: &str) -> Result<(u64, Duration), String> {
+    let start = Instant::now();
+    let events = match mode {
+        "plain" => {
+            for i in 0..CALLS {
+                let _ = std::hint::black_box(plain(std::hint::black_box(i), "agent"));
+            }
+            0
+        }
+        "disabled" => {
+            for i in 0..CALLS {
+                let _ = std::hint::black_box(traced(std::hint::black_box(i), "agent"));
+            }
+            0
+        }
+        "no_sink" => run_sessions(&SessionTracer::default()),
+        "memory" => {
+            let seen = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+            let tracer = SessionTracer::builder().sink(Counting(seen.clone())).build();
+            run_sessions(&tracer);
+            tracer.flush().map_err(|e| e.to_string())?;
+            seen.load(std::sync::atomic::Ordering::Relaxed)
+        }
+        "sqlite" => {
+            let path = std::env::temp_dir().join(format!("agent-trace-report-{}.db", std::process::id()));
+            let tracer = SessionTracer::builder()
+                .sink(SqliteSink::open(&path).map_err(|e| e.to_string())?)
+                .build();
+            run_sessions(&tracer);
+            tracer.flush().map_err(|e| e.to_string())?;
+            let written = tracer.stats().events_written;
+            drop(tracer);
+            for suffix in ["", "-wal", "-shm"] {
+                let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+            }
+            written
+        }
+        other => return Err(format!("unknown mode {other}; modes: {}", MODES.join(", "))),
+    };
+    Ok((events, start.elapsed()))
+}
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    if let Some(mode) = std::env::args().nth(1) {
+        let (events, wall) = run(&mode)?;
+        let cpu = cpu_time();
+        println!(
+            "{mode:<9} {:>8.1} ms wall {:>8.1} ns/call wall {:>8.1} ns/call cpu {events:>8} events {:>6.1} MB peak",
+            wall.as_secs_f64() * 1e3,
+            wall.as_nanos() as f64 / CALLS as f64,
+            cpu.as_nanos() as f64 / CALLS as f64,
+            peak_rss() as f64 / 1e6,
+        );
+        return Ok(());
+    }
+    println!("{CALLS} calls per mode, each mode in its own process:");
+    for mode in MODES {
+        let status = std::process::Command::new(std::env::current_exe()?)
+            .arg(mode)
+            .status()?;
+        if !status.success() {
+            return Err(format!("mode {mode} failed").into());
+        }
+    }
+    Ok(())
+}
