@@ -26,9 +26,14 @@
 use std::hint::black_box;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use agent_trace::{EventKind, SessionTrace, SessionTracer, Sink, SinkError, SqliteSink, TracerContext, trace_agent};
+use agent_trace::{EventKind, SessionTrace, SessionTracer, Sink, SinkError, SqliteSink, TracerContext};
 use divan::Bencher;
 use divan::counter::ItemsCount;
+
+#[path = "common/subject.rs"]
+mod subject;
+
+use subject::{Empty, Out, plain, traced, traced_skip_all};
 
 const BATCH: usize = 1000;
 
@@ -39,49 +44,6 @@ fn main() {
     fastrace::set_reporter(CountingReporter, fastrace::collector::Config::default());
     divan::main();
     fastrace::flush();
-}
-
-/// The value every mode returns.
-#[derive(Debug, serde::Serialize)]
-struct Out {
-    id: u64,
-    len: usize,
-}
-
-/// The error every mode may return.
-#[derive(Debug, thiserror::Error)]
-#[error("empty name for {0}")]
-struct Empty(u64);
-
-// Every mode is kept out of line, as a real traced function of any size would be, so
-// that the comparison is between calls rather than between a call and folded constants.
-#[inline(never)]
-fn plain(id: u64, name: &str) -> Result<Out, Empty> {
-    if name.is_empty() {
-        Err(Empty(id))
-    } else {
-        Ok(Out { id, len: name.len() })
-    }
-}
-
-#[trace_agent]
-#[inline(never)]
-fn traced(id: u64, name: &str) -> Result<Out, Empty> {
-    if name.is_empty() {
-        Err(Empty(id))
-    } else {
-        Ok(Out { id, len: name.len() })
-    }
-}
-
-#[trace_agent(skip_all)]
-#[inline(never)]
-fn traced_skip_all(id: u64, name: &str) -> Result<Out, Empty> {
-    if name.is_empty() {
-        Err(Empty(id))
-    } else {
-        Ok(Out { id, len: name.len() })
-    }
 }
 
 #[tracing::instrument(ret, err)]

@@ -13,40 +13,16 @@
 
 use std::time::{Duration, Instant};
 
-use agent_trace::{SessionTrace, SessionTracer, Sink, SinkError, SqliteSink, TracerContext, trace_agent};
+use agent_trace::{SessionTrace, SessionTracer, Sink, SinkError, SqliteSink, TracerContext};
 
 const CALLS: u64 = 1_000_000;
 const PER_SESSION: u64 = 1_000;
 const MODES: &[&str] = &["plain", "disabled", "no_sink", "memory", "sqlite"];
 
-#[derive(Debug, serde::Serialize)]
-struct Out {
-    id: u64,
-    len: usize,
-}
+#[path = "../benches/common/subject.rs"]
+mod subject;
 
-#[derive(Debug, thiserror::Error)]
-#[error("empty name for {0}")]
-struct Empty(u64);
-
-#[inline(never)]
-fn plain(id: u64, name: &str) -> Result<Out, Empty> {
-    if name.is_empty() {
-        Err(Empty(id))
-    } else {
-        Ok(Out { id, len: name.len() })
-    }
-}
-
-#[trace_agent]
-#[inline(never)]
-fn traced(id: u64, name: &str) -> Result<Out, Empty> {
-    if name.is_empty() {
-        Err(Empty(id))
-    } else {
-        Ok(Out { id, len: name.len() })
-    }
-}
+use subject::{plain, traced};
 
 /// Counts the events it is given.
 struct Counting(std::sync::Arc<std::sync::atomic::AtomicU64>);

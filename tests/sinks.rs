@@ -1,30 +1,14 @@
 //! Sinks: what they receive, what they keep on disk, and how their failures are reported.
 
-use std::path::PathBuf;
+mod support;
+
 use std::sync::{Arc, Mutex};
+use support::TempDir;
 
 use agent_trace::{
     EventKind, JsonlSink, MemorySink, Message, SessionTrace, SessionTracer, Sink, SinkError, TraceError, TracerContext,
 };
 use serde_json::json;
-
-/// A fresh directory under the system temp dir, removed when dropped.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(name: &str) -> TempDir {
-        let path = std::env::temp_dir().join(format!("agent-trace-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&path);
-        std::fs::create_dir_all(&path).unwrap();
-        TempDir(path)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
 
 fn record_episode(tracer: &SessionTracer, turns: u32) -> SessionTrace {
     let session = tracer.start_session();

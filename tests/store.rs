@@ -1,10 +1,13 @@
 //! The embedded store, as a user meets it: write sessions with `SqliteSink`, read them with
 //! `TraceStore`, survive crashes, locks and bad files, and lose nothing.
 
+mod support;
+
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
+use support::TempDir;
 
 use agent_trace::{
     ErrorRecord, Event, EventKind, Hook, HookResult, Message, Overflow, Reward, Sampling, SessionStatus, SessionTrace,
@@ -12,28 +15,6 @@ use agent_trace::{
     trace_tool_call,
 };
 use serde_json::json;
-
-/// A fresh directory under the system temp dir, removed when dropped.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(name: &str) -> TempDir {
-        let path = std::env::temp_dir().join(format!("agent-trace-store-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&path);
-        std::fs::create_dir_all(&path).unwrap();
-        TempDir(path)
-    }
-
-    fn db(&self) -> PathBuf {
-        self.0.join("traces.db")
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
 
 fn tracer_for(path: &Path) -> SessionTracer {
     SessionTracer::builder().sink(SqliteSink::open(path).unwrap()).build()

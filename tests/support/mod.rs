@@ -27,3 +27,27 @@ pub fn only_event(trace: &SessionTrace) -> &Event {
 pub fn session() -> Session {
     SessionTracer::default().start_session()
 }
+
+/// A fresh directory under the system temp dir, removed when dropped.
+pub struct TempDir(pub std::path::PathBuf);
+
+impl TempDir {
+    /// A new empty directory whose name has `name` and the process id in it.
+    pub fn new(name: &str) -> TempDir {
+        let path = std::env::temp_dir().join(format!("agent-trace-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&path);
+        std::fs::create_dir_all(&path).expect("a temp dir");
+        TempDir(path)
+    }
+
+    /// `traces.db` in the directory.
+    pub fn db(&self) -> std::path::PathBuf {
+        self.0.join("traces.db")
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}

@@ -53,28 +53,24 @@ pub(crate) fn expand(kind: MacroKind, options: &Options, function: &TracedFn) ->
         sig,
         ..
     } = function;
-    if kind == MacroKind::Bundle {
+    let mut sig = sig.clone();
+    let (node_slot, body) = if kind == MacroKind::Bundle {
         // A bundle returns its value as a node of the graph: `-> R` becomes `-> Node<R>`.
-        let mut sig = sig.clone();
         let returned = match &sig.output {
             ReturnType::Default => quote!(()),
             ReturnType::Type(_, ty) => ty.to_token_stream(),
         };
         sig.output = syn::parse_quote!(-> #private::Node<#returned>);
-        return quote! {
-            #(#outer_attrs)*
-            #vis #sig {
-                #(#inner_attrs)*
-                #site
-                #[allow(unused_mut)]
-                let mut __trace_call = #private::Call::start(&__TRACE_SITE);
-                let mut __trace_node = #private::NodeId::DETACHED;
-                #captures
+        (
+            quote!(let mut __trace_node = #private::NodeId::DETACHED;),
+            quote! {
                 let __trace_output = { #body };
                 #private::Node::from_parts(__trace_node, __trace_output)
-            }
-        };
-    }
+            },
+        )
+    } else {
+        (TokenStream::new(), body)
+    };
     quote! {
         #(#outer_attrs)*
         #vis #sig {
@@ -82,6 +78,7 @@ pub(crate) fn expand(kind: MacroKind, options: &Options, function: &TracedFn) ->
             #site
             #[allow(unused_mut)]
             let mut __trace_call = #private::Call::start(&__TRACE_SITE);
+            #node_slot
             #captures
             #body
         }
