@@ -6,7 +6,7 @@
 //! function. The same trick splits a return value into `Ok`/`Err` when it is a `Result`,
 //! picks the richest way to record an error, and finds token usage on LLM responses.
 
-use std::any::{Any, type_name};
+use std::any::type_name;
 use std::fmt::{Debug, Display};
 use std::future::Future;
 use std::ops::Deref;
@@ -442,6 +442,3 @@ pub enum Ended {
     /// Returned an `Err`.
     Err(ErrorRecord),
 }
-
-/// The payload type of a panic, for `finish_panic`.
-pub type PanicPayload = dyn Any + Send;

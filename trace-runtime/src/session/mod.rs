@@ -3,13 +3,12 @@
 use std::borrow::Cow;
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, Weak};
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
-use serde_json::Value;
-use trace_core::graph::{GraphNode, InferenceGraph, NodeId, NodeKind, Parameter, Updates};
+use trace_core::graph::InferenceGraph;
 use trace_core::{
     Event, EventBuilder, EventKind, EventPlacement, Map, Message, Reward, SessionStatus, SessionTrace, TimeStep,
     capture,
@@ -23,6 +22,11 @@ use crate::span::SpanGuard;
 use crate::stats::Counters;
 use crate::sync::lock;
 use crate::tracer::TracerShared;
+
+mod graph;
+mod live;
+
+pub(crate) use live::LiveSessions;
 
 /// "No turn" / "no timestep" in the atomics that hold an `Option<u32>`.
 const NONE: u64 = u64::MAX;
@@ -95,32 +99,6 @@ impl SessionState {
             events,
             metadata,
         })
-    }
-}
-
-/// The sessions of a tracer that are still running, so that `flush` can stream their
-/// finished events.
-#[derive(Default)]
-pub(crate) struct LiveSessions {
-    sessions: Mutex<Vec<Weak<SessionInner>>>,
-}
-
-impl LiveSessions {
-    fn register(&self, session: &Arc<SessionInner>) {
-        let mut sessions = lock(&self.sessions);
-        sessions.retain(|weak| weak.upgrade().is_some_and(|live| !lock(&live.state).ended));
-        sessions.push(Arc::downgrade(session));
-    }
-
-    /// Streams every running session's finished events.
-    pub(crate) fn stream_all(&self) {
-        let running: Vec<Arc<SessionInner>> = lock(&self.sessions).iter().filter_map(Weak::upgrade).collect();
-        for session in running {
-            let batch = lock(&session.state).take_unstreamed(&session.id);
-            if let Some(batch) = batch {
-                session.tracer.send(Record::Events(Arc::new(batch)));
-            }
-        }
     }
 }
 
@@ -385,101 +363,6 @@ impl Session {
         self.inner
             .finish(self.now(), SessionStatus::Success)
             .ok_or_else(|| self.rejected())
-    }
-
-    /// The session's computation graph so far (see `Node` and `#[bundle]`).
-    pub fn graph(&self) -> InferenceGraph {
-        let mut graph = lock(&self.inner.state).graph.clone();
-        graph.index();
-        graph
-    }
-
-    /// Stores an optimizer's updates in the tracer's parameter store, where `parameter`
-    /// finds them in the next session.
-    pub fn apply(&self, updates: &Updates) {
-        self.parameters().apply(updates);
-    }
-
-    pub(crate) fn parameters(&self) -> &crate::ParameterStore {
-        &self.inner.tracer.parameters
-    }
-
-    /// Reserves a graph node id.
-    pub(crate) fn next_node_id(&self) -> NodeId {
-        NodeId(self.inner.next_node_id.fetch_add(1, Ordering::Relaxed))
-    }
-
-    /// Adds a node to the graph; returns its id.
-    pub(crate) fn add_graph_node(
-        &self,
-        kind: NodeKind,
-        name: String,
-        value: Value,
-        dependencies: Vec<NodeId>,
-    ) -> NodeId {
-        let id = self.next_node_id();
-        self.insert_graph_node(GraphNode {
-            id,
-            kind,
-            name,
-            value,
-            dependencies,
-            event: None,
-            inputs: Map::new(),
-            description: None,
-            error: None,
-        });
-        id
-    }
-
-    /// Inserts a node whose id was reserved.
-    pub(crate) fn insert_graph_node(&self, node: GraphNode) {
-        let mut state = lock(&self.inner.state);
-        if state.ended {
-            drop(state);
-            self.count_rejected();
-            return;
-        }
-        state.graph.nodes.push(node);
-    }
-
-    /// The node of a parameter, made on first use.
-    pub(crate) fn register_parameter(
-        &self,
-        name: &str,
-        value: Value,
-        trainable: bool,
-        description: Option<String>,
-    ) -> NodeId {
-        if let Some(existing) = lock(&self.inner.state).graph.parameters.get(name) {
-            return existing.node;
-        }
-        let id = self.next_node_id();
-        let mut state = lock(&self.inner.state);
-        if let Some(existing) = state.graph.parameters.get(name) {
-            return existing.node;
-        }
-        state.graph.nodes.push(GraphNode {
-            id,
-            kind: NodeKind::Parameter,
-            name: name.to_owned(),
-            value: value.clone(),
-            dependencies: Vec::new(),
-            event: None,
-            inputs: Map::new(),
-            description: description.clone(),
-            error: None,
-        });
-        state.graph.parameters.insert(
-            name.to_owned(),
-            Parameter {
-                node: id,
-                value,
-                trainable,
-                description,
-            },
-        );
-        id
     }
 
     pub(crate) fn tracer(&self) -> &Arc<TracerShared> {
