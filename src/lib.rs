@@ -12,6 +12,9 @@ pub use trace_core::{
 pub use trace_core::{assert_parity, capture, graph, parity};
 #[doc(inline)]
 pub use trace_macros::{bundle, trace_agent, trace_env, trace_llm_call, trace_runtime, trace_tool_call};
+#[cfg(feature = "tracing")]
+#[doc(inline)]
+pub use trace_runtime::TracingLayer;
 #[doc(inline)]
 pub use trace_runtime::{
     ContextExt, EventBatch, Hook, HookResult, JsonlSink, MemorySink, Node, Overflow, ParameterStore, Record, Sampling,

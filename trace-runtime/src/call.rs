@@ -90,6 +90,41 @@ impl Call {
         }
     }
 
+    /// Opens a call of `session` under `parent`, for a recorder that enters and exits it
+    /// around the code it covers (the `tracing` bridge).
+    #[cfg(feature = "tracing")]
+    pub(crate) fn open(
+        session: Session,
+        parent: Option<u64>,
+        kind: EventKind,
+        system_id: &'static str,
+        name: &'static str,
+        module_path: &'static str,
+    ) -> Call {
+        let id = session.next_event_id();
+        let start = Instant::now();
+        Call {
+            open: Some(Box::new(OpenCall {
+                id,
+                parent,
+                restore: None,
+                kind,
+                system_id: Cow::Borrowed(system_id),
+                name: Cow::Borrowed(name),
+                module_path: Cow::Borrowed(module_path),
+                turn: session.turn(),
+                timestep: session.current_timestep(),
+                started_at: session.wall_time(start),
+                start: Some(start),
+                inputs: Map::new(),
+                metadata: Map::new(),
+                site: None,
+                graph_node: None,
+                session,
+            })),
+        }
+    }
+
     /// Opens the call of a traced function, if the current task runs in a scope.
     ///
     /// When no scope is open anywhere in the process this is one relaxed load of a static

@@ -5,6 +5,8 @@
 #![warn(unreachable_pub)]
 #![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used, clippy::print_stdout))]
 
+#[cfg(feature = "tracing")]
+mod bridge;
 mod call;
 mod context;
 mod error;
@@ -25,6 +27,8 @@ mod writer;
 pub mod private;
 mod sampling;
 
+#[cfg(feature = "tracing")]
+pub use bridge::TracingLayer;
 pub use context::{ContextExt, Scope, TracerContext, WithContext, current_session, set_turn_number, spawn};
 pub use error::{SinkError, TraceError};
 pub use hooks::{Hook, HookResult};
