@@ -9,7 +9,7 @@ pub use trace_core::{
     SessionStatus, SessionTrace, TimeStep,
 };
 #[doc(inline)]
-pub use trace_core::{assert_parity, capture, graph, parity};
+pub use trace_core::{assert_parity, capture, graph, otel, parity};
 #[doc(inline)]
 pub use trace_macros::{bundle, trace_agent, trace_env, trace_llm_call, trace_runtime, trace_tool_call};
 #[cfg(feature = "tracing")]

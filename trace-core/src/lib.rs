@@ -18,6 +18,7 @@ mod duration_nanos;
 mod event;
 pub mod graph;
 mod message;
+pub mod otel;
 pub mod parity;
 mod policy;
 mod reward;
