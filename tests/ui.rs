@@ -1,7 +1,7 @@
 //! Compile-time behaviour of the attribute macros: what compiles, and the error — one, at
-//! the offending token — for what does not. The `.stderr` files hold the exact messages, as
-//! this toolchain prints them under the README's test command (`--all-features`: rustc
-//! shortens a type's path only when the short name is unambiguous among the linked crates).
+//! the offending token — for what does not. The `.stderr` files hold the exact messages as
+//! this toolchain prints them. (Types in rustc's notes are printed by their shortest
+//! unambiguous path, which can change with the crates linked: the cases avoid such types.)
 
 #[test]
 fn ui() {

@@ -1,6 +1,8 @@
-fn drop_secrets(_: &str) {}
+fn keep_first(_: &str) -> usize {
+    0
+}
 
-#[agent_trace::trace_agent(arg_filter = drop_secrets)]
+#[agent_trace::trace_agent(result_filter = keep_first)]
 fn decide(observation: u32) -> u32 {
     observation
 }
