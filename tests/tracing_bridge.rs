@@ -97,6 +97,17 @@ fn spans_of_concurrent_futures_keep_their_own_children() {
     });
     let trace = session.end().unwrap();
     let by_id = |id: u64| trace.events.iter().find(|e| e.id == id).unwrap();
+    let children: Vec<_> = trace
+        .events
+        .iter()
+        .filter(|e| e.name == "parse" || e.kind == EventKind::Custom("tracing".into()))
+        .collect();
+    assert_eq!(
+        children.len(),
+        4,
+        "a parse and a warning under each span: {:#?}",
+        trace.events
+    );
     for child in trace
         .events
         .iter()
