@@ -65,6 +65,32 @@ struct SpanCall {
     entered: Vec<Option<Option<u64>>>,
 }
 
+/// Runs `f` on the open call a span carries, if it carries one.
+fn with_span_call<S: Subscriber + for<'span> LookupSpan<'span>>(
+    id: &Id,
+    ctx: &Context<'_, S>,
+    f: impl FnOnce(&mut SpanCall),
+) {
+    let Some(span) = ctx.span(id) else { return };
+    let mut extensions = span.extensions_mut();
+    if let Some(span_call) = extensions
+        .get_mut::<SpanCall>()
+        .filter(|span_call| span_call.call.is_some())
+    {
+        f(span_call);
+    }
+}
+
+/// Records the fields `record` visits as inputs of `call`, under its capture policy.
+fn record_fields(call: &mut Call, record: impl FnOnce(&mut FieldVisitor<'_>)) {
+    let mut fields = Map::new();
+    record(&mut FieldVisitor(&mut fields));
+    for (name, value) in fields {
+        let value = call.policy().apply(&name, value);
+        call.input(name, value);
+    }
+}
+
 impl<S: Subscriber + for<'span> LookupSpan<'span>> Layer<S> for TracingLayer {
     fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
         let Some(session) = crate::current_session() else {
@@ -81,12 +107,7 @@ impl<S: Subscriber + for<'span> LookupSpan<'span>> Layer<S> for TracingLayer {
             metadata.name(),
             metadata.target(),
         );
-        let mut fields = Map::new();
-        attrs.record(&mut FieldVisitor(&mut fields));
-        for (name, value) in fields {
-            let value = call.policy().apply(&name, value);
-            call.input(name, value);
-        }
+        record_fields(&mut call, |visitor| attrs.record(visitor));
         span.extensions_mut().insert(SpanCall {
             call: Some(call),
             entered: Vec::new(),
@@ -94,41 +115,27 @@ impl<S: Subscriber + for<'span> LookupSpan<'span>> Layer<S> for TracingLayer {
     }
 
     fn on_record(&self, id: &Id, values: &Record<'_>, ctx: Context<'_, S>) {
-        let Some(span) = ctx.span(id) else { return };
-        let mut extensions = span.extensions_mut();
-        let Some(SpanCall { call: Some(call), .. }) = extensions.get_mut::<SpanCall>() else {
-            return;
-        };
-        let mut fields = Map::new();
-        values.record(&mut FieldVisitor(&mut fields));
-        for (name, value) in fields {
-            let value = call.policy().apply(&name, value);
-            call.input(name, value);
-        }
+        with_span_call(id, &ctx, |span_call| {
+            if let Some(call) = &mut span_call.call {
+                record_fields(call, |visitor| values.record(visitor));
+            }
+        });
     }
 
     fn on_enter(&self, id: &Id, ctx: Context<'_, S>) {
-        let Some(span) = ctx.span(id) else { return };
-        let mut extensions = span.extensions_mut();
-        if let Some(SpanCall {
-            call: Some(call),
-            entered,
-        }) = extensions.get_mut::<SpanCall>()
-        {
-            entered.push(call.enter_task());
-        }
+        with_span_call(id, &ctx, |span_call| {
+            let previous = span_call.call.as_ref().and_then(Call::enter_task);
+            span_call.entered.push(previous);
+        });
     }
 
     fn on_exit(&self, id: &Id, ctx: Context<'_, S>) {
-        let Some(span) = ctx.span(id) else { return };
-        let mut extensions = span.extensions_mut();
-        if let Some(SpanCall {
-            call: Some(call),
-            entered,
-        }) = extensions.get_mut::<SpanCall>()
-        {
-            call.exit_task(entered.pop().flatten());
-        }
+        with_span_call(id, &ctx, |span_call| {
+            let previous = span_call.entered.pop().flatten();
+            if let Some(call) = &span_call.call {
+                call.exit_task(previous);
+            }
+        });
     }
 
     fn on_close(&self, id: Id, ctx: Context<'_, S>) {

@@ -67,26 +67,10 @@ impl Call {
                 .then(|| frame.parent.replace(Some(id)))
         })
         .flatten();
-        let start = Instant::now();
+        let mut open = OpenCall::starting(session, id, restore.flatten(), kind, system_id, name, Cow::Borrowed(""));
+        open.restore = restore;
         Call {
-            open: Some(Box::new(OpenCall {
-                id,
-                parent: restore.flatten(),
-                restore,
-                kind,
-                system_id,
-                name,
-                module_path: Cow::Borrowed(""),
-                turn: session.turn(),
-                timestep: session.current_timestep(),
-                started_at: session.wall_time(start),
-                start: Some(start),
-                inputs: Map::new(),
-                metadata: Map::new(),
-                site: None,
-                graph_node: None,
-                session,
-            })),
+            open: Some(Box::new(open)),
         }
     }
 
@@ -102,26 +86,17 @@ impl Call {
         module_path: &'static str,
     ) -> Call {
         let id = session.next_event_id();
-        let start = Instant::now();
+        let open = OpenCall::starting(
+            session,
+            id,
+            parent,
+            kind,
+            system_id.into(),
+            name.into(),
+            module_path.into(),
+        );
         Call {
-            open: Some(Box::new(OpenCall {
-                id,
-                parent,
-                restore: None,
-                kind,
-                system_id: Cow::Borrowed(system_id),
-                name: Cow::Borrowed(name),
-                module_path: Cow::Borrowed(module_path),
-                turn: session.turn(),
-                timestep: session.current_timestep(),
-                started_at: session.wall_time(start),
-                start: Some(start),
-                inputs: Map::new(),
-                metadata: Map::new(),
-                site: None,
-                graph_node: None,
-                session,
-            })),
+            open: Some(Box::new(open)),
         }
     }
 
@@ -165,26 +140,15 @@ impl Call {
             metadata.insert("memory.rss_before_bytes".to_owned(), resident_memory());
         }
         let id = session.next_event_id();
-        let now = Instant::now();
+        let (system_id, name, module_path) = (site.system_id.into(), site.name.into(), site.module_path.into());
+        let mut open = OpenCall::starting(session, id, parent, site.kind.clone(), system_id, name, module_path);
+        open.metadata = metadata;
+        open.site = Some(site);
+        if !site.include_timing {
+            open.start = None;
+        }
         Call {
-            open: Some(Box::new(OpenCall {
-                id,
-                parent,
-                restore: None,
-                kind: site.kind.clone(),
-                system_id: Cow::Borrowed(site.system_id),
-                name: Cow::Borrowed(site.name),
-                module_path: Cow::Borrowed(site.module_path),
-                turn: session.turn(),
-                timestep: session.current_timestep(),
-                started_at: session.wall_time(now),
-                start: site.include_timing.then_some(now),
-                inputs: Map::new(),
-                metadata,
-                site: Some(site),
-                graph_node: None,
-                session,
-            })),
+            open: Some(Box::new(open)),
         }
     }
 
@@ -305,6 +269,38 @@ impl Call {
 }
 
 impl OpenCall {
+    /// A call that starts now, at the session's current turn and timestep, with nothing
+    /// captured yet.
+    fn starting(
+        session: Session,
+        id: u64,
+        parent: Option<u64>,
+        kind: EventKind,
+        system_id: Cow<'static, str>,
+        name: Cow<'static, str>,
+        module_path: Cow<'static, str>,
+    ) -> OpenCall {
+        let start = Instant::now();
+        OpenCall {
+            id,
+            parent,
+            restore: None,
+            kind,
+            system_id,
+            name,
+            module_path,
+            turn: session.turn(),
+            timestep: session.current_timestep(),
+            started_at: session.wall_time(start),
+            start: Some(start),
+            inputs: Map::new(),
+            metadata: Map::new(),
+            site: None,
+            graph_node: None,
+            session,
+        }
+    }
+
     fn close(mut self, outcome: Outcome, output: Option<Value>, error: Option<ErrorRecord>) -> Result<(), TraceError> {
         let duration = self.start.map(|start| start.elapsed()).unwrap_or_default();
         if let Some(previous) = self.restore {
