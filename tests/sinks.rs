@@ -6,7 +6,8 @@ use std::sync::{Arc, Mutex};
 use support::TempDir;
 
 use agent_trace::{
-    EventKind, JsonlSink, MemorySink, Message, SessionTrace, SessionTracer, Sink, SinkError, TraceError, TracerContext,
+    EventKind, Hook, JsonlSink, MemorySink, Message, Record, SessionTrace, SessionTracer, Sink, SinkError, TraceError,
+    TracerContext,
 };
 use serde_json::json;
 
@@ -63,6 +64,76 @@ fn every_sink_receives_every_session() {
     assert_eq!(memory.sessions(), vec![trace.clone()]);
     assert_eq!(JsonlSink::read(&path).unwrap(), vec![trace]);
     assert_eq!(tracer.stats().sessions_written, 2);
+}
+
+/// A sink that streams and keeps, per record, how many events it carried.
+#[derive(Clone, Default)]
+struct Streaming(Arc<Mutex<Vec<(&'static str, usize)>>>);
+
+impl Sink for Streaming {
+    fn name(&self) -> &str {
+        "streaming"
+    }
+    fn write_session(&mut self, _: &SessionTrace) -> Result<(), SinkError> {
+        unreachable!("the writer hands a streaming sink batches")
+    }
+    fn write_batch(&mut self, batch: &[Record]) -> Result<(), SinkError> {
+        let mut seen = self.0.lock().unwrap();
+        for record in batch {
+            match record {
+                Record::Events(batch) => seen.push(("events", batch.events.len())),
+                Record::SessionEnded(trace) => seen.push(("ended", trace.events.len())),
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+    fn wants_streamed_events(&self) -> bool {
+        true
+    }
+}
+
+impl Streaming {
+    /// Events streamed, and events in the ended record.
+    fn totals(&self) -> (usize, usize) {
+        let seen = self.0.lock().unwrap();
+        let sum = |kind| seen.iter().filter(|(k, _)| *k == kind).map(|(_, n)| n).sum();
+        (sum("events"), sum("ended"))
+    }
+}
+
+struct NoOpHook;
+impl Hook for NoOpHook {}
+
+#[test]
+fn streamed_events_are_not_repeated_in_the_ended_record_unless_another_reader_needs_them() {
+    // Every sink streams: the ended record leaves the events out.
+    let alone = Streaming::default();
+    let tracer = SessionTracer::builder().sink(alone.clone()).build();
+    let trace = record_episode(&tracer, 40);
+    tracer.flush().unwrap();
+    assert_eq!(alone.totals(), (trace.events.len(), 0));
+    assert_eq!(tracer.stats().events_written, trace.events.len() as u64);
+
+    // Beside a sink that reads whole traces, and with a hook that reads them, it is repeated.
+    let beside = Streaming::default();
+    let memory = MemorySink::new();
+    let tracer = SessionTracer::builder()
+        .sink(beside.clone())
+        .sink(memory.clone())
+        .build();
+    let trace = record_episode(&tracer, 40);
+    tracer.flush().unwrap();
+    assert_eq!(beside.totals(), (trace.events.len(), trace.events.len()));
+    assert_eq!(memory.sessions(), vec![trace.clone()]);
+    // Each sink counts each event once.
+    assert_eq!(tracer.stats().events_written, 2 * trace.events.len() as u64);
+
+    let hooked = Streaming::default();
+    let tracer = SessionTracer::builder().sink(hooked.clone()).hook(NoOpHook).build();
+    let trace = record_episode(&tracer, 40);
+    tracer.flush().unwrap();
+    assert_eq!(hooked.totals(), (trace.events.len(), trace.events.len()));
 }
 
 #[test]

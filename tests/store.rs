@@ -96,6 +96,33 @@ fn a_session_with_every_field_reads_back_equal_to_what_end_returned() {
     assert_eq!(summary.metadata["seed"], json!(42));
 }
 
+#[test]
+fn a_version_one_database_is_migrated_and_its_events_read_back() {
+    let dir = TempDir::new("version-one");
+    let trace = rich_session(&tracer_for(&dir.db()));
+    // Make the file what version 1 wrote: the whole event as JSON in `data`.
+    let connection = rusqlite::Connection::open(dir.db()).unwrap();
+    for event in &trace.events {
+        connection
+            .execute(
+                "UPDATE events SET data = ?1 WHERE id = ?2",
+                rusqlite::params![serde_json::to_string(event).unwrap(), event.id as i64],
+            )
+            .unwrap();
+    }
+    connection.execute_batch("PRAGMA user_version = 1").unwrap();
+    drop(connection);
+
+    drop(SqliteSink::open(dir.db()).unwrap()); // migrates
+    let store = TraceStore::open(dir.db()).unwrap();
+    assert_eq!(store.get(&trace.session_id).unwrap(), Some(trace));
+    let version: i64 = rusqlite::Connection::open(dir.db())
+        .unwrap()
+        .query_row("PRAGMA user_version", [], |row| row.get(0))
+        .unwrap();
+    assert_eq!(version, 2);
+}
+
 const CRASH_CHILD: &str = "AGENT_TRACE_CRASH_CHILD_DB";
 
 #[test]
@@ -324,7 +351,7 @@ fn bad_paths_and_files_give_errors_that_name_the_path() {
             error,
             StoreError::NewerSchema {
                 found: 99,
-                supported: 1,
+                supported: 2,
                 ..
             }
         ),

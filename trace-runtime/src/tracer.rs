@@ -44,6 +44,8 @@ pub(crate) struct TracerShared {
     pub(crate) parameters: crate::ParameterStore,
     /// Whether a sink wants running sessions' events.
     streams: bool,
+    /// Whether every sink does (then an ended session's record need not repeat them).
+    all_stream: bool,
     writer: Option<Writer>,
 }
 
@@ -62,14 +64,26 @@ impl TracerShared {
         STREAM_BATCH
     }
 
-    /// Hands a record to the writer, if there is one. A refusal means the writer is gone;
-    /// it is counted, and `flush` reports it.
-    pub(crate) fn send(&self, record: Record) {
-        if let Some(writer) = &self.writer
-            && let Err(error) = writer.send(record)
-        {
-            Counters::bump(&self.counters.write_errors);
-            self.counters.set_last_error(error.to_string());
+    /// Whether an ended session's record may leave out the events already streamed: every
+    /// sink has them, and no hook reads the trace on the writer thread.
+    pub(crate) fn ended_record_may_omit_streamed(&self) -> bool {
+        self.all_stream && self.hooks.is_empty()
+    }
+
+    /// Hands a record to the writer, if there is one; `false` when it was not queued. A
+    /// refusal means the writer is gone; it is counted, and `flush` reports it. A record
+    /// the overflow policy dropped is counted in `dropped_events`.
+    pub(crate) fn send(&self, record: Record) -> bool {
+        match &self.writer {
+            Some(writer) => match writer.send(record) {
+                Ok(queued) => queued,
+                Err(error) => {
+                    Counters::bump(&self.counters.write_errors);
+                    self.counters.set_last_error(error.to_string());
+                    false
+                }
+            },
+            None => false,
         }
     }
 }
@@ -251,6 +265,7 @@ impl SessionTracerBuilder {
         let counters = Arc::new(Counters::default());
         let hooks = Hooks::new(self.hooks);
         let streams = self.sinks.iter().any(|sink| sink.wants_streamed_events());
+        let all_stream = self.sinks.iter().all(|sink| sink.wants_streamed_events());
         let writer = if self.sinks.is_empty() {
             None
         } else {
@@ -270,6 +285,7 @@ impl SessionTracerBuilder {
             live: LiveSessions::default(),
             parameters: self.parameters,
             streams,
+            all_stream,
             writer,
         };
         Ok(SessionTracer {

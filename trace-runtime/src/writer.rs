@@ -8,7 +8,7 @@
 //! `Overflow::DropNewest`, streamed batches are dropped and counted): memory stays bounded
 //! and nothing accepted is lost.
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender, TrySendError};
@@ -101,18 +101,19 @@ impl Writer {
 
     /// Queues a record. Streamed event batches may be dropped (and counted) under
     /// `Overflow::DropNewest`; everything else waits for room.
-    pub(crate) fn send(&self, record: Record) -> Result<(), TraceError> {
+    /// Queues a record; `Ok(false)` when the overflow policy dropped it instead.
+    pub(crate) fn send(&self, record: Record) -> Result<bool, TraceError> {
         let droppable =
             self.overflow == Overflow::DropNewest && matches!(record, Record::Events(_) | Record::SessionStarted(_));
         let queue = self.queue.as_ref().ok_or(TraceError::WriterStopped)?;
         self.count_in();
         if droppable {
             return match queue.try_send(Command::Record(record)) {
-                Ok(()) => Ok(()),
+                Ok(()) => Ok(true),
                 Err(TrySendError::Full(Command::Record(record))) => {
                     self.count_out();
                     Counters::add(&self.counters.dropped_events, record.event_count());
-                    Ok(())
+                    Ok(false)
                 }
                 Err(_) => {
                     self.count_out();
@@ -120,7 +121,7 @@ impl Writer {
                 }
             };
         }
-        queue.send(Command::Record(record)).map_err(|_| {
+        queue.send(Command::Record(record)).map(|()| true).map_err(|_| {
             self.count_out();
             TraceError::WriterStopped
         })
@@ -172,6 +173,11 @@ impl Drop for Writer {
 /// One sink and the records it has not yet written.
 struct Outlet {
     sink: Box<dyn Sink>,
+    /// Whether the sink takes streamed events.
+    streams: bool,
+    /// Events written so far of each running session, for a sink that streams: its ended
+    /// record's events beyond these are the ones it writes then.
+    streamed: HashMap<String, usize>,
     pending: VecDeque<Record>,
     backoff: Duration,
     retry_at: Option<Instant>,
@@ -182,6 +188,8 @@ struct Outlet {
 impl Outlet {
     fn new(sink: Box<dyn Sink>) -> Outlet {
         Outlet {
+            streams: sink.wants_streamed_events(),
+            streamed: HashMap::new(),
             sink,
             pending: VecDeque::new(),
             backoff: FIRST_BACKOFF,
@@ -216,7 +224,7 @@ impl Outlet {
                 self.last_failure = None;
                 Counters::bump(&counters.batches_written);
                 for record in &batch {
-                    Counters::add(&counters.events_written, streamed_or_ended_events(record));
+                    Counters::add(&counters.events_written, self.events_written_by(record));
                     if let Record::SessionEnded(trace) = record {
                         Counters::bump(&counters.sessions_written);
                         hooks.run(counters, |hook| hook.after_save(trace));
@@ -228,6 +236,26 @@ impl Outlet {
                 self.retry_at = Some(Instant::now() + self.backoff);
                 self.backoff = (self.backoff * 2).min(MAX_BACKOFF);
             }
+        }
+    }
+
+    /// How many events a written record made durable: a streamed batch's (for a sink that
+    /// streams), and at the end those of the trace that were not streamed.
+    fn events_written_by(&mut self, record: &Record) -> usize {
+        match record {
+            Record::Events(batch) if self.streams => {
+                *self.streamed.entry(batch.session_id.clone()).or_default() += batch.events.len();
+                batch.events.len()
+            }
+            Record::SessionEnded(trace) => {
+                let streamed = self.streamed.remove(&trace.session_id).unwrap_or(0);
+                trace.events.len().saturating_sub(streamed)
+            }
+            Record::SessionDiscarded(session_id) => {
+                self.streamed.remove(&**session_id);
+                0
+            }
+            _ => 0,
         }
     }
 
@@ -252,15 +280,6 @@ impl Outlet {
         Counters::bump(&counters.write_errors);
         counters.set_last_error(error.to_string());
         self.last_failure = Some(error);
-    }
-}
-
-/// Events a record makes durable: a streamed batch's, or an ended trace's that were not
-/// streamed (sinks that stream count them at the batch; others at the end).
-fn streamed_or_ended_events(record: &Record) -> usize {
-    match record {
-        Record::Events(batch) => batch.events.len(),
-        _ => 0,
     }
 }
 

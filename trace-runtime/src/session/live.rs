@@ -3,7 +3,6 @@
 use std::sync::{Arc, Mutex, Weak};
 
 use super::SessionInner;
-use crate::sink::Record;
 use crate::sync::lock;
 
 /// The sessions of a tracer that are still running, so that `flush` can stream their
@@ -26,7 +25,7 @@ impl LiveSessions {
         for session in running {
             let batch = lock(&session.state).take_unstreamed(&session.id);
             if let Some(batch) = batch {
-                session.tracer.send(Record::Events(Arc::new(batch)));
+                session.stream(batch);
             }
         }
     }

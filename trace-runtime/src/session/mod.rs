@@ -79,6 +79,9 @@ struct SessionState {
     failed: bool,
     /// A scope was dropped before it completed.
     cancelled: bool,
+    /// A batch of streamed events was not queued (the overflow policy dropped it): the
+    /// ended session's record must carry every event.
+    stream_broken: bool,
 }
 
 impl SessionState {
@@ -416,7 +419,7 @@ impl Session {
         drop(state);
         Counters::bump(&tracer.counters.events_recorded);
         if let Some(batch) = batch {
-            tracer.send(Record::Events(Arc::new(batch)));
+            self.inner.stream(batch);
         }
         if let Some(event) = for_hooks {
             self.run_hooks(|hook, id| hook.on_event(id, &event));
@@ -454,6 +457,13 @@ impl Session {
 }
 
 impl SessionInner {
+    /// Streams a batch of this session's events to the sinks that want them.
+    pub(crate) fn stream(&self, batch: EventBatch) {
+        if !self.tracer.send(Record::Events(Arc::new(batch))) {
+            lock(&self.state).stream_broken = true;
+        }
+    }
+
     fn wall_time(&self, at: Instant) -> DateTime<Utc> {
         let elapsed = at.saturating_duration_since(self.base);
         chrono::TimeDelta::from_std(elapsed)
@@ -484,6 +494,7 @@ impl SessionInner {
         } else {
             status_if_clean
         };
+        let stream_broken = state.stream_broken;
         let mut events = std::mem::take(&mut state.events);
         // Ids are unique, so an unstable sort gives the one order — without the scratch buffer a
         // stable sort allocates (fresh pages for every session).
@@ -517,11 +528,15 @@ impl SessionInner {
             });
         }
         if tracer.has_sinks() {
-            if let Some(tail) = tail {
-                tracer.send(Record::Events(Arc::new(tail)));
-            }
+            let tail_queued = tail.is_none_or(|tail| tracer.send(Record::Events(Arc::new(tail))));
             if tracer.sampling.keeps(&self.id, status) {
-                tracer.send(Record::SessionEnded(Arc::new(trace.clone())));
+                let ended = if tail_queued && !stream_broken && tracer.ended_record_may_omit_streamed() {
+                    // Every sink has every event already: do not copy them all again.
+                    without_events(&trace)
+                } else {
+                    trace.clone()
+                };
+                tracer.send(Record::SessionEnded(Arc::new(ended)));
             } else {
                 Counters::bump(&tracer.counters.sessions_sampled_out);
                 tracer.send(Record::SessionDiscarded(Arc::from(self.id.as_str())));
@@ -546,6 +561,22 @@ impl fmt::Debug for Session {
             .field("started_at", &self.inner.started_at)
             .field("ended", &self.is_ended())
             .finish_non_exhaustive()
+    }
+}
+
+/// A copy of `trace` with everything but its events.
+fn without_events(trace: &SessionTrace) -> SessionTrace {
+    SessionTrace {
+        session_id: trace.session_id.clone(),
+        started_at: trace.started_at,
+        ended_at: trace.ended_at,
+        status: trace.status,
+        timesteps: trace.timesteps.clone(),
+        events: Vec::new(),
+        messages: trace.messages.clone(),
+        rewards: trace.rewards.clone(),
+        graph: trace.graph.clone(),
+        metadata: trace.metadata.clone(),
     }
 }
 

@@ -46,9 +46,16 @@ pub enum Record {
     /// Events of a running session, sent when a sink
     /// [wants them](Sink::wants_streamed_events). A session's events all arrive in such
     /// batches before its `SessionEnded`, unless the tracer's overflow policy dropped a batch
-    /// (counted in `stats().dropped_events`); the ended trace always holds them all.
+    /// (counted in `stats().dropped_events`); the ended trace then holds them all.
     Events(Arc<EventBatch>),
-    /// A session ended, with its whole trace.
+    /// A session ended, with its trace.
+    ///
+    /// A sink that does not [want streamed events](Sink::wants_streamed_events) gets the
+    /// whole trace. A sink that does may find `events` empty: when every sink of the tracer
+    /// streams, no hook is registered and no batch was dropped, the events all arrived in
+    /// `Events` records already and are not copied again. Otherwise `events` holds them all,
+    /// including those streamed before — so such a sink stores the events of both records,
+    /// each once by id.
     SessionEnded(Arc<SessionTrace>),
     /// A session ended but sampling did not keep it: forget what was streamed of it.
     SessionDiscarded(Arc<str>),
@@ -119,7 +126,9 @@ pub trait Sink: Send {
 
     /// Whether the sink wants sessions' events while they run (`Record::Events`), not only
     /// in the ended trace. Streaming copies every event once more, so the tracer streams
-    /// only when a sink says yes (default: no).
+    /// only when a sink says yes (default: no). A sink that says yes overrides
+    /// [`write_batch`](Sink::write_batch) and takes events from both `Events` and
+    /// `SessionEnded` records (see [`Record::SessionEnded`]).
     fn wants_streamed_events(&self) -> bool {
         false
     }

@@ -33,14 +33,6 @@ pub(crate) fn json<T: Serialize + ?Sized>(value: &T) -> String {
         .unwrap_or_else(|error| serde_json::json!({ "$unserializable": error.to_string() }).to_string())
 }
 
-/// A value as JSON text, into a reused buffer.
-pub(crate) fn json_into<T: Serialize + ?Sized>(buffer: &mut Vec<u8>, value: &T) {
-    if serde_json::to_writer(&mut *buffer, value).is_err() {
-        buffer.clear();
-        buffer.extend_from_slice(b"{}");
-    }
-}
-
 /// JSON text back.
 pub(crate) fn json_back<T: DeserializeOwned>(text: &str) -> Result<T, serde_json::Error> {
     serde_json::from_str(text)

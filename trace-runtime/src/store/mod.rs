@@ -4,6 +4,7 @@
 //! writer); [`TraceStore`] reads it — also while another process writes it (WAL mode).
 
 mod codec;
+mod event_row;
 mod read;
 pub(crate) mod schema;
 pub(crate) mod write;

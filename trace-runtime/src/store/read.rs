@@ -4,10 +4,10 @@ use std::path::Path;
 
 use rusqlite::types::ValueRef;
 use rusqlite::{Connection, OptionalExtension, Row, params_from_iter};
-use trace_core::{Event, Map, SessionTrace};
+use trace_core::{Map, SessionTrace};
 
-use super::codec;
 use super::{SessionSummary, StoreError, TraceFilter};
+use super::{codec, event_row};
 
 /// Decodes the columns of one row, naming what does not decode.
 struct Decoder<'a> {
@@ -112,11 +112,21 @@ pub(super) fn session(
     let (sid, mut trace) = decoded?;
 
     let mut events = connection
-        .prepare_cached("SELECT data FROM events WHERE sid = ?1 ORDER BY id")
+        .prepare_cached("SELECT id, name, outcome, data FROM events WHERE sid = ?1 ORDER BY id")
         .map_err(sql)?;
     let mut rows = events.query([sid]).map_err(sql)?;
     while let Some(row) = rows.next().map_err(sql)? {
-        trace.events.push(decoder.json::<Event>(row, 0, "event")?);
+        let id: i64 = decoder.get(row, 0)?;
+        let outcome: String = decoder.get(row, 2)?;
+        let data: String = decoder.get(row, 3)?;
+        let event = event_row::decode(event_row::EventRow {
+            id: u64::try_from(id).map_err(|_| decoder.corrupt("event", format!("negative id {id}")))?,
+            name: decoder.get(row, 1)?,
+            outcome: &outcome,
+            data: &data,
+        })
+        .map_err(|detail| decoder.corrupt("event", detail))?;
+        trace.events.push(event);
     }
     Ok(Some(trace))
 }

@@ -8,17 +8,19 @@ use rusqlite::{Connection, OpenFlags};
 use super::StoreError;
 
 /// The schema version this code reads and writes (`PRAGMA user_version`).
-pub(crate) const SCHEMA_VERSION: i64 = 1;
+pub(crate) const SCHEMA_VERSION: i64 = 2;
 
 /// Migrations, by the version they lead to; each runs in one transaction.
 ///
 /// Sessions have an integer key (`sid`) so that event rows are keyed by two integers. An
-/// event row keeps its name and outcome in columns and the whole event as JSON in `data`:
-/// one encoding per event on the write path. Timesteps, messages and rewards are written
+/// event row keeps its id, name and outcome in columns and the rest of the event as JSON in
+/// `data`: one encoding per event on the write path (version 1 wrote the whole event there;
+/// version 2 writes the compact form of `event_row`, and reads both). Timesteps, messages and rewards are written
 /// once, when the session ends, as JSON arrays in its row.
-const MIGRATIONS: &[(i64, &str)] = &[(
-    1,
-    "
+const MIGRATIONS: &[(i64, &str)] = &[
+    (
+        1,
+        "
     CREATE TABLE sessions (
         sid            INTEGER PRIMARY KEY,
         session_id     TEXT NOT NULL UNIQUE,
@@ -50,7 +52,12 @@ const MIGRATIONS: &[(i64, &str)] = &[(
         PRIMARY KEY (system_id, sid)
     ) WITHOUT ROWID;
     ",
-)];
+    ),
+    (
+        2,
+        "-- events.data holds the compact form from now on; version 1 rows are read as before.",
+    ),
+];
 
 /// How long a statement waits for another connection's lock before it fails.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);

@@ -8,7 +8,7 @@ use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use trace_core::{Event, SessionTrace};
 
 use super::StoreError;
-use super::codec;
+use super::{codec, event_row};
 use crate::sink::{EventBatch, Record, SessionStart};
 
 /// Writes a batch of records in one transaction: all of it, or none.
@@ -56,13 +56,13 @@ fn insert_events(tx: &Transaction<'_>, sid: i64, events: &[Event]) -> rusqlite::
     let mut data = Vec::with_capacity(512);
     for event in events {
         data.clear();
-        codec::json_into(&mut data, event);
+        event_row::encode_into(&mut data, event);
         let text = std::str::from_utf8(&data).unwrap_or("{}");
         let changed = insert.execute(params![
             sid,
             codec::id(event.id),
             event.name,
-            outcome_name(event.outcome),
+            event_row::outcome_name(event.outcome),
             text
         ])?;
         if changed > 0 {
@@ -76,15 +76,6 @@ fn insert_events(tx: &Transaction<'_>, sid: i64, events: &[Event]) -> rusqlite::
         system.execute(params![system_id, sid])?;
     }
     Ok((added, failed))
-}
-
-fn outcome_name(outcome: trace_core::Outcome) -> &'static str {
-    match outcome {
-        trace_core::Outcome::Ok => "ok",
-        trace_core::Outcome::Err => "err",
-        trace_core::Outcome::Panicked => "panicked",
-        trace_core::Outcome::Cancelled => "cancelled",
-    }
 }
 
 fn event_batch(tx: &Transaction<'_>, batch: &EventBatch) -> rusqlite::Result<()> {
@@ -108,8 +99,20 @@ fn event_batch(tx: &Transaction<'_>, batch: &EventBatch) -> rusqlite::Result<()>
 
 fn session_ended(tx: &Transaction<'_>, trace: &SessionTrace) -> rusqlite::Result<()> {
     let sid = session_key(tx, &trace.session_id, &trace.started_at)?;
+    // Events normally arrived streamed (and the trace then carries none); insert whatever
+    // did not — a dropped batch, or a trace written whole with `write_session`.
+    let (mut added, mut failed) = (0, 0);
+    if !trace.events.is_empty() {
+        let stored: i64 = tx
+            .prepare_cached("SELECT count(*) FROM events WHERE sid = ?1")?
+            .query_row([sid], |row| row.get(0))?;
+        if stored < trace.events.len() as i64 {
+            (added, failed) = insert_events(tx, sid, &trace.events)?;
+        }
+    }
     tx.prepare_cached(
-        "UPDATE sessions SET started_at = ?2, ended_at = ?3, status = ?4, metadata = ?5, event_count = ?6, error_count = ?7, \
+        "UPDATE sessions SET started_at = ?2, ended_at = ?3, status = ?4, metadata = ?5, \
+         event_count = event_count + ?6, error_count = error_count + ?7, \
          outcome_reward = ?8, timesteps = ?9, messages = ?10, rewards = ?11, graph = ?12 WHERE sid = ?1",
     )?
     .execute(params![
@@ -118,22 +121,14 @@ fn session_ended(tx: &Transaction<'_>, trace: &SessionTrace) -> rusqlite::Result
         trace.ended_at.as_ref().map(codec::time),
         trace.status.to_string(),
         codec::json(&trace.metadata),
-        trace.events.len() as i64,
-        trace.error_count() as i64,
+        added,
+        failed,
         trace.outcome_reward(),
         codec::json(&trace.timesteps),
         codec::json(&trace.messages),
         codec::json(&trace.rewards),
         codec::json(&trace.graph),
     ])?;
-    // Events normally arrived streamed; insert whatever did not (a dropped batch, or a sink
-    // that only sees ends).
-    let stored: i64 = tx
-        .prepare_cached("SELECT count(*) FROM events WHERE sid = ?1")?
-        .query_row([sid], |row| row.get(0))?;
-    if stored < trace.events.len() as i64 {
-        insert_events(tx, sid, &trace.events)?;
-    }
     Ok(())
 }
 
