@@ -105,6 +105,14 @@ pub enum SinkError {
     #[cfg(feature = "sqlite")]
     #[error(transparent)]
     Store(#[from] crate::StoreError),
+    /// Spans could not be exported to a collector (or the exporter could not be built).
+    #[error("OTLP export to {endpoint} failed: {message}")]
+    Export {
+        /// Where the spans were going.
+        endpoint: String,
+        /// What went wrong.
+        message: String,
+    },
     /// Any other failure of a user-written sink.
     #[error("sink `{sink}` failed: {message}")]
     Other {

@@ -237,6 +237,18 @@ impl Outlet {
                 self.backoff = (self.backoff * 2).min(MAX_BACKOFF);
             }
         }
+        self.count_report(counters);
+    }
+
+    /// Counts what the sink did in the background since it was last asked.
+    fn count_report(&mut self, counters: &Counters) {
+        let report = self.sink.take_report();
+        Counters::add(&counters.write_errors, report.failures as usize);
+        Counters::add(&counters.retries, report.retries as usize);
+        Counters::add(&counters.dropped_events, report.dropped_events as usize);
+        if let Some(message) = report.last_error {
+            counters.set_last_error(format!("sink `{}`: {message}", self.sink.name()));
+        }
     }
 
     /// How many events a written record made durable: a streamed batch's (for a sink that
@@ -270,7 +282,9 @@ impl Outlet {
             };
             return Err(error);
         }
-        guarded(self.sink.as_mut(), |sink| sink.flush()).inspect_err(|error| {
+        let flushed = guarded(self.sink.as_mut(), |sink| sink.flush());
+        self.count_report(counters);
+        flushed.inspect_err(|error| {
             Counters::bump(&counters.write_errors);
             counters.set_last_error(error.to_string());
         })

@@ -3,6 +3,8 @@
 
 mod jsonl;
 mod memory;
+#[cfg(feature = "otlp")]
+mod otlp;
 #[cfg(feature = "sqlite")]
 mod sqlite;
 
@@ -11,6 +13,8 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 pub use jsonl::JsonlSink;
 pub use memory::MemorySink;
+#[cfg(feature = "otlp")]
+pub use otlp::{OtlpSink, OtlpSinkBuilder};
 #[cfg(feature = "sqlite")]
 pub use sqlite::SqliteSink;
 use trace_core::{Event, Map, SessionTrace};
@@ -132,6 +136,40 @@ pub trait Sink: Send {
     fn wants_streamed_events(&self) -> bool {
         false
     }
+
+    /// What the sink did in the background since it was last asked — for a sink that hands
+    /// its work to a thread of its own (such as `OtlpSink`), so that failures there show in
+    /// the tracer's stats and `last_error()`. The writer asks after every write and flush.
+    /// Default: nothing to report.
+    fn take_report(&mut self) -> SinkReport {
+        SinkReport::default()
+    }
+}
+
+/// What a sink did in the background since it was last asked ([`Sink::take_report`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct SinkReport {
+    /// Attempts that failed (counted in `stats().write_errors`).
+    pub failures: u64,
+    /// Attempts that repeated a failed one (`stats().retries`).
+    pub retries: u64,
+    /// Events the sink gave up on (`stats().dropped_events`).
+    pub dropped_events: u64,
+    /// The latest failure's message (`last_error()`).
+    pub last_error: Option<String>,
+}
+
+impl SinkReport {
+    /// A report of these counts and message.
+    pub fn new(failures: u64, retries: u64, dropped_events: u64, last_error: Option<String>) -> SinkReport {
+        SinkReport {
+            failures,
+            retries,
+            dropped_events,
+            last_error,
+        }
+    }
 }
 
 impl<S: Sink + ?Sized> Sink for Box<S> {
@@ -153,5 +191,9 @@ impl<S: Sink + ?Sized> Sink for Box<S> {
 
     fn wants_streamed_events(&self) -> bool {
         (**self).wants_streamed_events()
+    }
+
+    fn take_report(&mut self) -> SinkReport {
+        (**self).take_report()
     }
 }

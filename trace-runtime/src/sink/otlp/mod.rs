@@ -1,0 +1,337 @@
+//! [`OtlpSink`]: sessions exported as OpenTelemetry traces over OTLP/HTTP (protobuf).
+
+mod convert;
+mod export;
+
+use std::collections::HashMap;
+use std::sync::mpsc::{self, SyncSender, TrySendError};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use opentelemetry::{InstrumentationScope, KeyValue};
+use opentelemetry_otlp::{WithExportConfig, WithHttpConfig};
+use opentelemetry_sdk::Resource;
+use opentelemetry_sdk::trace::SpanExporter as _;
+use trace_core::SessionTrace;
+
+use self::export::{ExportThread, Job, Tally};
+use crate::sink::{Record, SinkReport};
+use crate::sync::lock;
+use crate::{Sink, SinkError};
+
+const DEFAULT_ENDPOINT: &str = "http://localhost:4318/v1/traces";
+const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
+const DEFAULT_SERVICE: &str = "agent-trace";
+const PROJECT_KEY: &str = "openinference.project.name";
+
+/// Exports every ended session as an OpenTelemetry trace over OTLP/HTTP with protobuf
+/// bodies — what Arize Phoenix, Langfuse, Jaeger, Tempo and the OpenTelemetry Collector
+/// accept. Feature `otlp`. The spans and their attributes are those of
+/// [`otel::session_spans`](crate::otel::session_spans) (see `docs/otlp.md`).
+///
+/// Export runs on a thread of the sink's own, so a slow or absent collector never holds
+/// up the tracer or the agent: a failed export is retried (four attempts with backoff while
+/// the collector answers, one while it does not), every failure is counted in the tracer's
+/// `stats().write_errors` and shown by `last_error()`, and a session given up on (or that
+/// finds the backlog full) is counted in `stats().dropped_events`. `tracer.flush()` waits
+/// for the export of what was recorded before it, and returns the first failure.
+///
+/// Configuration comes from code, else from the standard variables:
+/// `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` (used as given),
+/// `OTEL_EXPORTER_OTLP_ENDPOINT` (`/v1/traces` appended), else `http://localhost:4318/v1/traces`;
+/// `OTEL_EXPORTER_OTLP_TRACES_HEADERS` / `OTEL_EXPORTER_OTLP_HEADERS` (added to the headers
+/// set in code); `OTEL_EXPORTER_OTLP_TRACES_TIMEOUT` / `OTEL_EXPORTER_OTLP_TIMEOUT` in
+/// milliseconds (default 10 s); `OTEL_SERVICE_NAME` and `OTEL_RESOURCE_ATTRIBUTES` for the
+/// resource. The resource carries `service.name` (default `agent-trace`) and
+/// `openinference.project.name` (the project, default the service name), which is where
+/// Phoenix files the traces.
+///
+/// ```no_run
+/// use agent_trace::{OtlpSink, SessionTracer};
+/// let sink = OtlpSink::builder()
+///     .endpoint("http://127.0.0.1:6006/v1/traces")
+///     .project("my-agent")
+///     .build()?;
+/// let tracer = SessionTracer::builder().sink(sink).build();
+/// # Ok::<(), agent_trace::SinkError>(())
+/// ```
+pub struct OtlpSink {
+    endpoint: String,
+    scope: InstrumentationScope,
+    jobs: Option<SyncSender<Job>>,
+    tally: Arc<Mutex<Tally>>,
+    flush_timeout: Duration,
+    /// Told when the export thread ends, so that dropping the sink waits a bounded time.
+    finished: mpsc::Receiver<()>,
+}
+
+/// Configures an [`OtlpSink`]; from [`OtlpSink::builder`].
+#[derive(Debug, Default, Clone)]
+pub struct OtlpSinkBuilder {
+    endpoint: Option<String>,
+    headers: HashMap<String, String>,
+    service: Option<String>,
+    project: Option<String>,
+    timeout: Option<Duration>,
+    backlog: Option<usize>,
+}
+
+impl OtlpSinkBuilder {
+    /// The collector's traces URL, used as given (include the path: `…/v1/traces`).
+    pub fn endpoint(mut self, url: impl Into<String>) -> Self {
+        self.endpoint = Some(url.into());
+        self
+    }
+
+    /// A header sent with every export (an API key, say).
+    pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.headers.insert(name.into(), value.into());
+        self
+    }
+
+    /// The resource's `service.name`.
+    pub fn service_name(mut self, name: impl Into<String>) -> Self {
+        self.service = Some(name.into());
+        self
+    }
+
+    /// The resource's `openinference.project.name`: the project Phoenix files traces in.
+    pub fn project(mut self, name: impl Into<String>) -> Self {
+        self.project = Some(name.into());
+        self
+    }
+
+    /// How long one export request may take before it counts as failed.
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
+        self
+    }
+
+    /// How many sessions may wait for export (default 256); past that a session's spans
+    /// are dropped and counted rather than holding anything up.
+    pub fn backlog(mut self, sessions: usize) -> Self {
+        self.backlog = Some(sessions.max(1));
+        self
+    }
+
+    /// Starts the sink's export thread and its HTTP client.
+    pub fn build(self) -> Result<OtlpSink, SinkError> {
+        let endpoint = self.endpoint.clone().unwrap_or_else(endpoint_from_env);
+        let timeout = self.timeout.or_else(timeout_from_env).unwrap_or(DEFAULT_TIMEOUT);
+        let failed = |message: String| SinkError::Export {
+            endpoint: endpoint.clone(),
+            message,
+        };
+        let resource = self.resource();
+        let (jobs, queue) = mpsc::sync_channel(self.backlog.unwrap_or(256));
+        let (built, outcome) = mpsc::channel();
+        let (finish, finished) = mpsc::channel();
+        let tally = Arc::new(Mutex::new(Tally::default()));
+        let thread_tally = Arc::clone(&tally);
+        let (thread_endpoint, headers) = (endpoint.clone(), self.headers);
+        std::thread::Builder::new()
+            .name("agent-trace-otlp".into())
+            .spawn(move || {
+                // The blocking HTTP client is made (and dropped) on this thread, never on
+                // a caller's async runtime.
+                match exporter(thread_endpoint, headers, timeout, &resource) {
+                    Ok(exporter) => {
+                        let _ = built.send(Ok(()));
+                        ExportThread {
+                            exporter,
+                            jobs: queue,
+                            tally: thread_tally,
+                            degraded: false,
+                        }
+                        .run();
+                    }
+                    Err(message) => {
+                        let _ = built.send(Err(message));
+                    }
+                }
+                let _ = finish.send(());
+            })
+            .map_err(|error| failed(format!("cannot start the export thread: {error}")))?;
+        match outcome.recv() {
+            Ok(Ok(())) => {}
+            Ok(Err(message)) => return Err(failed(message)),
+            Err(_) => return Err(failed("the export thread died while starting".to_owned())),
+        }
+        Ok(OtlpSink {
+            endpoint,
+            scope: InstrumentationScope::builder("agent-trace")
+                .with_version(env!("CARGO_PKG_VERSION"))
+                .build(),
+            jobs: Some(jobs),
+            tally,
+            // Every attempt of a batch, and its backoff, with room to spare.
+            flush_timeout: timeout * (export::ATTEMPTS + 1) + Duration::from_secs(2),
+            finished,
+        })
+    }
+
+    fn resource(&self) -> Resource {
+        // What the environment says (`OTEL_SERVICE_NAME`, `OTEL_RESOURCE_ATTRIBUTES`).
+        let detected = Resource::builder().build();
+        let service = self
+            .service
+            .clone()
+            .or_else(|| {
+                detected
+                    .get(&opentelemetry::Key::from_static_str("service.name"))
+                    .map(|value| value.to_string())
+                    .filter(|name| !name.starts_with("unknown_service"))
+            })
+            .unwrap_or_else(|| DEFAULT_SERVICE.to_owned());
+        let project = self.project.clone().or_else(|| {
+            detected
+                .get(&opentelemetry::Key::from_static_str(PROJECT_KEY))
+                .map(|value| value.to_string())
+        });
+        Resource::builder()
+            .with_service_name(service.clone())
+            .with_attribute(KeyValue::new(PROJECT_KEY, project.unwrap_or(service)))
+            .build()
+    }
+}
+
+fn exporter(
+    endpoint: String,
+    headers: HashMap<String, String>,
+    timeout: Duration,
+    resource: &Resource,
+) -> Result<opentelemetry_otlp::SpanExporter, String> {
+    let client = reqwest::blocking::Client::builder()
+        .timeout(timeout)
+        .build()
+        .map_err(|error| format!("cannot build the HTTP client: {error}"))?;
+    let mut exporter = opentelemetry_otlp::SpanExporter::builder()
+        .with_http()
+        .with_http_client(client)
+        .with_endpoint(endpoint)
+        .with_protocol(opentelemetry_otlp::Protocol::HttpBinary)
+        .with_timeout(timeout)
+        .with_headers(headers)
+        // Retries are the export thread's, so that each one is counted in the stats.
+        .with_retry_policy(opentelemetry_otlp::RetryPolicy::disabled())
+        .build()
+        .map_err(|error| format!("cannot build the exporter: {error}"))?;
+    exporter.set_resource(resource);
+    Ok(exporter)
+}
+
+fn endpoint_from_env() -> String {
+    let set = |name| std::env::var(name).ok().filter(|value: &String| !value.trim().is_empty());
+    set("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
+        .or_else(|| set("OTEL_EXPORTER_OTLP_ENDPOINT").map(|base| format!("{}/v1/traces", base.trim_end_matches('/'))))
+        .unwrap_or_else(|| DEFAULT_ENDPOINT.to_owned())
+}
+
+fn timeout_from_env() -> Option<Duration> {
+    ["OTEL_EXPORTER_OTLP_TRACES_TIMEOUT", "OTEL_EXPORTER_OTLP_TIMEOUT"]
+        .into_iter()
+        .find_map(|name| std::env::var(name).ok()?.trim().parse::<u64>().ok())
+        .map(Duration::from_millis)
+}
+
+impl OtlpSink {
+    /// Starts configuring a sink.
+    pub fn builder() -> OtlpSinkBuilder {
+        OtlpSinkBuilder::default()
+    }
+
+    /// Where the spans go.
+    pub fn endpoint(&self) -> &str {
+        &self.endpoint
+    }
+
+    fn failed(&self, message: impl Into<String>) -> SinkError {
+        SinkError::Export {
+            endpoint: self.endpoint.clone(),
+            message: message.into(),
+        }
+    }
+}
+
+impl std::fmt::Debug for OtlpSink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OtlpSink")
+            .field("endpoint", &self.endpoint)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Sink for OtlpSink {
+    fn name(&self) -> &str {
+        "otlp"
+    }
+
+    /// Hands the session's spans to the export thread; never waits for the collector.
+    fn write_session(&mut self, trace: &SessionTrace) -> Result<(), SinkError> {
+        let jobs = self.jobs.as_ref().ok_or_else(|| self.failed("the sink is closed"))?;
+        let job = Job::Spans {
+            spans: convert::spans_of(trace, &self.scope),
+            events: trace.events.len(),
+        };
+        match jobs.try_send(job) {
+            Ok(()) => Ok(()),
+            Err(TrySendError::Full(_)) => {
+                let mut tally = lock(&self.tally);
+                tally.dropped_events += trace.events.len() as u64;
+                tally.fail(format!(
+                    "the export backlog is full: dropped session {} ({} events)",
+                    trace.session_id,
+                    trace.events.len()
+                ));
+                Ok(())
+            }
+            Err(TrySendError::Disconnected(_)) => Err(self.failed("the export thread has stopped")),
+        }
+    }
+
+    fn write_batch(&mut self, batch: &[Record]) -> Result<(), SinkError> {
+        for record in batch {
+            if let Record::SessionEnded(trace) = record {
+                self.write_session(trace)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Waits until every session handed over before has been exported or given up on.
+    fn flush(&mut self) -> Result<(), SinkError> {
+        let jobs = self.jobs.as_ref().ok_or_else(|| self.failed("the sink is closed"))?;
+        let (reply, answer) = mpsc::channel();
+        jobs.send(Job::Flush(reply))
+            .map_err(|_| self.failed("the export thread has stopped"))?;
+        match answer.recv_timeout(self.flush_timeout) {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(message)) => Err(self.failed(message)),
+            Err(_) => Err(self.failed(format!(
+                "still exporting after {:.1} s",
+                self.flush_timeout.as_secs_f64()
+            ))),
+        }
+    }
+
+    fn take_report(&mut self) -> SinkReport {
+        let mut tally = lock(&self.tally);
+        let report = SinkReport {
+            failures: tally.failures,
+            retries: tally.retries,
+            dropped_events: tally.dropped_events,
+            last_error: tally.last_error.take(),
+        };
+        (tally.failures, tally.retries, tally.dropped_events) = (0, 0, 0);
+        report
+    }
+}
+
+impl Drop for OtlpSink {
+    fn drop(&mut self) {
+        // Closing the queue ends the thread once it has worked through what is queued;
+        // wait for that a bounded time (a collector that hangs must not hang the program).
+        drop(self.jobs.take());
+        let _ = self.finished.recv_timeout(self.flush_timeout);
+    }
+}
