@@ -11,7 +11,10 @@
 //! `traces.db`, created if missing),
 //! `--latency-ms MS` the scripted policy's simulated latency (default 3), `--faults` to
 //! inject a tool error (turn 2), a panicking tool (turn 4) and a hung environment step
-//! (step 6, cancelled by the runtime's timeout).
+//! (step 6, cancelled by the runtime's timeout). Built with the feature `otlp`,
+//! `--otlp URL` also exports the sessions to an OTLP/HTTP collector (such as Phoenix:
+//! `http://127.0.0.1:6006/v1/traces`) and `--project NAME` names the project (default
+//! `react-agent`).
 //!
 //! The "LLM" is `ScriptedPolicy`: a fixed rule with simulated tokens and latency, not a
 //! model. Implement the `Policy` trait for a real client to plug one in.
@@ -27,7 +30,7 @@ use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use agent_trace::{SessionTrace, SessionTracer, SqliteSink, TracerContext};
+use agent_trace::{SessionTrace, SessionTracer, SessionTracerBuilder, SqliteSink, TracerContext};
 
 use crate::agent::{EpisodeConfig, Faults, run_episode};
 
@@ -38,9 +41,12 @@ struct Options {
     db: PathBuf,
     latency: Duration,
     faults: bool,
+    otlp: Option<String>,
+    project: String,
 }
 
-const USAGE: &str = "options: --turns N, --seed S, --sessions N, --db PATH, --latency-ms MS, --faults";
+const USAGE: &str = "options: --turns N, --seed S, --sessions N, --db PATH, --latency-ms MS, --faults, \
+                     --otlp URL and --project NAME (with the feature otlp)";
 
 fn parse_options() -> Result<Options, String> {
     let mut options = Options {
@@ -50,6 +56,8 @@ fn parse_options() -> Result<Options, String> {
         db: PathBuf::from("traces.db"),
         latency: Duration::from_millis(3),
         faults: false,
+        otlp: None,
+        project: "react-agent".to_owned(),
     };
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
@@ -63,6 +71,8 @@ fn parse_options() -> Result<Options, String> {
             "--db" => options.db = PathBuf::from(value("--db")?),
             "--latency-ms" => options.latency = Duration::from_millis(number("--latency-ms", value("--latency-ms")?)?),
             "--faults" => options.faults = true,
+            "--otlp" if cfg!(feature = "otlp") => options.otlp = Some(value("--otlp")?),
+            "--project" => options.project = value("--project")?,
             "-h" | "--help" => return Err(USAGE.to_owned()),
             other => return Err(format!("unknown option {other}; {USAGE}")),
         }
@@ -70,10 +80,29 @@ fn parse_options() -> Result<Options, String> {
     Ok(options)
 }
 
+/// Adds the OTLP sink when `--otlp` asks for it.
+#[cfg(feature = "otlp")]
+fn with_export(builder: SessionTracerBuilder, options: &Options) -> Result<SessionTracerBuilder, Box<dyn Error>> {
+    let Some(endpoint) = &options.otlp else {
+        return Ok(builder);
+    };
+    let sink = agent_trace::OtlpSink::builder()
+        .endpoint(endpoint)
+        .service_name("react-agent")
+        .project(&options.project)
+        .build()?;
+    Ok(builder.sink(sink))
+}
+
+#[cfg(not(feature = "otlp"))]
+fn with_export(builder: SessionTracerBuilder, _: &Options) -> Result<SessionTracerBuilder, Box<dyn Error>> {
+    Ok(builder)
+}
+
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn Error>> {
     let options = parse_options()?;
-    let tracer = SessionTracer::builder().sink(SqliteSink::open(&options.db)?).build();
+    let tracer = with_export(SessionTracer::builder().sink(SqliteSink::open(&options.db)?), &options)?.build();
     let faults = if options.faults {
         Faults {
             tool_error_turn: Some(2),
@@ -124,5 +153,8 @@ async fn main() -> Result<(), Box<dyn Error>> {
         println!("… and {} more sessions", traces.len() - 3);
     }
     println!("{} session(s) stored in {}", traces.len(), options.db.display());
+    if let Some(endpoint) = &options.otlp {
+        println!("and exported to {endpoint} (project {})", options.project);
+    }
     Ok(())
 }

@@ -1,0 +1,154 @@
+//! End to end against a real Arize Phoenix server: an episode of the example agent, with
+//! its faults, is exported by `OtlpSink` and read back through Phoenix's REST API — span
+//! names, parent links, span kinds, token counts and error statuses must match the session.
+//!
+//! `.ci/run` starts Phoenix (in a private network namespace) and sets
+//! `AGENT_TRACE_PHOENIX_URL`. Outside CI the test is skipped, with a message, when that is
+//! not set; in CI (`CI` set) a missing Phoenix fails it.
+#![cfg(feature = "otlp")]
+
+#[path = "../examples/react_agent/agent.rs"]
+#[allow(dead_code)]
+mod agent;
+#[path = "../examples/react_agent/world.rs"]
+#[allow(dead_code)]
+mod world;
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use agent_trace::otel::{AttributeValue, SpanRecord, SpanStatus, session_spans};
+use agent_trace::{EventKind, OtlpSink, SessionStatus, SessionTrace, SessionTracer, TracerContext};
+use serde_json::Value;
+
+const URL_VAR: &str = "AGENT_TRACE_PHOENIX_URL";
+
+fn phoenix_url() -> Option<String> {
+    match std::env::var(URL_VAR) {
+        Ok(url) => Some(url.trim_end_matches('/').to_owned()),
+        Err(_) if std::env::var_os("CI").is_some() => {
+            panic!("{URL_VAR} is not set: in CI, .ci/run starts Phoenix and sets it — this test must run there")
+        }
+        Err(_) => {
+            eprintln!(
+                "skipped: set {URL_VAR} to a running Phoenix (e.g. http://127.0.0.1:6006), or run .ci/run, \
+                 which installs and starts one"
+            );
+            None
+        }
+    }
+}
+
+/// An episode with a failing tool, a panicking tool and a cancelled environment step.
+fn episode(tracer: &SessionTracer) -> SessionTrace {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let session = tracer.start_session();
+    let mut config = agent::EpisodeConfig::new(11, 8);
+    config.faults = agent::Faults {
+        tool_error_turn: Some(2),
+        tool_panic_turn: Some(4),
+        slow_step: Some(5),
+        ..agent::Faults::default()
+    };
+    config.step_timeout = Duration::from_millis(30);
+    let _ = runtime.block_on(TracerContext::new(&session).try_scope(agent::run_episode(&config)));
+    session.end().unwrap()
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
+}
+
+/// The trace's spans as Phoenix returns them, polled until all have been ingested.
+fn spans_in_phoenix(base: &str, project: &str, trace_id: &str, expected: usize) -> Vec<Value> {
+    let client = reqwest::blocking::Client::new();
+    let url = format!("{base}/v1/projects/{project}/spans?trace_id={trace_id}&limit=1000");
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let mut last = String::new();
+    while Instant::now() < deadline {
+        match client.get(&url).send() {
+            // 404 until the project's first span is ingested.
+            Ok(response) if response.status().is_success() => {
+                let body: Value = serde_json::from_str(&response.text().unwrap_or_default()).unwrap_or_default();
+                let spans = body["data"].as_array().cloned().unwrap_or_default();
+                if spans.len() >= expected {
+                    return spans;
+                }
+                last = format!("{} of {expected} spans", spans.len());
+            }
+            Ok(response) => last = format!("HTTP {}", response.status()),
+            Err(error) => last = error.to_string(),
+        }
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    panic!("Phoenix did not return the trace's spans within 15 s ({url}): {last}");
+}
+
+fn int_attribute(record: &SpanRecord, key: &str) -> Option<i64> {
+    match record.attribute(key) {
+        Some(AttributeValue::Int(value)) => Some(*value),
+        _ => None,
+    }
+}
+
+#[test]
+fn an_episode_exported_to_phoenix_reads_back_with_its_tree_kinds_tokens_and_errors() {
+    let Some(base) = phoenix_url() else { return };
+    let project = format!("agent-trace-e2e-{}", std::process::id());
+    let sink = OtlpSink::builder()
+        .endpoint(format!("{base}/v1/traces"))
+        .project(&project)
+        .build()
+        .unwrap();
+    let tracer = SessionTracer::builder().sink(sink).build();
+    let trace = episode(&tracer);
+    tracer.flush().expect("every export was accepted");
+
+    let expected = session_spans(&trace);
+    let trace_id = hex(&expected[0].trace_id);
+    let spans = spans_in_phoenix(&base, &project, &trace_id, expected.len());
+    assert_eq!(spans.len(), expected.len(), "one span per session, timestep and event");
+    let by_id: HashMap<&str, &Value> = spans
+        .iter()
+        .map(|span| (span["context"]["span_id"].as_str().unwrap(), span))
+        .collect();
+
+    for record in &expected {
+        let span = by_id
+            .get(hex(&record.span_id).as_str())
+            .unwrap_or_else(|| panic!("span {} missing", record.name));
+        assert_eq!(span["name"], record.name.as_str());
+        assert_eq!(span["parent_id"].as_str(), record.parent_span_id.map(|id| hex(&id)).as_deref());
+        let Some(AttributeValue::String(kind)) = record.attribute("openinference.span.kind") else {
+            panic!("every span has a kind")
+        };
+        assert_eq!(span["span_kind"], kind.as_str(), "{}", record.name);
+        let error = matches!(record.status, SpanStatus::Error(_));
+        assert_eq!(span["status_code"], if error { "ERROR" } else { "UNSET" }, "{}", record.name);
+        for key in ["llm.token_count.prompt", "llm.token_count.completion", "llm.token_count.total"] {
+            assert_eq!(span["attributes"][key].as_i64(), int_attribute(record, key), "{key} of {}", record.name);
+        }
+    }
+
+    // And against the session itself, so that the mapping cannot agree with Phoenix by being empty.
+    let count = |kind: &str| spans.iter().filter(|span| span["span_kind"] == kind).count();
+    let llm_events = trace.events.iter().filter(|e| e.kind == EventKind::Llm).count();
+    assert!(llm_events > 0);
+    assert_eq!(count("LLM"), llm_events);
+    assert_eq!(count("TOOL"), trace.events.iter().filter(|e| e.kind == EventKind::Tool).count());
+    assert_eq!(count("AGENT"), trace.events.iter().filter(|e| e.kind == EventKind::Agent).count());
+    let failed = trace.events.iter().filter(|e| e.outcome.is_failure()).count();
+    assert!(failed >= 2, "the faults failed a tool and panicked one");
+    let root_failed = usize::from(trace.status == SessionStatus::Error);
+    assert_eq!(spans.iter().filter(|span| span["status_code"] == "ERROR").count(), failed + root_failed);
+    let tokens: i64 = spans
+        .iter()
+        .filter_map(|span| span["attributes"]["llm.token_count.total"].as_i64())
+        .sum();
+    assert!(tokens > 0, "LLM spans carry token counts");
+    let root = spans.iter().find(|span| span["parent_id"].is_null()).unwrap();
+    assert_eq!(root["attributes"]["session.id"], trace.session_id.as_str());
+}
