@@ -18,9 +18,9 @@ pub use trace_runtime::TracingLayer;
 #[doc(inline)]
 pub use trace_runtime::{
     ContextExt, EventBatch, Hook, HookResult, JsonlSink, MemorySink, Node, Overflow, ParameterStore, Record, Sampling,
-    Scope, Session, SessionStart, SessionTracer, SessionTracerBuilder, Sink, SinkError, SinkReport, SpanGuard, TraceError,
-    TracerContext, TracerStats, WithContext, current_session, enter, node, node_named, parameter, set_turn_number,
-    spawn,
+    Scope, Session, SessionStart, SessionTracer, SessionTracerBuilder, Sink, SinkError, SinkReport, SpanGuard,
+    TraceError, TracerContext, TracerStats, WithContext, current_session, enter, node, node_named, parameter,
+    set_turn_number, spawn,
 };
 #[cfg(feature = "otlp")]
 #[doc(inline)]

@@ -64,7 +64,28 @@ fn a_collector_that_is_not_there_never_stops_the_agent_and_the_failure_is_report
     let before = tracer.stats().write_errors;
     episode(&tracer);
     assert!(tracer.flush().is_err());
-    assert_eq!(tracer.stats().write_errors - before, 2, "one attempt, and the flush reporting it");
+    assert_eq!(
+        tracer.stats().write_errors - before,
+        2,
+        "one attempt, and the flush reporting it"
+    );
+}
+
+#[cfg(feature = "otlp-grpc")]
+#[test]
+fn over_grpc_too_a_missing_collector_is_reported_and_the_agent_finishes() {
+    let port = closed_port();
+    let sink = OtlpSink::builder()
+        .grpc()
+        .endpoint(format!("http://127.0.0.1:{port}"))
+        .timeout(Duration::from_secs(2))
+        .build()
+        .unwrap();
+    let tracer = SessionTracer::builder().sink(sink).build();
+    assert_eq!(episode(&tracer).events.len(), 6);
+    let error = tracer.flush().unwrap_err().to_string();
+    assert!(error.contains(&format!("127.0.0.1:{port}")), "{error}");
+    assert_eq!(tracer.stats().dropped_events, 6);
 }
 
 /// A collector on loopback that answers `failures` requests with 503, then 200; it keeps

@@ -22,16 +22,23 @@ use agent_trace::{EventKind, OtlpSink, SessionStatus, SessionTrace, SessionTrace
 use serde_json::Value;
 
 const URL_VAR: &str = "AGENT_TRACE_PHOENIX_URL";
+/// Phoenix's OTLP/gRPC address (for the feature `otlp-grpc`).
+#[cfg(feature = "otlp-grpc")]
+const GRPC_URL_VAR: &str = "AGENT_TRACE_PHOENIX_GRPC_URL";
 
 fn phoenix_url() -> Option<String> {
-    match std::env::var(URL_VAR) {
+    env_url(URL_VAR)
+}
+
+fn env_url(var: &str) -> Option<String> {
+    match std::env::var(var) {
         Ok(url) => Some(url.trim_end_matches('/').to_owned()),
         Err(_) if std::env::var_os("CI").is_some() => {
-            panic!("{URL_VAR} is not set: in CI, .ci/run starts Phoenix and sets it — this test must run there")
+            panic!("{var} is not set: in CI, .ci/run starts Phoenix and sets it — this test must run there")
         }
         Err(_) => {
             eprintln!(
-                "skipped: set {URL_VAR} to a running Phoenix (e.g. http://127.0.0.1:6006), or run .ci/run, \
+                "skipped: set {var} to a running Phoenix (e.g. http://127.0.0.1:6006), or run .ci/run, \
                  which installs and starts one"
             );
             None
@@ -100,16 +107,30 @@ fn an_episode_exported_to_phoenix_reads_back_with_its_tree_kinds_tokens_and_erro
     let project = format!("agent-trace-e2e-{}", std::process::id());
     let sink = OtlpSink::builder()
         .endpoint(format!("{base}/v1/traces"))
-        .project(&project)
-        .build()
-        .unwrap();
+        .project(&project);
+    exported_episode_matches(&base, &project, sink.build().unwrap());
+}
+
+#[cfg(feature = "otlp-grpc")]
+#[test]
+fn the_same_over_grpc() {
+    let (Some(base), Some(grpc)) = (phoenix_url(), env_url(GRPC_URL_VAR)) else {
+        return;
+    };
+    let project = format!("agent-trace-e2e-grpc-{}", std::process::id());
+    let sink = OtlpSink::builder().grpc().endpoint(grpc).project(&project);
+    exported_episode_matches(&base, &project, sink.build().unwrap());
+}
+
+/// Runs an episode into `sink` and compares what Phoenix (at `base`) has in `project`.
+fn exported_episode_matches(base: &str, project: &str, sink: OtlpSink) {
     let tracer = SessionTracer::builder().sink(sink).build();
     let trace = episode(&tracer);
     tracer.flush().expect("every export was accepted");
 
     let expected = session_spans(&trace);
     let trace_id = hex(&expected[0].trace_id);
-    let spans = spans_in_phoenix(&base, &project, &trace_id, expected.len());
+    let spans = spans_in_phoenix(base, project, &trace_id, expected.len());
     assert_eq!(spans.len(), expected.len(), "one span per session, timestep and event");
     let by_id: HashMap<&str, &Value> = spans
         .iter()
@@ -121,15 +142,32 @@ fn an_episode_exported_to_phoenix_reads_back_with_its_tree_kinds_tokens_and_erro
             .get(hex(&record.span_id).as_str())
             .unwrap_or_else(|| panic!("span {} missing", record.name));
         assert_eq!(span["name"], record.name.as_str());
-        assert_eq!(span["parent_id"].as_str(), record.parent_span_id.map(|id| hex(&id)).as_deref());
+        assert_eq!(
+            span["parent_id"].as_str(),
+            record.parent_span_id.map(|id| hex(&id)).as_deref()
+        );
         let Some(AttributeValue::String(kind)) = record.attribute("openinference.span.kind") else {
             panic!("every span has a kind")
         };
         assert_eq!(span["span_kind"], kind.as_str(), "{}", record.name);
         let error = matches!(record.status, SpanStatus::Error(_));
-        assert_eq!(span["status_code"], if error { "ERROR" } else { "UNSET" }, "{}", record.name);
-        for key in ["llm.token_count.prompt", "llm.token_count.completion", "llm.token_count.total"] {
-            assert_eq!(span["attributes"][key].as_i64(), int_attribute(record, key), "{key} of {}", record.name);
+        assert_eq!(
+            span["status_code"],
+            if error { "ERROR" } else { "UNSET" },
+            "{}",
+            record.name
+        );
+        for key in [
+            "llm.token_count.prompt",
+            "llm.token_count.completion",
+            "llm.token_count.total",
+        ] {
+            assert_eq!(
+                span["attributes"][key].as_i64(),
+                int_attribute(record, key),
+                "{key} of {}",
+                record.name
+            );
         }
     }
 
@@ -138,12 +176,21 @@ fn an_episode_exported_to_phoenix_reads_back_with_its_tree_kinds_tokens_and_erro
     let llm_events = trace.events.iter().filter(|e| e.kind == EventKind::Llm).count();
     assert!(llm_events > 0);
     assert_eq!(count("LLM"), llm_events);
-    assert_eq!(count("TOOL"), trace.events.iter().filter(|e| e.kind == EventKind::Tool).count());
-    assert_eq!(count("AGENT"), trace.events.iter().filter(|e| e.kind == EventKind::Agent).count());
+    assert_eq!(
+        count("TOOL"),
+        trace.events.iter().filter(|e| e.kind == EventKind::Tool).count()
+    );
+    assert_eq!(
+        count("AGENT"),
+        trace.events.iter().filter(|e| e.kind == EventKind::Agent).count()
+    );
     let failed = trace.events.iter().filter(|e| e.outcome.is_failure()).count();
     assert!(failed >= 2, "the faults failed a tool and panicked one");
     let root_failed = usize::from(trace.status == SessionStatus::Error);
-    assert_eq!(spans.iter().filter(|span| span["status_code"] == "ERROR").count(), failed + root_failed);
+    assert_eq!(
+        spans.iter().filter(|span| span["status_code"] == "ERROR").count(),
+        failed + root_failed
+    );
     let tokens: i64 = spans
         .iter()
         .filter_map(|span| span["attributes"]["llm.token_count.total"].as_i64())

@@ -37,9 +37,9 @@ pub use sampling::Sampling;
 pub use session::Session;
 #[cfg(feature = "sqlite")]
 pub use sink::SqliteSink;
+pub use sink::{EventBatch, JsonlSink, MemorySink, Record, SessionStart, Sink, SinkReport};
 #[cfg(feature = "otlp")]
 pub use sink::{OtlpSink, OtlpSinkBuilder};
-pub use sink::{EventBatch, JsonlSink, MemorySink, Record, SessionStart, Sink, SinkReport};
 pub use span::{SpanGuard, enter};
 pub use stats::TracerStats;
 #[cfg(feature = "sqlite")]

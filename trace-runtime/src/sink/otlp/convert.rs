@@ -23,12 +23,7 @@ fn span_data(record: SpanRecord, scope: &InstrumentationScope) -> SpanData {
         .events
         .into_iter()
         .map(|event| {
-            opentelemetry::trace::Event::new(
-                event.name,
-                SystemTime::from(event.at),
-                key_values(event.attributes),
-                0,
-            )
+            opentelemetry::trace::Event::new(event.name, SystemTime::from(event.at), key_values(event.attributes), 0)
         })
         .collect();
     SpanData {

@@ -46,8 +46,16 @@ impl Tally {
     }
 }
 
+/// The runtime a gRPC client runs on (HTTP needs none).
+#[cfg(feature = "otlp-grpc")]
+pub(super) type Runtime = tokio::runtime::Runtime;
+/// No runtime: without gRPC there is nothing that needs one.
+#[cfg(not(feature = "otlp-grpc"))]
+pub(super) type Runtime = std::convert::Infallible;
+
 pub(super) struct ExportThread {
     pub(super) exporter: opentelemetry_otlp::SpanExporter,
+    pub(super) runtime: Option<Runtime>,
     pub(super) jobs: Receiver<Job>,
     pub(super) tally: Arc<Mutex<Tally>>,
     /// The last batch used all its attempts: try the next ones once.
@@ -79,7 +87,7 @@ impl ExportThread {
                 backoff *= 2;
                 lock(&self.tally).retries += 1;
             }
-            match block_on(self.exporter.export(spans.clone())) {
+            match self.run_to_end(spans.clone()) {
                 Ok(()) => {
                     self.degraded = false;
                     return;
@@ -96,6 +104,19 @@ impl ExportThread {
             tally.last_error.as_deref().unwrap_or("no answer")
         );
         tally.last_error = Some(message);
+    }
+}
+
+impl ExportThread {
+    fn run_to_end(&self, spans: Vec<SpanData>) -> opentelemetry_sdk::error::OTelSdkResult {
+        let export = self.exporter.export(spans);
+        match &self.runtime {
+            #[cfg(feature = "otlp-grpc")]
+            Some(runtime) => runtime.block_on(export),
+            #[cfg(not(feature = "otlp-grpc"))]
+            Some(never) => match *never {},
+            None => block_on(export),
+        }
     }
 }
 

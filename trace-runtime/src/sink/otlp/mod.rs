@@ -14,12 +14,14 @@ use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::trace::SpanExporter as _;
 use trace_core::SessionTrace;
 
-use self::export::{ExportThread, Job, Tally};
+use self::export::{ExportThread, Job, Runtime, Tally};
 use crate::sink::{Record, SinkReport};
 use crate::sync::lock;
 use crate::{Sink, SinkError};
 
 const DEFAULT_ENDPOINT: &str = "http://localhost:4318/v1/traces";
+#[cfg(feature = "otlp-grpc")]
+const DEFAULT_GRPC_ENDPOINT: &str = "http://localhost:4317";
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 const DEFAULT_SERVICE: &str = "agent-trace";
 const PROJECT_KEY: &str = "openinference.project.name";
@@ -74,6 +76,8 @@ pub struct OtlpSinkBuilder {
     project: Option<String>,
     timeout: Option<Duration>,
     backlog: Option<usize>,
+    #[cfg(feature = "otlp-grpc")]
+    grpc: bool,
 }
 
 impl OtlpSinkBuilder {
@@ -114,9 +118,34 @@ impl OtlpSinkBuilder {
         self
     }
 
-    /// Starts the sink's export thread and its HTTP client.
+    /// Exports over OTLP/gRPC (without TLS) instead of HTTP; the endpoint is then the
+    /// collector's address, such as `http://localhost:4317` (the default). Feature
+    /// `otlp-grpc`. `OTEL_EXPORTER_OTLP_TRACES_PROTOCOL` / `OTEL_EXPORTER_OTLP_PROTOCOL` set
+    /// to `grpc` choose it too.
+    #[cfg(feature = "otlp-grpc")]
+    pub fn grpc(mut self) -> Self {
+        self.grpc = true;
+        self
+    }
+
+    #[cfg(feature = "otlp-grpc")]
+    fn uses_grpc(&self) -> bool {
+        self.grpc
+            || ["OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "OTEL_EXPORTER_OTLP_PROTOCOL"]
+                .into_iter()
+                .find_map(|name| std::env::var(name).ok())
+                .is_some_and(|protocol| protocol.trim() == "grpc")
+    }
+
+    #[cfg(not(feature = "otlp-grpc"))]
+    fn uses_grpc(&self) -> bool {
+        false
+    }
+
+    /// Starts the sink's export thread and its client.
     pub fn build(self) -> Result<OtlpSink, SinkError> {
-        let endpoint = self.endpoint.clone().unwrap_or_else(endpoint_from_env);
+        let grpc = self.uses_grpc();
+        let endpoint = self.endpoint.clone().unwrap_or_else(|| endpoint_from_env(grpc));
         let timeout = self.timeout.or_else(timeout_from_env).unwrap_or(DEFAULT_TIMEOUT);
         let failed = |message: String| SinkError::Export {
             endpoint: endpoint.clone(),
@@ -134,11 +163,18 @@ impl OtlpSinkBuilder {
             .spawn(move || {
                 // The blocking HTTP client is made (and dropped) on this thread, never on
                 // a caller's async runtime.
-                match exporter(thread_endpoint, headers, timeout, &resource) {
-                    Ok(exporter) => {
+                let transport = Transport {
+                    endpoint: thread_endpoint,
+                    headers,
+                    timeout,
+                    grpc,
+                };
+                match transport.exporter(&resource) {
+                    Ok((exporter, runtime)) => {
                         let _ = built.send(Ok(()));
                         ExportThread {
                             exporter,
+                            runtime,
                             jobs: queue,
                             tally: thread_tally,
                             degraded: false,
@@ -195,35 +231,98 @@ impl OtlpSinkBuilder {
     }
 }
 
-fn exporter(
+/// How the export thread reaches the collector.
+struct Transport {
     endpoint: String,
     headers: HashMap<String, String>,
     timeout: Duration,
-    resource: &Resource,
-) -> Result<opentelemetry_otlp::SpanExporter, String> {
-    let client = reqwest::blocking::Client::builder()
-        .timeout(timeout)
-        .build()
-        .map_err(|error| format!("cannot build the HTTP client: {error}"))?;
-    let mut exporter = opentelemetry_otlp::SpanExporter::builder()
-        .with_http()
-        .with_http_client(client)
-        .with_endpoint(endpoint)
-        .with_protocol(opentelemetry_otlp::Protocol::HttpBinary)
-        .with_timeout(timeout)
-        .with_headers(headers)
-        // Retries are the export thread's, so that each one is counted in the stats.
-        .with_retry_policy(opentelemetry_otlp::RetryPolicy::disabled())
-        .build()
-        .map_err(|error| format!("cannot build the exporter: {error}"))?;
-    exporter.set_resource(resource);
-    Ok(exporter)
+    grpc: bool,
 }
 
-fn endpoint_from_env() -> String {
-    let set = |name| std::env::var(name).ok().filter(|value: &String| !value.trim().is_empty());
-    set("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
-        .or_else(|| set("OTEL_EXPORTER_OTLP_ENDPOINT").map(|base| format!("{}/v1/traces", base.trim_end_matches('/'))))
+impl Transport {
+    /// The exporter, and for gRPC the runtime its client runs on.
+    fn exporter(self, resource: &Resource) -> Result<(opentelemetry_otlp::SpanExporter, Option<Runtime>), String> {
+        let mut exporter = if self.grpc {
+            return self.grpc_exporter(resource);
+        } else {
+            self.http_exporter()?
+        };
+        exporter.set_resource(resource);
+        Ok((exporter, None))
+    }
+
+    fn http_exporter(self) -> Result<opentelemetry_otlp::SpanExporter, String> {
+        let client = reqwest::blocking::Client::builder()
+            .timeout(self.timeout)
+            .build()
+            .map_err(|error| format!("cannot build the HTTP client: {error}"))?;
+        opentelemetry_otlp::SpanExporter::builder()
+            .with_http()
+            .with_http_client(client)
+            .with_endpoint(self.endpoint)
+            .with_protocol(opentelemetry_otlp::Protocol::HttpBinary)
+            .with_timeout(self.timeout)
+            .with_headers(self.headers)
+            // Retries are the export thread's, so that each one is counted in the stats.
+            .with_retry_policy(opentelemetry_otlp::RetryPolicy::disabled())
+            .build()
+            .map_err(|error| format!("cannot build the exporter: {error}"))
+    }
+
+    #[cfg(feature = "otlp-grpc")]
+    fn grpc_exporter(self, resource: &Resource) -> Result<(opentelemetry_otlp::SpanExporter, Option<Runtime>), String> {
+        use opentelemetry_otlp::WithTonicConfig;
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|error| format!("cannot start the gRPC client's runtime: {error}"))?;
+        let mut metadata = tonic::metadata::MetadataMap::new();
+        for (name, value) in &self.headers {
+            let key = tonic::metadata::MetadataKey::from_bytes(name.to_ascii_lowercase().as_bytes())
+                .map_err(|_| format!("header name {name:?} is not valid gRPC metadata"))?;
+            let value = value
+                .parse()
+                .map_err(|_| format!("the value of header {name:?} is not valid gRPC metadata"))?;
+            metadata.insert(key, value);
+        }
+        let mut exporter = {
+            // The channel is made inside the runtime it will run on.
+            let _entered = runtime.enter();
+            opentelemetry_otlp::SpanExporter::builder()
+                .with_tonic()
+                .with_endpoint(self.endpoint)
+                .with_timeout(self.timeout)
+                .with_metadata(metadata)
+                .with_retry_policy(opentelemetry_otlp::RetryPolicy::disabled())
+                .build()
+                .map_err(|error| format!("cannot build the exporter: {error}"))?
+        };
+        exporter.set_resource(resource);
+        Ok((exporter, Some(runtime)))
+    }
+
+    #[cfg(not(feature = "otlp-grpc"))]
+    fn grpc_exporter(self, _: &Resource) -> Result<(opentelemetry_otlp::SpanExporter, Option<Runtime>), String> {
+        Err("gRPC export needs the feature `otlp-grpc`".to_owned())
+    }
+}
+
+fn endpoint_from_env(grpc: bool) -> String {
+    let set = |name| {
+        std::env::var(name)
+            .ok()
+            .filter(|value: &String| !value.trim().is_empty())
+    };
+    if let Some(endpoint) = set("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") {
+        return endpoint;
+    }
+    #[cfg(feature = "otlp-grpc")]
+    if grpc {
+        return set("OTEL_EXPORTER_OTLP_ENDPOINT").unwrap_or_else(|| DEFAULT_GRPC_ENDPOINT.to_owned());
+    }
+    let _ = grpc;
+    set("OTEL_EXPORTER_OTLP_ENDPOINT")
+        .map(|base| format!("{}/v1/traces", base.trim_end_matches('/')))
         .unwrap_or_else(|| DEFAULT_ENDPOINT.to_owned())
 }
 
