@@ -29,7 +29,7 @@ const PROJECT_KEY: &str = "openinference.project.name";
 /// Exports every ended session as an OpenTelemetry trace over OTLP/HTTP with protobuf
 /// bodies — what Arize Phoenix, Langfuse, Jaeger, Tempo and the OpenTelemetry Collector
 /// accept. Feature `otlp`. The spans and their attributes are those of
-/// [`otel::session_spans`](crate::otel::session_spans) (see `docs/otlp.md`).
+/// [`otel::session_spans`](trace_core::otel::session_spans) (see `docs/otlp.md`).
 ///
 /// Export runs on a thread of the sink's own, so a slow or absent collector never holds
 /// up the tracer or the agent: a failed export is retried (four attempts with backoff while
