@@ -15,7 +15,7 @@ use opentelemetry_sdk::trace::SpanExporter as _;
 use trace_core::SessionTrace;
 
 use self::export::{ExportThread, Job, Runtime, Tally};
-use crate::sink::{Record, SinkReport};
+use crate::sink::SinkReport;
 use crate::sync::lock;
 use crate::{Sink, SinkError};
 
@@ -386,15 +386,6 @@ impl Sink for OtlpSink {
             }
             Err(TrySendError::Disconnected(_)) => Err(self.failed("the export thread has stopped")),
         }
-    }
-
-    fn write_batch(&mut self, batch: &[Record]) -> Result<(), SinkError> {
-        for record in batch {
-            if let Record::SessionEnded(trace) = record {
-                self.write_session(trace)?;
-            }
-        }
-        Ok(())
     }
 
     /// Waits until every session handed over before has been exported or given up on.
