@@ -88,11 +88,20 @@ fn over_grpc_too_a_missing_collector_is_reported_and_the_agent_finishes() {
     assert_eq!(tracer.stats().dropped_events, 6);
 }
 
+/// What a collector saw of one request.
+#[derive(Clone, Debug, Default)]
+struct Request {
+    path: String,
+    content_type: String,
+    team: String,
+    length: usize,
+}
+
 /// A collector on loopback that answers `failures` requests with 503, then 200; it keeps
-/// each request's content type and body length.
+/// each request's path, content type, `x-team` header and body length.
 struct Collector {
     port: u16,
-    requests: Arc<Mutex<Vec<(String, usize)>>>,
+    requests: Arc<Mutex<Vec<Request>>>,
 }
 
 impl Collector {
@@ -117,15 +126,16 @@ impl Collector {
 }
 
 /// Serves one connection's requests (keep-alive) until the client closes it.
-fn serve(stream: TcpStream, seen: &Mutex<Vec<(String, usize)>>, answered: &AtomicUsize, failures: usize) {
+fn serve(stream: TcpStream, seen: &Mutex<Vec<Request>>, answered: &AtomicUsize, failures: usize) {
     let mut reader = BufReader::new(stream.try_clone().unwrap());
     let mut writer = stream;
     loop {
-        let (mut content_type, mut length) = (String::new(), 0);
+        let mut request = Request::default();
         let mut line = String::new();
         if reader.read_line(&mut line).unwrap_or(0) == 0 {
             return;
         }
+        request.path = line.split_whitespace().nth(1).unwrap_or_default().to_owned();
         loop {
             line.clear();
             reader.read_line(&mut line).unwrap();
@@ -135,14 +145,15 @@ fn serve(stream: TcpStream, seen: &Mutex<Vec<(String, usize)>>, answered: &Atomi
             }
             let (name, value) = header.split_once(':').unwrap();
             match name.to_ascii_lowercase().as_str() {
-                "content-type" => content_type = value.trim().to_owned(),
-                "content-length" => length = value.trim().parse().unwrap(),
+                "content-type" => request.content_type = value.trim().to_owned(),
+                "content-length" => request.length = value.trim().parse().unwrap(),
+                "x-team" => request.team = value.trim().to_owned(),
                 _ => {}
             }
         }
-        let mut body = vec![0; length];
+        let mut body = vec![0; request.length];
         reader.read_exact(&mut body).unwrap();
-        seen.lock().unwrap().push((content_type, length));
+        seen.lock().unwrap().push(request);
         let status = if answered.fetch_add(1, Ordering::SeqCst) < failures {
             "503 Service Unavailable"
         } else {
@@ -170,9 +181,15 @@ fn a_collector_that_fails_twice_then_answers_gets_the_session_with_retries_count
 
     let requests = collector.requests.lock().unwrap().clone();
     assert_eq!(requests.len(), 3);
-    for (content_type, length) in &requests {
-        assert_eq!(content_type, "application/x-protobuf");
-        assert!(*length > 200, "a session's spans, not an empty body: {length} bytes");
+    for request in &requests {
+        assert_eq!(
+            (request.path.as_str(), request.content_type.as_str()),
+            ("/v1/traces", "application/x-protobuf")
+        );
+        assert!(
+            request.length > 200,
+            "a session's spans, not an empty body: {request:?}"
+        );
     }
 
     // Now the collector answers: the next session goes through at once, and flush is clean.
@@ -186,4 +203,46 @@ fn a_collector_that_fails_twice_then_answers_gets_the_session_with_retries_count
 fn a_bad_endpoint_is_refused_when_the_sink_is_built() {
     let error = OtlpSink::builder().endpoint("not a url").build().unwrap_err();
     assert!(error.to_string().contains("not a url"), "{error}");
+}
+
+const ENV_CHILD: &str = "AGENT_TRACE_OTLP_ENV_CHILD";
+
+/// The child half of the test below: a sink configured by the environment alone.
+#[test]
+fn configured_from_the_environment_child() {
+    if std::env::var_os(ENV_CHILD).is_none() {
+        return;
+    }
+    let sink = OtlpSink::builder().build().unwrap();
+    let base = std::env::var("OTEL_EXPORTER_OTLP_ENDPOINT").unwrap();
+    assert_eq!(sink.endpoint(), format!("{base}/v1/traces"));
+    let tracer = SessionTracer::builder().sink(sink).build();
+    episode(&tracer);
+    tracer.flush().unwrap();
+}
+
+#[test]
+fn the_standard_variables_set_the_endpoint_and_headers() {
+    let collector = Collector::start(0);
+    // A child process, so that the variables are set before anything reads them.
+    let status = std::process::Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", "configured_from_the_environment_child", "--nocapture"])
+        .env(ENV_CHILD, "1")
+        .env(
+            "OTEL_EXPORTER_OTLP_ENDPOINT",
+            format!("http://127.0.0.1:{}", collector.port),
+        )
+        .env("OTEL_EXPORTER_OTLP_HEADERS", "x-team=agents")
+        .env("OTEL_EXPORTER_OTLP_TIMEOUT", "3000")
+        .env_remove("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
+        .env_remove("OTEL_EXPORTER_OTLP_TRACES_HEADERS")
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let requests = collector.requests.lock().unwrap().clone();
+    assert_eq!(requests.len(), 1, "{requests:?}");
+    assert_eq!(
+        (requests[0].path.as_str(), requests[0].team.as_str()),
+        ("/v1/traces", "agents")
+    );
 }
