@@ -1,7 +1,8 @@
 //! `std::time::Duration` as an integer number of nanoseconds.
 //!
 //! Durations up to 584 years fit a `u64` and are written as one; longer ones are written
-//! as a `u128` so that no value is ever clipped.
+//! as a `u128` so that no value is ever clipped. Public for the crates of this project
+//! (`#[serde(with = "trace_core::duration_nanos")]`), not an API.
 
 use std::time::Duration;
 
@@ -9,7 +10,7 @@ use serde::{Deserialize, Deserializer, Serializer};
 
 const NANOS_PER_SEC: u128 = 1_000_000_000;
 
-pub(crate) fn serialize<S: Serializer>(duration: &Duration, serializer: S) -> Result<S::Ok, S::Error> {
+pub fn serialize<S: Serializer>(duration: &Duration, serializer: S) -> Result<S::Ok, S::Error> {
     let nanos = duration.as_nanos();
     match u64::try_from(nanos) {
         Ok(small) => serializer.serialize_u64(small),
@@ -17,7 +18,7 @@ pub(crate) fn serialize<S: Serializer>(duration: &Duration, serializer: S) -> Re
     }
 }
 
-pub(crate) fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Duration, D::Error> {
+pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Duration, D::Error> {
     let nanos = u128::deserialize(deserializer)?;
     let secs = u64::try_from(nanos / NANOS_PER_SEC).map_err(|_| {
         serde::de::Error::custom(format_args!(

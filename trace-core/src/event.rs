@@ -117,20 +117,28 @@ pub enum Outcome {
 }
 
 impl Outcome {
+    /// Every outcome.
+    pub const ALL: [Outcome; 4] = [Outcome::Ok, Outcome::Err, Outcome::Panicked, Outcome::Cancelled];
+
     /// Whether this outcome makes the session's status `Error`.
     pub fn is_failure(self) -> bool {
         matches!(self, Outcome::Err | Outcome::Panicked)
+    }
+
+    /// Its name, as serialized and displayed: `"ok"`, `"err"`, `"panicked"`, `"cancelled"`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Ok => "ok",
+            Outcome::Err => "err",
+            Outcome::Panicked => "panicked",
+            Outcome::Cancelled => "cancelled",
+        }
     }
 }
 
 impl fmt::Display for Outcome {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Outcome::Ok => "ok",
-            Outcome::Err => "err",
-            Outcome::Panicked => "panicked",
-            Outcome::Cancelled => "cancelled",
-        })
+        f.write_str(self.as_str())
     }
 }
 

@@ -14,7 +14,8 @@
 mod builder;
 mod call_record;
 pub mod capture;
-mod duration_nanos;
+#[doc(hidden)]
+pub mod duration_nanos;
 mod event;
 pub mod graph;
 mod message;

@@ -499,7 +499,7 @@ impl SessionInner {
         // Ids are unique, so an unstable sort gives the one order — without the scratch buffer a
         // stable sort allocates (fresh pages for every session).
         events.sort_unstable_by_key(|event| event.id);
-        let trace = SessionTrace {
+        let mut trace = SessionTrace {
             session_id: self.id.clone(),
             started_at: self.started_at,
             ended_at: Some(now),
@@ -532,7 +532,10 @@ impl SessionInner {
             if tracer.sampling.keeps(&self.id, status) {
                 let ended = if tail_queued && !stream_broken && tracer.ended_record_may_omit_streamed() {
                     // Every sink has every event already: do not copy them all again.
-                    without_events(&trace)
+                    let events = std::mem::take(&mut trace.events);
+                    let copy = trace.clone();
+                    trace.events = events;
+                    copy
                 } else {
                     trace.clone()
                 };
@@ -561,22 +564,6 @@ impl fmt::Debug for Session {
             .field("started_at", &self.inner.started_at)
             .field("ended", &self.is_ended())
             .finish_non_exhaustive()
-    }
-}
-
-/// A copy of `trace` with everything but its events.
-fn without_events(trace: &SessionTrace) -> SessionTrace {
-    SessionTrace {
-        session_id: trace.session_id.clone(),
-        started_at: trace.started_at,
-        ended_at: trace.ended_at,
-        status: trace.status,
-        timesteps: trace.timesteps.clone(),
-        events: Vec::new(),
-        messages: trace.messages.clone(),
-        rewards: trace.rewards.clone(),
-        graph: trace.graph.clone(),
-        metadata: trace.metadata.clone(),
     }
 }
 

@@ -30,7 +30,8 @@ struct StoredEvent<'a> {
     started_ns: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     started: Option<String>,
-    duration_ns: u128,
+    #[serde(rename = "duration_ns", with = "trace_core::duration_nanos")]
+    duration: Duration,
     #[serde(skip_serializing_if = "Map::is_empty")]
     inputs: &'a Map,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -58,7 +59,8 @@ struct StoredEventBack {
     started_ns: Option<i64>,
     #[serde(default)]
     started: Option<DateTime<Utc>>,
-    duration_ns: u128,
+    #[serde(rename = "duration_ns", with = "trace_core::duration_nanos")]
+    duration: Duration,
     #[serde(default)]
     inputs: Map,
     /// Present (even as `null`) means `Some`.
@@ -86,7 +88,7 @@ pub(crate) fn encode_into(buffer: &mut Vec<u8>, event: &Event) {
         timestep: event.timestep,
         started_ns,
         started: started_ns.is_none().then(|| event.started_at.to_rfc3339()),
-        duration_ns: event.duration.as_nanos(),
+        duration: event.duration,
         inputs: &event.inputs,
         output: event.output.as_ref(),
         error: event.error.as_ref(),
@@ -128,41 +130,16 @@ pub(crate) fn decode(row: EventRow<'_>) -> Result<Event, String> {
         turn: stored.turn,
         timestep: stored.timestep,
         started_at,
-        duration: duration_from_nanos(stored.duration_ns)?,
+        duration: stored.duration,
         inputs: stored.inputs,
         output: stored.output,
         error: stored.error,
-        outcome: outcome_back(row.outcome).ok_or_else(|| format!("unknown outcome {:?}", row.outcome))?,
+        outcome: Outcome::ALL
+            .into_iter()
+            .find(|outcome| outcome.as_str() == row.outcome)
+            .ok_or_else(|| format!("unknown outcome {:?}", row.outcome))?,
         metadata: stored.metadata,
     })
-}
-
-/// The name an outcome is stored by.
-pub(crate) fn outcome_name(outcome: Outcome) -> &'static str {
-    match outcome {
-        Outcome::Ok => "ok",
-        Outcome::Err => "err",
-        Outcome::Panicked => "panicked",
-        Outcome::Cancelled => "cancelled",
-    }
-}
-
-fn outcome_back(name: &str) -> Option<Outcome> {
-    Some(match name {
-        "ok" => Outcome::Ok,
-        "err" => Outcome::Err,
-        "panicked" => Outcome::Panicked,
-        "cancelled" => Outcome::Cancelled,
-        _ => return None,
-    })
-}
-
-fn duration_from_nanos(nanos: u128) -> Result<Duration, String> {
-    const NANOS_PER_SEC: u128 = 1_000_000_000;
-    let secs = u64::try_from(nanos / NANOS_PER_SEC).map_err(|_| format!("duration of {nanos} ns is too long"))?;
-    // The remainder is below one billion: it fits a u32.
-    let subsec = u32::try_from(nanos % NANOS_PER_SEC).unwrap_or(0);
-    Ok(Duration::new(secs, subsec))
 }
 
 #[cfg(test)]
@@ -199,7 +176,7 @@ mod tests {
         decode(EventRow {
             id: event.id,
             name: event.name.clone(),
-            outcome: outcome_name(event.outcome),
+            outcome: event.outcome.as_str(),
             data: &data,
         })
         .expect("decodes")

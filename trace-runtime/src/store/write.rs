@@ -62,7 +62,7 @@ fn insert_events(tx: &Transaction<'_>, sid: i64, events: &[Event]) -> rusqlite::
             sid,
             codec::id(event.id),
             event.name,
-            event_row::outcome_name(event.outcome),
+            event.outcome.as_str(),
             text
         ])?;
         if changed > 0 {

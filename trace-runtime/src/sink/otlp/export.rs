@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use opentelemetry_sdk::trace::{SpanData, SpanExporter as _};
 
+use crate::sink::SinkReport;
 use crate::sync::lock;
 
 /// Attempts per batch while the collector answers; one while it does not (after a batch
@@ -27,22 +28,20 @@ pub(super) enum Job {
     Flush(Sender<Result<(), String>>),
 }
 
-/// What the export thread did that the tracer's stats have not counted yet.
+/// What the sink did in the background.
 #[derive(Default)]
 pub(super) struct Tally {
-    pub(super) failures: u64,
-    pub(super) retries: u64,
-    pub(super) dropped_events: u64,
-    pub(super) last_error: Option<String>,
+    /// What the tracer's stats have not counted yet.
+    pub(super) unreported: SinkReport,
     /// The first failure since the last flush, for that flush to report.
     pub(super) since_flush: Option<String>,
 }
 
 impl Tally {
     pub(super) fn fail(&mut self, message: String) {
-        self.failures += 1;
+        self.unreported.failures += 1;
         self.since_flush.get_or_insert_with(|| message.clone());
-        self.last_error = Some(message);
+        self.unreported.last_error = Some(message);
     }
 }
 
@@ -85,7 +84,7 @@ impl ExportThread {
             if attempt > 1 {
                 std::thread::sleep(backoff);
                 backoff *= 2;
-                lock(&self.tally).retries += 1;
+                lock(&self.tally).unreported.retries += 1;
             }
             match self.run_to_end(spans.clone()) {
                 Ok(()) => {
@@ -97,13 +96,14 @@ impl ExportThread {
         }
         self.degraded = true;
         let mut tally = lock(&self.tally);
-        tally.dropped_events += events as u64;
+        let report = &mut tally.unreported;
+        report.dropped_events += events as u64;
         let message = format!(
             "gave up on a session's {} spans after {attempts} attempt(s): {}",
             spans.len(),
-            tally.last_error.as_deref().unwrap_or("no answer")
+            report.last_error.as_deref().unwrap_or("no answer")
         );
-        tally.last_error = Some(message);
+        report.last_error = Some(message);
     }
 }
 

@@ -376,7 +376,7 @@ impl Sink for OtlpSink {
             Ok(()) => Ok(()),
             Err(TrySendError::Full(_)) => {
                 let mut tally = lock(&self.tally);
-                tally.dropped_events += trace.events.len() as u64;
+                tally.unreported.dropped_events += trace.events.len() as u64;
                 tally.fail(format!(
                     "the export backlog is full: dropped session {} ({} events)",
                     trace.session_id,
@@ -405,15 +405,7 @@ impl Sink for OtlpSink {
     }
 
     fn take_report(&mut self) -> SinkReport {
-        let mut tally = lock(&self.tally);
-        let report = SinkReport {
-            failures: tally.failures,
-            retries: tally.retries,
-            dropped_events: tally.dropped_events,
-            last_error: tally.last_error.take(),
-        };
-        (tally.failures, tally.retries, tally.dropped_events) = (0, 0, 0);
-        report
+        std::mem::take(&mut lock(&self.tally).unreported)
     }
 }
 
