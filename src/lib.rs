@@ -5,8 +5,8 @@
 
 #[doc(inline)]
 pub use trace_core::{
-    CallRecord, CapturePolicy, ErrorRecord, Event, EventBuilder, EventKind, LlmUsage, Map, Message, Outcome, Reward,
-    SessionStatus, SessionTrace, TimeStep,
+    CallRecord, CapturePolicy, ErrorRecord, Event, EventBuilder, EventKind, EventRecord, Events, LlmUsage, Map,
+    Message, Outcome, Records, Reward, SessionStatus, SessionTrace, TimeStep,
 };
 #[doc(inline)]
 pub use trace_core::{assert_parity, capture, graph, otel, parity};

@@ -51,7 +51,8 @@ fn sample_trace() -> SessionTrace {
         events: vec![
             sample_event(EventKind::Agent, Duration::from_micros(1500)),
             sample_event(EventKind::Custom("retriever".into()), Duration::ZERO),
-        ],
+        ]
+        .into(),
         messages: vec![Message {
             id: 1,
             source_id: "environment".into(),

@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::graph::InferenceGraph;
-use crate::{Event, Map, Message, Reward};
+use crate::{Events, Map, Message, Reward};
 
 /// Everything recorded in one session: its events, timesteps, messages and metadata.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -22,8 +22,9 @@ pub struct SessionTrace {
     pub status: SessionStatus,
     /// The timesteps opened during the session, by index.
     pub timesteps: Vec<TimeStep>,
-    /// The traced calls, sorted by id (call-start order).
-    pub events: Vec<Event>,
+    /// The traced calls, sorted by id (call-start order); decoded when first read (see
+    /// [`Events`]).
+    pub events: Events,
     /// The messages recorded, by id.
     pub messages: Vec<Message>,
     /// The rewards recorded, in recording order.
@@ -62,7 +63,10 @@ impl SessionTrace {
 
     /// How many events ended in `Err` or `Panicked`.
     pub fn error_count(&self) -> usize {
-        self.events.iter().filter(|event| event.outcome.is_failure()).count()
+        self.events
+            .records()
+            .filter(|event| event.outcome().is_failure())
+            .count()
     }
 }
 

@@ -26,6 +26,9 @@ pub(crate) fn expand(kind: MacroKind, options: &Options, function: &TracedFn) ->
     let captures = captures(kind, options, function, &private);
     let finish = finish(kind, options, function, &private);
 
+    let is_async = function.sig.asyncness.is_some() || function.boxed_future().is_some();
+    // A sync call is the task's parent from its start; an async one while it is polled.
+    let start = if is_async { quote!(start) } else { quote!(start_sync) };
     let body = if function.sig.asyncness.is_some() {
         let block = with_return_edge(&function.body, &function.sig.output);
         let future = quote_spanned!(function.body.span()=> async move #block);
@@ -77,7 +80,7 @@ pub(crate) fn expand(kind: MacroKind, options: &Options, function: &TracedFn) ->
             #(#inner_attrs)*
             #site
             #[allow(unused_mut)]
-            let mut __trace_call = #private::Call::start(&__TRACE_SITE);
+            let mut __trace_call = #private::Call::#start(&__TRACE_SITE);
             #node_slot
             #captures
             #body
@@ -151,10 +154,12 @@ fn call_site(kind: MacroKind, options: &Options, function: &TracedFn, private: &
     };
     quote! {
         static __TRACE_SITE: #private::CallSite = #private::CallSite {
-            kind: #private::EventKind::#variant,
-            system_id: #system_id,
-            name: #name,
-            module_path: ::core::module_path!(),
+            names: #private::EventNames {
+                kind: #private::EventKind::#variant,
+                system_id: ::std::borrow::Cow::Borrowed(#system_id),
+                name: ::std::borrow::Cow::Borrowed(#name),
+                module_path: ::std::borrow::Cow::Borrowed(::core::module_path!()),
+            },
             include_timing: #include_timing,
             include_memory: #include_memory,
             auto_timestep: #auto_timestep,
@@ -204,14 +209,21 @@ fn captures(kind: MacroKind, options: &Options, function: &TracedFn, private: &T
         .bindings()
         .into_iter()
         .filter(|_| !no_args)
-        .filter(|binding| if binding.is_self { capture_self } else { !options.skip.contains(&binding.ident) })
+        .filter(|binding| {
+            if binding.is_self {
+                capture_self
+            } else {
+                !options.skip.contains(&binding.ident)
+            }
+        })
         .map(|binding| {
             let ident = binding.ident;
             let name = ident.to_string();
             let name = name.strip_prefix("r#").unwrap_or(&name).to_owned();
+            // The key as JSON, written once here rather than escaped on every call.
+            let json_key = format!("{}:", json_string(&name));
             quote! {
-                let __trace_value = (&&&#private::Capture::new(#name, &#ident, __trace_open.policy())).__trace_capture();
-                __trace_open.input(#name, __trace_value);
+                (&&&#private::Capture::input(#name, #json_key, &#ident)).__trace_capture(__trace_open);
             }
         })
         .collect();
@@ -230,10 +242,26 @@ fn captures(kind: MacroKind, options: &Options, function: &TracedFn, private: &T
     }
 }
 
+/// `text` as a JSON string (quoted and escaped).
+fn json_string(text: &str) -> String {
+    let mut json = String::with_capacity(text.len() + 2);
+    json.push('"');
+    for c in text.chars() {
+        match c {
+            '"' => json.push_str("\\\""),
+            '\\' => json.push_str("\\\\"),
+            c if u32::from(c) < 0x20 => json.push_str(&format!("\\u{:04x}", u32::from(c))),
+            c => json.push(c),
+        }
+    }
+    json.push('"');
+    json
+}
+
 /// Finishes `__trace_open` from `__trace_return`.
 fn finish(kind: MacroKind, options: &Options, function: &TracedFn, private: &TokenStream) -> TokenStream {
     if matches!(function.sig.output, ReturnType::Default) && function.boxed_future().is_none() {
-        return quote!(#private::finish(__trace_open, #private::Ended::Ok(::core::option::Option::None)););
+        return quote!(#private::finish_ok(__trace_open););
     }
     let capture_result = options.capture_result.as_ref().is_none_or(|s| s.value);
     let usage = if kind == MacroKind::Llm {
@@ -245,11 +273,9 @@ fn finish(kind: MacroKind, options: &Options, function: &TracedFn, private: &Tok
         TokenStream::new()
     };
     let output = if capture_result {
-        quote! {
-            ::core::option::Option::Some((&&&#private::Capture::new("output", __trace_value, __trace_open.policy())).__trace_capture())
-        }
+        quote!((&&&#private::Capture::output(__trace_value)).__trace_capture(&mut __trace_open);)
     } else {
-        quote!(::core::option::Option::None)
+        TokenStream::new()
     };
     quote! {
         #[allow(unused_mut)]
@@ -261,20 +287,21 @@ fn finish(kind: MacroKind, options: &Options, function: &TracedFn, private: &Tok
             SplitValue as _, UsageNone as _, UsageViaTrait as _,
         };
         #[allow(unreachable_patterns, unused_variables)]
-        let __trace_ended = match (&&#private::ReturnProbe(__trace_return)).__trace_split() {
+        match (&&#private::ReturnProbe(__trace_return)).__trace_split() {
             #private::Split::Ok(__trace_value) => {
                 #usage
-                #private::Ended::Ok(#output)
+                #output
+                #private::finish_ok(__trace_open);
             }
             #private::Split::Value(__trace_value) => {
                 #usage
-                #private::Ended::Ok(#output)
+                #output
+                #private::finish_ok(__trace_open);
             }
             #private::Split::Err(__trace_error) => {
-                #private::Ended::Err((&&&&&&#private::ErrorProbe(__trace_error)).__trace_error())
+                #private::finish_err(__trace_open, (&&&&&&#private::ErrorProbe(__trace_error)).__trace_error());
             }
-        };
-        #private::finish(__trace_open, __trace_ended);
+        }
     }
 }
 

@@ -86,8 +86,7 @@ fn record_fields(call: &mut Call, record: impl FnOnce(&mut FieldVisitor<'_>)) {
     let mut fields = Map::new();
     record(&mut FieldVisitor(&mut fields));
     for (name, value) in fields {
-        let value = call.policy().apply(&name, value);
-        call.input(name, value);
+        call.capture_input_value(&name, value);
     }
 }
 
@@ -146,7 +145,7 @@ impl<S: Subscriber + for<'span> LookupSpan<'span>> Layer<S> for TracingLayer {
             .and_then(|span_call| span_call.call.take());
         if let Some(call) = call {
             // A refusal (the session ended meanwhile) is counted in the tracer's stats.
-            let _ = call.finish_ok(None);
+            let _ = call.finish_ok();
         }
     }
 

@@ -8,6 +8,7 @@
 #[cfg(feature = "tracing")]
 mod bridge;
 mod call;
+mod captured;
 mod context;
 mod error;
 mod hooks;

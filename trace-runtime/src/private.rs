@@ -16,65 +16,80 @@ use std::task::{Context, Poll};
 
 use pin_project_lite::pin_project;
 use serde::Serialize;
-use trace_core::{CapturePolicy, LlmUsage, capture};
+use trace_core::LlmUsage;
 
 pub use crate::call::Call;
 pub use crate::node::Node;
 pub use crate::site::{BundleSite, CallSite};
 pub use serde_json::Value;
 pub use trace_core::graph::NodeId;
+pub use trace_core::recorded::EventNames;
 pub use trace_core::{CallRecord, ErrorRecord, EventKind, Map, Message};
 
-/// A value to capture under `name` with the tracer's policy.
+/// A value to capture: an argument (by name, and its key as JSON) or the output.
 pub struct Capture<'a, T: ?Sized> {
-    name: &'a str,
+    /// The argument's name and `"name":`; `None` for the output.
+    name: Option<(&'a str, &'a str)>,
     value: &'a T,
-    policy: &'a CapturePolicy,
 }
 
 impl<'a, T: ?Sized> Capture<'a, T> {
-    /// Wraps a value for capture.
-    pub fn new(name: &'a str, value: &'a T, policy: &'a CapturePolicy) -> Self {
-        Capture { name, value, policy }
+    /// Wraps an argument for capture; `json_key` is its name as a JSON key, `"name":`.
+    pub fn input(name: &'a str, json_key: &'a str, value: &'a T) -> Self {
+        Capture {
+            name: Some((name, json_key)),
+            value,
+        }
+    }
+
+    /// Wraps the output for capture.
+    pub fn output(value: &'a T) -> Self {
+        Capture { name: None, value }
     }
 }
 
 /// Capture through `Serialize` (preferred).
 pub trait CaptureSerialize {
-    /// The captured value.
-    fn __trace_capture(&self) -> Value;
+    /// Captures the value into the call.
+    fn __trace_capture(&self, call: &mut Call);
 }
 
 impl<T: Serialize + ?Sized> CaptureSerialize for &&Capture<'_, T> {
-    fn __trace_capture(&self) -> Value {
-        if self.policy.is_redacted(self.name) {
-            return Value::String(trace_core::REDACTED.to_owned());
+    fn __trace_capture(&self, call: &mut Call) {
+        match self.name {
+            Some((name, json_key)) => call.capture_input_keyed(name, json_key, self.value),
+            None => call.capture_output(self.value),
         }
-        self.policy.apply(self.name, capture::to_value(self.value))
     }
 }
 
 /// Capture through `Debug` (when the type is not `Serialize`).
 pub trait CaptureDebug {
-    /// The captured value.
-    fn __trace_capture(&self) -> Value;
+    /// Captures the value into the call.
+    fn __trace_capture(&self, call: &mut Call);
 }
 
 impl<T: Debug + ?Sized> CaptureDebug for &Capture<'_, T> {
-    fn __trace_capture(&self) -> Value {
-        self.policy.capture_debug(self.name, &self.value)
+    fn __trace_capture(&self, call: &mut Call) {
+        match self.name {
+            Some((name, _)) => call.capture_input_debug(name, &self.value),
+            None => call.capture_output_debug(&self.value),
+        }
     }
 }
 
 /// Capture of a type that is neither: its name.
 pub trait CaptureOpaque {
-    /// The captured value.
-    fn __trace_capture(&self) -> Value;
+    /// Captures the value into the call.
+    fn __trace_capture(&self, call: &mut Call);
 }
 
 impl<T: ?Sized> CaptureOpaque for Capture<'_, T> {
-    fn __trace_capture(&self) -> Value {
-        Value::String(format!("<{}>", type_name::<T>()))
+    fn __trace_capture(&self, call: &mut Call) {
+        match self.name {
+            Some((name, _)) => call.capture_input_opaque(name, type_name::<T>()),
+            None => call.capture_output_opaque(type_name::<T>()),
+        }
     }
 }
 
@@ -333,16 +348,13 @@ impl<T: ?Sized> UsageNone for UsageProbe<'_, T> {
     }
 }
 
-/// Runs a sync body as the call — the call is the task's parent meanwhile, and a panic is
-/// recorded (with its message) and resumed — then finishes the call from the return value
-/// with the expansion's `finish`. Out of line, so that a traced function's own frame holds
-/// only what the untraced path needs.
+/// Runs a sync body as the call — opened by [`Call::start_sync`], so it is the task's
+/// parent meanwhile; a panic is recorded (with its message) and resumed — then finishes
+/// the call from the return value with the expansion's `finish`. Out of line, so that a
+/// traced function's own frame holds only what the untraced path needs.
 #[inline(never)]
 pub fn run_sync<R>(call: Call, body: impl FnOnce() -> R, finish: impl FnOnce(Call, &R)) -> R {
-    let previous = call.enter_task();
-    let result = catch_unwind(AssertUnwindSafe(body));
-    call.exit_task(previous);
-    match result {
+    match catch_unwind(AssertUnwindSafe(body)) {
         Ok(value) => {
             finish(call, &value);
             value
@@ -426,19 +438,14 @@ pub fn finish_with<R: ?Sized>(call: Call, returned: &R, finish: impl FnOnce(Call
     finish(call, returned);
 }
 
-/// Records the end of a call whose return value was split; the expansion captures the parts.
-pub fn finish(call: Call, ended: Ended) {
+/// Records the end of a call that returned (its output, if any, already captured).
+pub fn finish_ok(call: Call) {
     // A refusal (the session ended meanwhile) is counted in the tracer's stats.
-    let _ = match ended {
-        Ended::Ok(output) => call.finish_ok(output),
-        Ended::Err(error) => call.finish_err(error),
-    };
+    let _ = call.finish_ok();
 }
 
-/// How a call ended, as the expansion captured it.
-pub enum Ended {
-    /// Returned, with its captured output (`None`: nothing to capture).
-    Ok(Option<Value>),
-    /// Returned an `Err`.
-    Err(ErrorRecord),
+/// Records the end of a call that returned an `Err`.
+pub fn finish_err(call: Call, error: ErrorRecord) {
+    // A refusal (the session ended meanwhile) is counted in the tracer's stats.
+    let _ = call.finish_err(error);
 }

@@ -1,7 +1,8 @@
 //! [`CallSite`]: what a traced function's attribute said, as a `static` in its body.
 
 use serde_json::Value;
-use trace_core::{CallRecord, ErrorRecord, EventKind, Map, Message};
+use trace_core::recorded::EventNames;
+use trace_core::{CallRecord, ErrorRecord, Map, Message};
 
 /// The options of one traced function, built by the attribute macro as a `static` that
 /// names every field (a `static` cannot take the rest from a value with drop glue).
@@ -9,14 +10,8 @@ use trace_core::{CallRecord, ErrorRecord, EventKind, Map, Message};
 /// Not a stable API: only the macros' expansions use it.
 #[derive(Debug)]
 pub struct CallSite {
-    /// The event kind.
-    pub kind: EventKind,
-    /// The event's system id.
-    pub system_id: &'static str,
-    /// The event's name.
-    pub name: &'static str,
-    /// `module_path!()` of the function.
-    pub module_path: &'static str,
+    /// The events' kind, system id, name and module (`module_path!()`).
+    pub names: EventNames,
     /// Whether the call is timed (`include_timing`).
     pub include_timing: bool,
     /// Whether resident memory is recorded before and after (`include_memory`).

@@ -67,19 +67,19 @@ impl SpanGuard {
     }
 
     /// Records an argument of the call.
-    pub fn record_input(&mut self, name: impl Into<String>, value: impl Serialize) {
+    pub fn record_input(&mut self, name: impl AsRef<str>, value: impl Serialize) {
         if let Some(call) = &mut self.call {
-            let name = name.into();
-            let value = call.policy().apply(&name, capture::to_value(&value));
-            call.input(name, value);
+            call.capture_input(name.as_ref(), &value);
         }
     }
 
     /// Records a metadata entry of the call.
     pub fn record_metadata(&mut self, key: impl Into<String>, value: impl Serialize) {
-        if let Some(call) = &mut self.call {
+        if let Some(call) = &mut self.call
+            && let Some(policy) = call.policy()
+        {
             let key = key.into();
-            let value = call.policy().apply(&key, capture::to_value(&value));
+            let value = policy.apply(&key, capture::to_value(&value));
             call.metadata(key, value);
         }
     }
@@ -93,16 +93,16 @@ impl SpanGuard {
 
     /// Records the call as returned, with no output (a function without a return value).
     pub fn finish(mut self) -> Result<(), TraceError> {
-        self.call.take().map_or(Ok(()), |call| call.finish_ok(None))
+        self.call.take().map_or(Ok(()), Call::finish_ok)
     }
 
     /// Records the call as returned with `output`.
     pub fn finish_ok(mut self, output: impl Serialize) -> Result<(), TraceError> {
-        let Some(call) = self.call.take() else {
+        let Some(mut call) = self.call.take() else {
             return Ok(());
         };
-        let output = call.policy().apply("output", capture::to_value(&output));
-        call.finish_ok(Some(output))
+        call.capture_output(&output);
+        call.finish_ok()
     }
 
     /// Records the call as failed with `error` (outcome `Err`).

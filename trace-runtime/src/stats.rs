@@ -15,7 +15,8 @@ pub struct TracerStats {
     pub sessions_ended: u64,
     /// Sessions that ended but were not kept by sampling (not written to sinks).
     pub sessions_sampled_out: u64,
-    /// Events recorded into sessions.
+    /// Events recorded into sessions. A running session's events are counted in groups of
+    /// up to 256 as they are sealed for the sinks: all of them once it has ended.
     pub events_recorded: u64,
     /// Messages recorded into sessions.
     pub messages_recorded: u64,

@@ -17,8 +17,6 @@ use crate::{Sink, TraceError};
 /// The default capacity of the writer's queue, in records (a record is a session's start,
 /// a batch of its events, or its whole ended trace: the capacity bounds memory).
 const DEFAULT_QUEUE_CAPACITY: usize = 32;
-/// How many finished events a running session gathers before streaming them.
-const STREAM_BATCH: usize = 256;
 
 /// Starts sessions and hands them to its sinks. Cheap to clone; all clones share the
 /// same sinks and counters.
@@ -42,6 +40,8 @@ pub(crate) struct TracerShared {
     pub(crate) sampling: Sampling,
     pub(crate) live: LiveSessions,
     pub(crate) parameters: crate::ParameterStore,
+    /// The monotonic clock events are timed with.
+    pub(crate) clock: quanta::Clock,
     /// Whether a sink wants running sessions' events.
     streams: bool,
     /// Whether every sink does (then an ended session's record need not repeat them).
@@ -58,10 +58,6 @@ impl TracerShared {
     /// Whether running sessions' events are streamed (some sink wants them).
     pub(crate) fn streams(&self) -> bool {
         self.streams
-    }
-
-    pub(crate) fn stream_batch(&self) -> usize {
-        STREAM_BATCH
     }
 
     /// Whether an ended session's record may leave out the events already streamed: every
@@ -284,6 +280,7 @@ impl SessionTracerBuilder {
             sampling: self.sampling,
             live: LiveSessions::default(),
             parameters: self.parameters,
+            clock: quanta::Clock::new(),
             streams,
             all_stream,
             writer,

@@ -12,7 +12,7 @@
 //! use agent_trace::parity::compare;
 //! # use agent_trace::{SessionTrace, SessionStatus};
 //! # let trace = SessionTrace { session_id: "s".into(), started_at: chrono::Utc::now(),
-//! #     ended_at: None, status: SessionStatus::Success, timesteps: vec![], events: vec![],
+//! #     ended_at: None, status: SessionStatus::Success, timesteps: vec![], events: Default::default(),
 //! #     messages: vec![], rewards: vec![], graph: Default::default(), metadata: Default::default() };
 //! let report = compare(&trace, &trace.clone());
 //! assert!(report.is_valid(), "{report}");
@@ -44,7 +44,7 @@ pub fn compare(manual: &SessionTrace, decorated: &SessionTrace) -> ValidationRep
 /// ```
 /// # use agent_trace::{SessionTrace, SessionStatus};
 /// # let manual = SessionTrace { session_id: "s".into(), started_at: chrono::Utc::now(),
-/// #     ended_at: None, status: SessionStatus::Success, timesteps: vec![], events: vec![],
+/// #     ended_at: None, status: SessionStatus::Success, timesteps: vec![], events: Default::default(),
 /// #     messages: vec![], rewards: vec![], graph: Default::default(), metadata: Default::default() };
 /// # let decorated = manual.clone();
 /// agent_trace::assert_parity!(manual, decorated);

@@ -23,7 +23,7 @@ impl LiveSessions {
     pub(crate) fn stream_all(&self) {
         let running: Vec<Arc<SessionInner>> = lock(&self.sessions).iter().filter_map(Weak::upgrade).collect();
         for session in running {
-            let batch = lock(&session.state).take_unstreamed(&session.id);
+            let batch = lock(&session.state).take_unstreamed(&session.id, &session.tracer.counters);
             if let Some(batch) = batch {
                 session.stream(batch);
             }

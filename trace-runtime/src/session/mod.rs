@@ -4,14 +4,14 @@ use std::borrow::Cow;
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use trace_core::graph::InferenceGraph;
+use trace_core::recorded::{self, Closing, RecordedEvent, RecordedEvents};
 use trace_core::{
-    Event, EventBuilder, EventKind, EventPlacement, Map, Message, Reward, SessionStatus, SessionTrace, TimeStep,
-    capture,
+    Event, EventBuilder, EventKind, EventPlacement, Events, Map, Message, Reward, SessionStatus, SessionTrace,
+    TimeStep, capture,
 };
 
 use crate::TraceError;
@@ -30,6 +30,13 @@ pub(crate) use live::LiveSessions;
 
 /// "No turn" / "no timestep" in the atomics that hold an `Option<u32>`.
 const NONE: u64 = u64::MAX;
+/// How many events a chunk of recorded events holds before it is sealed (and, when a sink
+/// wants running sessions' events, streamed).
+const CHUNK_EVENTS: usize = 256;
+/// How many a session's first chunk holds.
+const FIRST_CHUNK_EVENTS: usize = 32;
+/// The bytes of captured text a chunk starts with room for, per event.
+const TEXT_PER_EVENT: usize = 64;
 
 /// One traced run of an agent. Cheap to clone; all clones are the same session.
 ///
@@ -54,7 +61,7 @@ pub(crate) struct SessionInner {
     tracer: Arc<TracerShared>,
     started_at: DateTime<Utc>,
     /// The monotonic instant that corresponds to `started_at`.
-    base: Instant,
+    base: quanta::Instant,
     next_event_id: AtomicU64,
     turn: AtomicU64,
     timestep: AtomicU64,
@@ -62,17 +69,17 @@ pub(crate) struct SessionInner {
     state: Mutex<SessionState>,
 }
 
-#[derive(Default)]
 struct SessionState {
     ended: bool,
-    events: Vec<Event>,
+    /// The chunk events are recorded into.
+    open: RecordedEvents,
+    /// Full chunks, in recording order; each was streamed when sealed, if the tracer streams.
+    sealed: Vec<Arc<RecordedEvents>>,
     messages: Vec<Message>,
     timesteps: Vec<TimeStep>,
     rewards: Vec<Reward>,
     metadata: Map,
     graph: InferenceGraph,
-    /// Events before this index have been streamed to the sinks.
-    streamed: usize,
     /// The metadata changed since it was last streamed.
     metadata_changed: bool,
     /// An event ended in `Err`/`Panicked`, or a scope's result was an error.
@@ -85,40 +92,71 @@ struct SessionState {
 }
 
 impl SessionState {
+    fn new(base: DateTime<Utc>) -> SessionState {
+        SessionState {
+            ended: false,
+            open: RecordedEvents::new(base, 0),
+            sealed: Vec::new(),
+            messages: Vec::new(),
+            timesteps: Vec::new(),
+            rewards: Vec::new(),
+            metadata: Map::new(),
+            graph: InferenceGraph::default(),
+            metadata_changed: false,
+            failed: false,
+            cancelled: false,
+            stream_broken: false,
+        }
+    }
+
+    /// Seals the open chunk, if it holds events, counting them in `events_recorded`;
+    /// returns it.
+    fn seal(&mut self, counters: &Counters) -> Option<Arc<RecordedEvents>> {
+        if self.open.is_empty() {
+            return None;
+        }
+        Counters::add(&counters.events_recorded, self.open.len());
+        // The next chunk gets its room when its first event arrives (none may).
+        let next = RecordedEvents::new(self.open.base(), 0);
+        let sealed = Arc::new(std::mem::replace(&mut self.open, next));
+        self.sealed.push(Arc::clone(&sealed));
+        Some(sealed)
+    }
+
     /// The events not streamed yet (and the metadata, if it changed), as a batch.
-    fn take_unstreamed(&mut self, session_id: &str) -> Option<EventBatch> {
+    fn take_unstreamed(&mut self, session_id: &str, counters: &Counters) -> Option<EventBatch> {
         if self.ended {
             return None;
         }
-        let events = self
-            .events
-            .get(self.streamed..)
-            .filter(|rest| !rest.is_empty())?
-            .to_vec();
-        self.streamed = self.events.len();
+        let chunk = self.seal(counters)?;
+        Some(self.batch(session_id, chunk))
+    }
+
+    /// A sealed chunk as a batch to stream, with the metadata if it changed.
+    fn batch(&mut self, session_id: &str, chunk: Arc<RecordedEvents>) -> EventBatch {
         let metadata = std::mem::take(&mut self.metadata_changed).then(|| self.metadata.clone());
-        Some(EventBatch {
+        EventBatch {
             session_id: session_id.to_owned(),
-            events,
+            events: Events::from_recorded(vec![chunk]),
             metadata,
-        })
+        }
     }
 }
 
 impl Session {
     pub(crate) fn start(tracer: Arc<TracerShared>, id: String) -> Session {
         Counters::bump(&tracer.counters.sessions_started);
-        let started_at = Utc::now();
+        let (started_at, base) = (Utc::now(), tracer.clock.now());
         let inner = Arc::new(SessionInner {
             id,
             tracer,
             started_at,
-            base: Instant::now(),
+            base,
             next_event_id: AtomicU64::new(1),
             turn: AtomicU64::new(NONE),
             timestep: AtomicU64::new(NONE),
             next_node_id: AtomicU64::new(1),
-            state: Mutex::new(SessionState::default()),
+            state: Mutex::new(SessionState::new(started_at)),
         });
         let tracer = &inner.tracer;
         if tracer.streams() {
@@ -262,7 +300,10 @@ impl Session {
         policy.apply_to_map(&mut event.metadata);
         event.output = event.output.map(|output| policy.apply("output", output));
         let id = event.id;
-        self.push_event(event)?;
+        let for_hooks = self.has_event_hooks().then(|| event.clone());
+        let mut text = Vec::new();
+        let (opened, closing) = recorded::record(event, &mut text);
+        self.push_recorded(&opened, closing, &text, for_hooks)?;
         Ok(id)
     }
 
@@ -391,37 +432,76 @@ impl Session {
 
     /// The wall-clock time of a monotonic instant, derived from the session's start so that
     /// event times never go backwards.
-    pub(crate) fn wall_time(&self, at: Instant) -> DateTime<Utc> {
+    pub(crate) fn wall_time(&self, at: quanta::Instant) -> DateTime<Utc> {
         self.inner.wall_time(at)
     }
 
     pub(crate) fn now(&self) -> DateTime<Utc> {
-        self.wall_time(Instant::now())
+        self.wall_time(self.instant())
     }
 
-    /// Adds a finished event, or refuses it if the session has ended. Streams a batch of
-    /// finished events to the sinks when enough have gathered.
-    pub(crate) fn push_event(&self, event: Event) -> Result<(), TraceError> {
+    /// Now, on the tracer's monotonic clock.
+    #[inline]
+    pub(crate) fn instant(&self) -> quanta::Instant {
+        self.inner.tracer.clock.now()
+    }
+
+    /// The monotonic instant the session started at: recorded events' starts are measured
+    /// from it.
+    pub(crate) fn base(&self) -> quanta::Instant {
+        self.inner.base
+    }
+
+    /// Whether hooks want every event (then it is decoded for them as it is recorded).
+    pub(crate) fn has_event_hooks(&self) -> bool {
+        !self.inner.tracer.hooks.is_empty()
+    }
+
+    /// Adds the event `opened`, closed as `closing` says, whose captured values are in
+    /// `text` — or refuses it if the session has ended; `decoded` is the event for the
+    /// hooks, when there are any. Seals the open chunk when it is full, and streams it if a
+    /// sink wants running sessions' events.
+    pub(crate) fn push_recorded(
+        &self,
+        opened: &RecordedEvent,
+        closing: Closing,
+        text: &[u8],
+        decoded: Option<Event>,
+    ) -> Result<(), TraceError> {
         let tracer = &self.inner.tracer;
-        let for_hooks = (!tracer.hooks.is_empty()).then(|| event.clone());
         let mut state = lock(&self.inner.state);
         if state.ended {
             drop(state);
             return Err(self.rejected());
         }
-        state.failed |= event.outcome.is_failure();
-        state.events.push(event);
-        let batch = if tracer.streams() && state.events.len() - state.streamed >= tracer.stream_batch() {
-            state.take_unstreamed(&self.inner.id)
+        state.failed |= closing.outcome.is_failure();
+        if !state.open.has_room_for(text.len()) {
+            state.seal(&tracer.counters);
+        }
+        // A session's first chunk is small (most sessions are short), the others full-size;
+        // each gets its room at once rather than growing by copies.
+        let chunk_events = if state.sealed.is_empty() {
+            FIRST_CHUNK_EVENTS
+        } else {
+            CHUNK_EVENTS
+        };
+        if state.open.is_empty() {
+            state.open.reserve(chunk_events, chunk_events * TEXT_PER_EVENT);
+        }
+        state.open.push(opened, closing, text);
+        let batch = if state.open.len() >= chunk_events {
+            let sealed = state.seal(&tracer.counters);
+            sealed
+                .filter(|_| tracer.streams())
+                .map(|chunk| state.batch(&self.inner.id, chunk))
         } else {
             None
         };
         drop(state);
-        Counters::bump(&tracer.counters.events_recorded);
         if let Some(batch) = batch {
             self.inner.stream(batch);
         }
-        if let Some(event) = for_hooks {
+        if let Some(event) = decoded {
             self.run_hooks(|hook, id| hook.on_event(id, &event));
         }
         Ok(())
@@ -464,7 +544,7 @@ impl SessionInner {
         }
     }
 
-    fn wall_time(&self, at: Instant) -> DateTime<Utc> {
+    fn wall_time(&self, at: quanta::Instant) -> DateTime<Utc> {
         let elapsed = at.saturating_duration_since(self.base);
         chrono::TimeDelta::from_std(elapsed)
             .ok()
@@ -480,7 +560,7 @@ impl SessionInner {
             return None;
         }
         let tail = if self.tracer.streams() {
-            state.take_unstreamed(&self.id)
+            state.take_unstreamed(&self.id, &self.tracer.counters)
         } else {
             None
         };
@@ -495,17 +575,14 @@ impl SessionInner {
             status_if_clean
         };
         let stream_broken = state.stream_broken;
-        let mut events = std::mem::take(&mut state.events);
-        // Ids are unique, so an unstable sort gives the one order — without the scratch buffer a
-        // stable sort allocates (fresh pages for every session).
-        events.sort_unstable_by_key(|event| event.id);
-        let mut trace = SessionTrace {
+        state.seal(&self.tracer.counters);
+        let trace = SessionTrace {
             session_id: self.id.clone(),
             started_at: self.started_at,
             ended_at: Some(now),
             status,
             timesteps: std::mem::take(&mut state.timesteps),
-            events,
+            events: Events::from_recorded(std::mem::take(&mut state.sealed)),
             messages: std::mem::take(&mut state.messages),
             rewards: std::mem::take(&mut state.rewards),
             graph: {
@@ -530,15 +607,12 @@ impl SessionInner {
         if tracer.has_sinks() {
             let tail_queued = tail.is_none_or(|tail| tracer.send(Record::Events(Arc::new(tail))));
             if tracer.sampling.keeps(&self.id, status) {
-                let ended = if tail_queued && !stream_broken && tracer.ended_record_may_omit_streamed() {
-                    // Every sink has every event already: do not copy them all again.
-                    let events = std::mem::take(&mut trace.events);
-                    let copy = trace.clone();
-                    trace.events = events;
-                    copy
-                } else {
-                    trace.clone()
-                };
+                // The copy shares the recorded events with the trace returned.
+                let mut ended = trace.clone();
+                if tail_queued && !stream_broken && tracer.ended_record_may_omit_streamed() {
+                    // Every sink has every event already: they need not read them again.
+                    ended.events = Events::new();
+                }
                 tracer.send(Record::SessionEnded(Arc::new(ended)));
             } else {
                 Counters::bump(&tracer.counters.sessions_sampled_out);
@@ -551,7 +625,7 @@ impl SessionInner {
 
 impl Drop for SessionInner {
     fn drop(&mut self) {
-        let now = self.wall_time(Instant::now());
+        let now = self.wall_time(self.tracer.clock.now());
         // Ended already (the usual case) gives `None`; otherwise the trace went to the sinks.
         let _ = self.finish(now, SessionStatus::Cancelled);
     }

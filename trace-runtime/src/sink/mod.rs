@@ -17,7 +17,7 @@ pub use memory::MemorySink;
 pub use otlp::{OtlpSink, OtlpSinkBuilder};
 #[cfg(feature = "sqlite")]
 pub use sqlite::SqliteSink;
-use trace_core::{Event, Map, SessionTrace};
+use trace_core::{Events, Map, SessionTrace};
 
 use crate::SinkError;
 
@@ -35,8 +35,8 @@ pub struct SessionStart {
 pub struct EventBatch {
     /// The session's id.
     pub session_id: String,
-    /// Finished events, in completion order (not necessarily by id).
-    pub events: Vec<Event>,
+    /// Finished events (in id order when read; see [`Events`]).
+    pub events: Events,
     /// The session's metadata, when it changed since the previous batch.
     pub metadata: Option<Map>,
 }

@@ -101,7 +101,7 @@ pub(super) fn session(
                         messages: decoder.json(row, 6, "messages")?,
                         rewards: decoder.json(row, 7, "rewards")?,
                         graph: decoder.json(row, 8, "graph")?,
-                        events: Vec::new(),
+                        events: trace_core::Events::new(),
                     },
                 ))
             })())

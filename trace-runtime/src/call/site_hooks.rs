@@ -1,0 +1,123 @@
+//! What a call site's options add to its calls: metadata, messages, the error handler,
+//! graph nodes — everything that reads the call as a decoded `Event`.
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+
+use serde_json::Value;
+use trace_core::graph::{GraphNode, NodeId, NodeKind};
+use trace_core::{CallRecord, ErrorRecord, Event, Map, Message, Outcome};
+
+use crate::site::CallSite;
+use crate::stats::Counters;
+
+impl CallSite {
+    /// Whether the site's options read the finished event (and it must be decoded).
+    pub(crate) fn reads_the_event(&self) -> bool {
+        self.metadata.is_some()
+            || self.message.is_some()
+            || self.tool.is_some()
+            || self.error_handler.is_some()
+            || self.bundle.is_some()
+    }
+
+    /// Runs the site's functions on a finished event: metadata, error handler, messages.
+    pub(crate) fn after_call(&self, event: &mut Event, messages: &mut Vec<Message>, counters: &Counters) {
+        if let Some(metadata) = self.metadata
+            && let Some(extra) = guarded(counters, || metadata(&CallRecord::new(event)))
+        {
+            event.metadata.extend(extra);
+        }
+        if let (Some(handler), Some(error)) = (self.error_handler, event.error.as_ref()) {
+            guarded(counters, || handler(error));
+        }
+        if let Some(tool) = self.tool {
+            let result = match (&event.output, &event.error) {
+                (_, Some(error)) => trace_core::capture::to_value(error),
+                (Some(output), None) => output.clone(),
+                (None, None) => Value::Null,
+            };
+            let content = serde_json::json!({ "tool": tool, "args": event.inputs, "result": result });
+            messages.push(Message::new(
+                event.system_id.clone(),
+                "environment",
+                "tool_call",
+                content,
+            ));
+        }
+        if let Some(message) = self.message
+            && let Some(made) = guarded(counters, || message(&CallRecord::new(event)))
+        {
+            messages.extend(made);
+        }
+    }
+}
+
+/// Runs a function named in the options; a panic is counted in `hook_errors` and gives
+/// `None`.
+pub(super) fn guarded<R>(counters: &Counters, function: impl FnOnce() -> R) -> Option<R> {
+    match catch_unwind(AssertUnwindSafe(function)) {
+        Ok(result) => Some(result),
+        Err(_) => {
+            Counters::bump(&counters.hook_errors);
+            None
+        }
+    }
+}
+
+/// The metadata a call of `site` starts with: model, provider, memory before.
+pub(super) fn opening_metadata(site: &CallSite, metadata: &mut Map) {
+    if let Some(model) = site.model {
+        metadata.insert("gen_ai.request.model".to_owned(), Value::from(model));
+    }
+    if let Some(provider) = site.provider {
+        metadata.insert("gen_ai.provider.name".to_owned(), Value::from(provider));
+    }
+    if site.include_memory {
+        metadata.insert("memory.rss_before_bytes".to_owned(), resident_memory());
+    }
+}
+
+/// What a call that records memory adds when it ends.
+pub(super) fn closing_metadata(metadata: &mut Map) {
+    metadata.insert("memory.rss_after_bytes".to_owned(), resident_memory());
+}
+
+/// The graph node of a finished `#[bundle]` call: an operation holding the output, or an
+/// error node holding the error (and, like every call node, the failing call's inputs).
+pub(super) fn graph_node(id: NodeId, dependencies: Vec<NodeId>, event: &Event, site: Option<&CallSite>) -> GraphNode {
+    let failed = event.outcome != Outcome::Ok;
+    let error = match (&event.error, event.outcome) {
+        (Some(error), _) => Some(error.clone()),
+        (None, Outcome::Cancelled) => Some(ErrorRecord::new("cancelled", "the call was dropped before it finished")),
+        _ => None,
+    };
+    GraphNode {
+        id,
+        kind: if failed { NodeKind::Error } else { NodeKind::Operation },
+        name: event.name.clone(),
+        value: if failed {
+            error.as_ref().map_or(Value::Null, trace_core::capture::to_value)
+        } else {
+            event.output.clone().unwrap_or(Value::Null)
+        },
+        dependencies,
+        event: Some(event.id),
+        inputs: event.inputs.clone(),
+        description: site
+            .and_then(|s| s.bundle.as_ref())
+            .and_then(|b| b.description)
+            .map(str::to_owned),
+        error,
+    }
+}
+
+/// The process's resident memory in bytes, from `/proc/self/status` (`null` where that
+/// cannot be read).
+fn resident_memory() -> Value {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmRSS:"))
+        .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        .map_or(Value::Null, |kib| Value::from(kib * 1024))
+}

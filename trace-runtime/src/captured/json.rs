@@ -1,0 +1,791 @@
+//! A `serde` serializer that writes compact JSON straight into a [`TextBuffer`] and applies
+//! the capture policy's key redaction as it goes: a value under a redacted key — a struct
+//! field, a map key, an enum variant, at any depth — is written as `"[REDACTED]"`.
+//!
+//! It writes what `serde_json` would (numbers with `itoa` and `zmij`, strings escaped the
+//! same way, non-finite floats as `null`), but without a writer call per piece, and it
+//! stops as soon as the text passes its byte limit, so an over-long value costs no more
+//! than the limit.
+
+use std::fmt::{self, Display, Write as _};
+
+use serde::ser::{self, Serialize};
+use trace_core::{CapturePolicy, REDACTED};
+
+use super::buffer::TextBuffer;
+
+/// Why a value was not written.
+#[derive(Debug)]
+pub(crate) enum Failure {
+    /// Its text passed the byte limit.
+    OverLimit,
+    /// Its `Serialize` implementation failed (or a map key is not a string).
+    Custom(String),
+}
+
+impl Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Failure::OverLimit => f.write_str("the value is over the capture limit"),
+            Failure::Custom(message) => f.write_str(message),
+        }
+    }
+}
+
+impl std::error::Error for Failure {}
+
+impl ser::Error for Failure {
+    fn custom<T: Display>(message: T) -> Self {
+        Failure::Custom(message.to_string())
+    }
+}
+
+/// Writes `value` at the end of `out` as JSON of at most `limit` bytes, redacting under
+/// `policy`'s keys. On failure `out` holds part of the text: truncate it.
+pub(crate) fn write<T: Serialize + ?Sized>(
+    out: &mut TextBuffer,
+    policy: &CapturePolicy,
+    limit: usize,
+    value: &T,
+) -> Result<(), Failure> {
+    let mut writer = JsonWriter {
+        end: out.len().saturating_add(limit),
+        out,
+        policy,
+    };
+    value.serialize(&mut writer)?;
+    writer.check()
+}
+
+/// Writes the `Debug` text of `text` at the end of `out` as a JSON string of at most
+/// `limit` bytes.
+pub(crate) fn write_debug(out: &mut TextBuffer, limit: usize, text: &dyn fmt::Debug) -> Result<(), Failure> {
+    let end = out.len().saturating_add(limit);
+    out.push(b'"');
+    let mut escaper = Escaper { out, end, over: false };
+    let written = write!(escaper, "{text:?}");
+    if escaper.over {
+        return Err(Failure::OverLimit);
+    }
+    written.map_err(|_| Failure::Custom("a `Debug` implementation failed".to_owned()))?;
+    out.push(b'"');
+    if out.len() > end {
+        return Err(Failure::OverLimit);
+    }
+    Ok(())
+}
+
+struct JsonWriter<'a> {
+    out: &'a mut TextBuffer,
+    policy: &'a CapturePolicy,
+    /// The length the text may reach.
+    end: usize,
+}
+
+impl JsonWriter<'_> {
+    #[inline]
+    fn check(&self) -> Result<(), Failure> {
+        if self.out.len() > self.end {
+            Err(Failure::OverLimit)
+        } else {
+            Ok(())
+        }
+    }
+
+    #[inline]
+    fn string(&mut self, text: &str) -> Result<(), Failure> {
+        self.quoted(b"", text, b"\"")
+    }
+
+    /// Writes `lead`, `text` as a JSON string, then `trail`.
+    #[inline]
+    fn quoted(&mut self, lead: &[u8], text: &str, trail: &[u8]) -> Result<(), Failure> {
+        if text.len() > self.end.saturating_sub(self.out.len()) {
+            return Err(Failure::OverLimit);
+        }
+        if needs_no_escape(text) {
+            self.out.extend_all([lead, b"\"", text.as_bytes(), trail]);
+        } else {
+            self.out.extend_all([lead, b"\""]);
+            escape(self.out, text);
+            self.out.extend(trail);
+        }
+        Ok(())
+    }
+
+    /// Writes `lead`, then `"key":`; says whether the value under it is to be redacted.
+    #[inline]
+    fn key(&mut self, lead: &[u8], key: &str) -> Result<bool, Failure> {
+        self.quoted(lead, key, b"\":")?;
+        Ok(self.policy.is_redacted(key))
+    }
+
+    fn redacted(&mut self) {
+        self.out.extend_all([b"\"", REDACTED.as_bytes(), b"\""]);
+    }
+
+    #[inline]
+    fn unsigned(&mut self, value: u64) -> Result<(), Failure> {
+        self.out.decimal(value);
+        Ok(())
+    }
+
+    #[inline]
+    fn signed(&mut self, value: i64) -> Result<(), Failure> {
+        if value < 0 {
+            self.out.push(b'-');
+        }
+        self.unsigned(value.unsigned_abs())
+    }
+
+    /// A 128-bit integer (rare enough to go through `itoa`).
+    fn wide(&mut self, value: impl itoa::Integer) -> Result<(), Failure> {
+        self.out.extend(itoa::Buffer::new().format(value).as_bytes());
+        Ok(())
+    }
+
+    fn float(&mut self, value: impl zmij::Float + Into<f64> + Copy) -> Result<(), Failure> {
+        if value.into().is_finite() {
+            self.out.extend(zmij::Buffer::new().format_finite(value).as_bytes());
+        } else {
+            self.out.extend(b"null");
+        }
+        Ok(())
+    }
+
+    /// Opens `{"variant":` for an enum variant holding data.
+    fn variant(&mut self, variant: &'static str) -> Result<bool, Failure> {
+        self.key(b"{", variant)
+    }
+}
+
+/// The escapes of the bytes JSON strings cannot hold as they are (`0`: none needed).
+const ESCAPE: [u8; 256] = {
+    let mut table = [0u8; 256];
+    let mut byte = 0;
+    while byte < 0x20 {
+        table[byte] = b'u';
+        byte += 1;
+    }
+    table[0x08] = b'b';
+    table[0x09] = b't';
+    table[0x0a] = b'n';
+    table[0x0c] = b'f';
+    table[0x0d] = b'r';
+    table[b'"' as usize] = b'"';
+    table[b'\\' as usize] = b'\\';
+    table
+};
+
+/// Whether `text` goes into a JSON string as it is: eight bytes at a time.
+#[inline]
+pub(crate) fn needs_no_escape(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    match bytes.len() {
+        0..8 => bytes.iter().all(|&byte| ESCAPE[usize::from(byte)] == 0),
+        n @ 8..=16 => plain_word(word(bytes, 0)) && plain_word(word(bytes, n - 8)),
+        n => bytes.chunks_exact(8).all(|chunk| plain_word(word(chunk, 0))) && plain_word(word(bytes, n - 8)),
+    }
+}
+
+/// Whether none of the eight bytes of `word` needs escaping: none is a quote, a backslash
+/// or below 0x20 (each test is exact: see "determine if a word has a byte less than n" in
+/// Sean Anderson's bit twiddling hacks).
+#[inline(always)]
+fn plain_word(word: u64) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    let below = |x: u64, n: u64| x.wrapping_sub(ONES * n) & !x & HIGHS;
+    (below(word ^ (ONES * u64::from(b'"')), 1) | below(word ^ (ONES * u64::from(b'\\')), 1) | below(word, 0x20)) == 0
+}
+
+/// The eight bytes of `bytes` from `at`, as one word.
+#[inline(always)]
+fn word(bytes: &[u8], at: usize) -> u64 {
+    let mut word = [0; 8];
+    word.copy_from_slice(&bytes[at..at + 8]);
+    u64::from_le_bytes(word)
+}
+
+/// Writes `text` escaped for the inside of a JSON string.
+#[inline]
+fn escape(out: &mut TextBuffer, text: &str) {
+    let bytes = text.as_bytes();
+    let mut start = 0;
+    for (at, &byte) in bytes.iter().enumerate() {
+        let escape = ESCAPE[byte as usize];
+        if escape == 0 {
+            continue;
+        }
+        out.extend(&bytes[start..at]);
+        start = at + 1;
+        if escape == b'u' {
+            const HEX: &[u8; 16] = b"0123456789abcdef";
+            out.extend(&[
+                b'\\',
+                b'u',
+                b'0',
+                b'0',
+                HEX[usize::from(byte >> 4)],
+                HEX[usize::from(byte & 0xf)],
+            ]);
+        } else {
+            out.extend(&[b'\\', escape]);
+        }
+    }
+    out.extend(&bytes[start..]);
+}
+
+/// Escapes `Debug` text into a JSON string, stopping past the limit.
+struct Escaper<'a> {
+    out: &'a mut TextBuffer,
+    end: usize,
+    over: bool,
+}
+
+impl fmt::Write for Escaper<'_> {
+    fn write_str(&mut self, text: &str) -> fmt::Result {
+        escape(self.out, text);
+        if self.out.len() > self.end {
+            self.over = true;
+            return Err(fmt::Error);
+        }
+        Ok(())
+    }
+}
+
+/// A sequence, map, struct or variant being written.
+struct Compound<'w, 'a> {
+    writer: &'w mut JsonWriter<'a>,
+    first: bool,
+    /// What closes it: `]`, `}`, or `]}` / `}}` for a variant.
+    close: &'static [u8],
+    /// The map key just written is redacted: write the redaction instead of the value.
+    redact_next: bool,
+}
+
+impl<'w, 'a> Compound<'w, 'a> {
+    fn open(writer: &'w mut JsonWriter<'a>, open: u8, close: &'static [u8]) -> Self {
+        writer.out.push(open);
+        Compound {
+            writer,
+            first: true,
+            close,
+            redact_next: false,
+        }
+    }
+
+    /// Checks the limit; returns what goes before the next element: a comma, or nothing.
+    #[inline]
+    fn separator(&mut self) -> Result<&'static [u8], Failure> {
+        self.writer.check()?;
+        Ok(if std::mem::take(&mut self.first) { b"" } else { b"," })
+    }
+
+    #[inline]
+    fn separate(&mut self) -> Result<(), Failure> {
+        let separator = self.separator()?;
+        self.writer.out.extend(separator);
+        Ok(())
+    }
+
+    fn element<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Failure> {
+        self.separate()?;
+        value.serialize(&mut *self.writer)
+    }
+
+    fn field<T: Serialize + ?Sized>(&mut self, key: &'static str, value: &T) -> Result<(), Failure> {
+        let separator = self.separator()?;
+        if self.writer.key(separator, key)? {
+            self.writer.redacted();
+            Ok(())
+        } else {
+            value.serialize(&mut *self.writer)
+        }
+    }
+
+    fn end(self) -> Result<(), Failure> {
+        self.writer.out.extend(self.close);
+        Ok(())
+    }
+}
+
+impl<'w, 'a> ser::Serializer for &'w mut JsonWriter<'a> {
+    type Ok = ();
+    type Error = Failure;
+    type SerializeSeq = Compound<'w, 'a>;
+    type SerializeTuple = Compound<'w, 'a>;
+    type SerializeTupleStruct = Compound<'w, 'a>;
+    type SerializeTupleVariant = Compound<'w, 'a>;
+    type SerializeMap = Compound<'w, 'a>;
+    type SerializeStruct = Compound<'w, 'a>;
+    type SerializeStructVariant = Compound<'w, 'a>;
+
+    fn serialize_bool(self, value: bool) -> Result<(), Failure> {
+        self.out.extend(if value { b"true" } else { b"false" });
+        Ok(())
+    }
+
+    fn serialize_i8(self, value: i8) -> Result<(), Failure> {
+        self.signed(value.into())
+    }
+
+    fn serialize_i16(self, value: i16) -> Result<(), Failure> {
+        self.signed(value.into())
+    }
+
+    fn serialize_i32(self, value: i32) -> Result<(), Failure> {
+        self.signed(value.into())
+    }
+
+    fn serialize_i64(self, value: i64) -> Result<(), Failure> {
+        self.signed(value)
+    }
+
+    fn serialize_i128(self, value: i128) -> Result<(), Failure> {
+        self.wide(value)
+    }
+
+    fn serialize_u8(self, value: u8) -> Result<(), Failure> {
+        self.unsigned(value.into())
+    }
+
+    fn serialize_u16(self, value: u16) -> Result<(), Failure> {
+        self.unsigned(value.into())
+    }
+
+    fn serialize_u32(self, value: u32) -> Result<(), Failure> {
+        self.unsigned(value.into())
+    }
+
+    fn serialize_u64(self, value: u64) -> Result<(), Failure> {
+        self.unsigned(value)
+    }
+
+    fn serialize_u128(self, value: u128) -> Result<(), Failure> {
+        self.wide(value)
+    }
+
+    fn serialize_f32(self, value: f32) -> Result<(), Failure> {
+        self.float(value)
+    }
+
+    fn serialize_f64(self, value: f64) -> Result<(), Failure> {
+        self.float(value)
+    }
+
+    fn serialize_char(self, value: char) -> Result<(), Failure> {
+        self.string(value.encode_utf8(&mut [0; 4]))
+    }
+
+    fn serialize_str(self, value: &str) -> Result<(), Failure> {
+        self.string(value)
+    }
+
+    fn serialize_bytes(self, value: &[u8]) -> Result<(), Failure> {
+        let mut seq = Compound::open(self, b'[', b"]");
+        for byte in value {
+            ser::SerializeSeq::serialize_element(&mut seq, byte)?;
+        }
+        seq.end()
+    }
+
+    fn serialize_none(self) -> Result<(), Failure> {
+        self.serialize_unit()
+    }
+
+    fn serialize_some<T: Serialize + ?Sized>(self, value: &T) -> Result<(), Failure> {
+        value.serialize(self)
+    }
+
+    fn serialize_unit(self) -> Result<(), Failure> {
+        self.out.extend(b"null");
+        Ok(())
+    }
+
+    fn serialize_unit_struct(self, _name: &'static str) -> Result<(), Failure> {
+        self.serialize_unit()
+    }
+
+    fn serialize_unit_variant(self, _name: &'static str, _index: u32, variant: &'static str) -> Result<(), Failure> {
+        self.string(variant)
+    }
+
+    fn serialize_newtype_struct<T: Serialize + ?Sized>(self, _name: &'static str, value: &T) -> Result<(), Failure> {
+        value.serialize(self)
+    }
+
+    fn serialize_newtype_variant<T: Serialize + ?Sized>(
+        self,
+        _name: &'static str,
+        _index: u32,
+        variant: &'static str,
+        value: &T,
+    ) -> Result<(), Failure> {
+        if self.variant(variant)? {
+            self.redacted();
+        } else {
+            value.serialize(&mut *self)?;
+        }
+        self.out.push(b'}');
+        Ok(())
+    }
+
+    fn serialize_seq(self, _len: Option<usize>) -> Result<Compound<'w, 'a>, Failure> {
+        Ok(Compound::open(self, b'[', b"]"))
+    }
+
+    fn serialize_tuple(self, len: usize) -> Result<Compound<'w, 'a>, Failure> {
+        self.serialize_seq(Some(len))
+    }
+
+    fn serialize_tuple_struct(self, _name: &'static str, len: usize) -> Result<Compound<'w, 'a>, Failure> {
+        self.serialize_seq(Some(len))
+    }
+
+    fn serialize_tuple_variant(
+        self,
+        _name: &'static str,
+        _index: u32,
+        variant: &'static str,
+        _len: usize,
+    ) -> Result<Compound<'w, 'a>, Failure> {
+        let redacted = self.variant(variant)?;
+        let mut compound = Compound::open(self, b'[', b"]}");
+        compound.redact_next = redacted;
+        Ok(compound)
+    }
+
+    fn serialize_map(self, _len: Option<usize>) -> Result<Compound<'w, 'a>, Failure> {
+        Ok(Compound::open(self, b'{', b"}"))
+    }
+
+    fn serialize_struct(self, _name: &'static str, _len: usize) -> Result<Compound<'w, 'a>, Failure> {
+        Ok(Compound::open(self, b'{', b"}"))
+    }
+
+    fn serialize_struct_variant(
+        self,
+        _name: &'static str,
+        _index: u32,
+        variant: &'static str,
+        _len: usize,
+    ) -> Result<Compound<'w, 'a>, Failure> {
+        let redacted = self.variant(variant)?;
+        let mut compound = Compound::open(self, b'{', b"}}");
+        compound.redact_next = redacted;
+        Ok(compound)
+    }
+
+    fn collect_str<T: Display + ?Sized>(self, value: &T) -> Result<(), Failure> {
+        let end = self.end;
+        self.out.push(b'"');
+        let mut escaper = Escaper {
+            out: self.out,
+            end,
+            over: false,
+        };
+        let written = write!(escaper, "{value}");
+        if escaper.over {
+            return Err(Failure::OverLimit);
+        }
+        written.map_err(|_| Failure::Custom("a `Display` implementation failed".to_owned()))?;
+        self.out.push(b'"');
+        Ok(())
+    }
+}
+
+impl ser::SerializeSeq for Compound<'_, '_> {
+    type Ok = ();
+    type Error = Failure;
+
+    fn serialize_element<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Failure> {
+        self.element(value)
+    }
+
+    fn end(self) -> Result<(), Failure> {
+        Compound::end(self)
+    }
+}
+
+impl ser::SerializeTuple for Compound<'_, '_> {
+    type Ok = ();
+    type Error = Failure;
+
+    fn serialize_element<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Failure> {
+        self.element(value)
+    }
+
+    fn end(self) -> Result<(), Failure> {
+        Compound::end(self)
+    }
+}
+
+impl ser::SerializeTupleStruct for Compound<'_, '_> {
+    type Ok = ();
+    type Error = Failure;
+
+    fn serialize_field<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Failure> {
+        self.element(value)
+    }
+
+    fn end(self) -> Result<(), Failure> {
+        Compound::end(self)
+    }
+}
+
+impl ser::SerializeTupleVariant for Compound<'_, '_> {
+    type Ok = ();
+    type Error = Failure;
+
+    /// The elements of a redacted variant are left out (the array holds the redaction).
+    fn serialize_field<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Failure> {
+        if self.redact_next {
+            return Ok(());
+        }
+        self.element(value)
+    }
+
+    fn end(mut self) -> Result<(), Failure> {
+        if self.redact_next {
+            // `{"Variant":"[REDACTED]"}`: replace the `[` just opened.
+            self.writer.out.truncate(self.writer.out.len() - 1);
+            self.writer.redacted();
+            self.close = b"}";
+        }
+        Compound::end(self)
+    }
+}
+
+impl ser::SerializeMap for Compound<'_, '_> {
+    type Ok = ();
+    type Error = Failure;
+
+    fn serialize_key<T: Serialize + ?Sized>(&mut self, key: &T) -> Result<(), Failure> {
+        let separator = self.separator()?;
+        self.redact_next = key.serialize(KeyWriter(&mut *self.writer, separator))?;
+        Ok(())
+    }
+
+    fn serialize_value<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Failure> {
+        if std::mem::take(&mut self.redact_next) {
+            self.writer.redacted();
+            Ok(())
+        } else {
+            value.serialize(&mut *self.writer)
+        }
+    }
+
+    fn end(self) -> Result<(), Failure> {
+        Compound::end(self)
+    }
+}
+
+impl ser::SerializeStruct for Compound<'_, '_> {
+    type Ok = ();
+    type Error = Failure;
+
+    fn serialize_field<T: Serialize + ?Sized>(&mut self, key: &'static str, value: &T) -> Result<(), Failure> {
+        self.field(key, value)
+    }
+
+    fn end(self) -> Result<(), Failure> {
+        Compound::end(self)
+    }
+}
+
+impl ser::SerializeStructVariant for Compound<'_, '_> {
+    type Ok = ();
+    type Error = Failure;
+
+    /// The fields of a redacted variant are left out (the object holds the redaction).
+    fn serialize_field<T: Serialize + ?Sized>(&mut self, key: &'static str, value: &T) -> Result<(), Failure> {
+        if self.redact_next {
+            return Ok(());
+        }
+        self.field(key, value)
+    }
+
+    fn end(mut self) -> Result<(), Failure> {
+        if self.redact_next {
+            // `{"Variant":"[REDACTED]"}`: replace the `{` just opened.
+            self.writer.out.truncate(self.writer.out.len() - 1);
+            self.writer.redacted();
+            self.close = b"}";
+        }
+        Compound::end(self)
+    }
+}
+
+/// Writes a map key as a JSON string and its colon, after the separator it holds, as
+/// `serde_json` accepts keys: strings, characters, integers, booleans and unit variants.
+/// Its result: whether the key is redacted.
+struct KeyWriter<'w, 'a>(&'w mut JsonWriter<'a>, &'static [u8]);
+
+impl KeyWriter<'_, '_> {
+    fn text(self, key: &str) -> Result<bool, Failure> {
+        self.0.key(self.1, key)
+    }
+
+    fn integer(self, key: impl itoa::Integer) -> Result<bool, Failure> {
+        self.text(itoa::Buffer::new().format(key))
+    }
+
+    fn not_a_string() -> Failure {
+        Failure::Custom("key must be a string".to_owned())
+    }
+}
+
+impl ser::Serializer for KeyWriter<'_, '_> {
+    type Ok = bool;
+    type Error = Failure;
+    type SerializeSeq = ser::Impossible<bool, Failure>;
+    type SerializeTuple = ser::Impossible<bool, Failure>;
+    type SerializeTupleStruct = ser::Impossible<bool, Failure>;
+    type SerializeTupleVariant = ser::Impossible<bool, Failure>;
+    type SerializeMap = ser::Impossible<bool, Failure>;
+    type SerializeStruct = ser::Impossible<bool, Failure>;
+    type SerializeStructVariant = ser::Impossible<bool, Failure>;
+
+    fn serialize_bool(self, value: bool) -> Result<bool, Failure> {
+        self.text(if value { "true" } else { "false" })
+    }
+
+    fn serialize_i8(self, value: i8) -> Result<bool, Failure> {
+        self.integer(value)
+    }
+
+    fn serialize_i16(self, value: i16) -> Result<bool, Failure> {
+        self.integer(value)
+    }
+
+    fn serialize_i32(self, value: i32) -> Result<bool, Failure> {
+        self.integer(value)
+    }
+
+    fn serialize_i64(self, value: i64) -> Result<bool, Failure> {
+        self.integer(value)
+    }
+
+    fn serialize_i128(self, value: i128) -> Result<bool, Failure> {
+        self.integer(value)
+    }
+
+    fn serialize_u8(self, value: u8) -> Result<bool, Failure> {
+        self.integer(value)
+    }
+
+    fn serialize_u16(self, value: u16) -> Result<bool, Failure> {
+        self.integer(value)
+    }
+
+    fn serialize_u32(self, value: u32) -> Result<bool, Failure> {
+        self.integer(value)
+    }
+
+    fn serialize_u64(self, value: u64) -> Result<bool, Failure> {
+        self.integer(value)
+    }
+
+    fn serialize_u128(self, value: u128) -> Result<bool, Failure> {
+        self.integer(value)
+    }
+
+    fn serialize_f32(self, _value: f32) -> Result<bool, Failure> {
+        Err(Self::not_a_string())
+    }
+
+    fn serialize_f64(self, _value: f64) -> Result<bool, Failure> {
+        Err(Self::not_a_string())
+    }
+
+    fn serialize_char(self, value: char) -> Result<bool, Failure> {
+        self.text(value.encode_utf8(&mut [0; 4]))
+    }
+
+    fn serialize_str(self, value: &str) -> Result<bool, Failure> {
+        self.text(value)
+    }
+
+    fn serialize_bytes(self, _value: &[u8]) -> Result<bool, Failure> {
+        Err(Self::not_a_string())
+    }
+
+    fn serialize_none(self) -> Result<bool, Failure> {
+        Err(Self::not_a_string())
+    }
+
+    fn serialize_some<T: Serialize + ?Sized>(self, _value: &T) -> Result<bool, Failure> {
+        Err(Self::not_a_string())
+    }
+
+    fn serialize_unit(self) -> Result<bool, Failure> {
+        Err(Self::not_a_string())
+    }
+
+    fn serialize_unit_struct(self, _name: &'static str) -> Result<bool, Failure> {
+        Err(Self::not_a_string())
+    }
+
+    fn serialize_unit_variant(self, _name: &'static str, _index: u32, variant: &'static str) -> Result<bool, Failure> {
+        self.text(variant)
+    }
+
+    fn serialize_newtype_struct<T: Serialize + ?Sized>(self, _name: &'static str, value: &T) -> Result<bool, Failure> {
+        value.serialize(self)
+    }
+
+    fn serialize_newtype_variant<T: Serialize + ?Sized>(
+        self,
+        _name: &'static str,
+        _index: u32,
+        _variant: &'static str,
+        _value: &T,
+    ) -> Result<bool, Failure> {
+        Err(Self::not_a_string())
+    }
+
+    fn serialize_seq(self, _len: Option<usize>) -> Result<Self::SerializeSeq, Failure> {
+        Err(Self::not_a_string())
+    }
+
+    fn serialize_tuple(self, _len: usize) -> Result<Self::SerializeTuple, Failure> {
+        Err(Self::not_a_string())
+    }
+
+    fn serialize_tuple_struct(self, _name: &'static str, _len: usize) -> Result<Self::SerializeTupleStruct, Failure> {
+        Err(Self::not_a_string())
+    }
+
+    fn serialize_tuple_variant(
+        self,
+        _name: &'static str,
+        _index: u32,
+        _variant: &'static str,
+        _len: usize,
+    ) -> Result<Self::SerializeTupleVariant, Failure> {
+        Err(Self::not_a_string())
+    }
+
+    fn serialize_map(self, _len: Option<usize>) -> Result<Self::SerializeMap, Failure> {
+        Err(Self::not_a_string())
+    }
+
+    fn serialize_struct(self, _name: &'static str, _len: usize) -> Result<Self::SerializeStruct, Failure> {
+        Err(Self::not_a_string())
+    }
+
+    fn serialize_struct_variant(
+        self,
+        _name: &'static str,
+        _index: u32,
+        _variant: &'static str,
+        _len: usize,
+    ) -> Result<Self::SerializeStructVariant, Failure> {
+        Err(Self::not_a_string())
+    }
+
+    fn collect_str<T: Display + ?Sized>(self, value: &T) -> Result<bool, Failure> {
+        self.text(&value.to_string())
+    }
+}
