@@ -8,7 +8,6 @@
 use std::cell::Cell;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::task::{Context, Poll};
 
 use pin_project_lite::pin_project;
@@ -20,33 +19,35 @@ tokio::task_local! {
     static FRAME: Frame;
 }
 
-/// How many scopes exist in the process (`scope` and `in_current_context` futures not yet
-/// dropped, `sync_scope` calls running). While it is zero no task can have a frame, so a
-/// traced function skips the task-local lookup.
-static OPEN_SCOPES: AtomicUsize = AtomicUsize::new(0);
-
-/// Whether no scope is open anywhere in the process.
-///
-/// A scope opened on another thread becomes visible here through whatever handed its task
-/// or closure over (a spawn, a channel), so a relaxed load is enough.
-#[inline(always)]
-pub(crate) fn no_scope_is_open() -> bool {
-    OPEN_SCOPES.load(Ordering::Relaxed) == 0
+thread_local! {
+    /// How many scopes this thread is inside right now (a `scope` future being polled, a
+    /// `sync_scope` closure running). While it is zero no code on this thread can find a
+    /// frame, so a traced function skips the task-local lookup: one read of a
+    /// thread-local, whatever other threads and tasks do.
+    static ENTERED: Cell<usize> = const { Cell::new(0) };
 }
 
-/// Counts one open scope for as long as it lives.
-struct OpenScope;
+/// Whether this thread is inside no scope.
+#[inline(always)]
+pub(crate) fn no_scope_is_entered() -> bool {
+    ENTERED.with(Cell::get) == 0
+}
 
-impl OpenScope {
-    fn new() -> OpenScope {
-        OPEN_SCOPES.fetch_add(1, Ordering::Relaxed);
-        OpenScope
+/// Counts this thread as inside a scope for as long as it lives.
+struct Entered;
+
+impl Entered {
+    #[inline]
+    fn new() -> Entered {
+        ENTERED.with(|entered| entered.set(entered.get() + 1));
+        Entered
     }
 }
 
-impl Drop for OpenScope {
+impl Drop for Entered {
+    #[inline]
     fn drop(&mut self) {
-        OPEN_SCOPES.fetch_sub(1, Ordering::Relaxed);
+        ENTERED.with(|entered| entered.set(entered.get() - 1));
     }
 }
 
@@ -144,7 +145,6 @@ impl TracerContext {
             session: self.session.clone(),
             is_error,
             done: false,
-            _open: OpenScope::new(),
         };
         Scope {
             inner: FRAME.scope(Frame::new(self.session, None), future),
@@ -170,9 +170,10 @@ impl TracerContext {
             session: self.session.clone(),
             is_error,
             done: false,
-            _open: OpenScope::new(),
         };
+        let entered = Entered::new();
         let output = FRAME.sync_scope(Frame::new(self.session, None), f);
+        drop(entered);
         watch.complete(&output);
         output
     }
@@ -183,7 +184,6 @@ struct ScopeWatch<T> {
     session: Session,
     is_error: fn(&T) -> bool,
     done: bool,
-    _open: OpenScope,
 }
 
 impl<T> ScopeWatch<T> {
@@ -223,7 +223,10 @@ impl<F: Future> Future for Scope<F> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
         let this = self.project();
-        let output = std::task::ready!(this.inner.poll(cx));
+        let entered = Entered::new();
+        let output = this.inner.poll(cx);
+        drop(entered);
+        let output = std::task::ready!(output);
         this.watch.complete(&output);
         Poll::Ready(output)
     }
@@ -237,7 +240,6 @@ pub trait ContextExt: Future + Sized {
         let inner = match with_frame(Frame::fork) {
             Some(frame) => WithContextInner::Scoped {
                 future: FRAME.scope(frame, self),
-                _open: OpenScope::new(),
             },
             None => WithContextInner::Plain { future: self },
         };
@@ -259,7 +261,7 @@ pin_project! {
 pin_project! {
     #[project = WithContextProjection]
     enum WithContextInner<F> {
-        Scoped { #[pin] future: TaskLocalFuture<Frame, F>, _open: OpenScope },
+        Scoped { #[pin] future: TaskLocalFuture<Frame, F> },
         Plain { #[pin] future: F },
     }
 }
@@ -269,7 +271,10 @@ impl<F: Future> Future for WithContext<F> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
         match self.project().inner.project() {
-            WithContextProjection::Scoped { future, .. } => future.poll(cx),
+            WithContextProjection::Scoped { future } => {
+                let _entered = Entered::new();
+                future.poll(cx)
+            }
             WithContextProjection::Plain { future } => future.poll(cx),
         }
     }

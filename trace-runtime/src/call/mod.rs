@@ -111,14 +111,14 @@ impl Call {
     /// Opens the call of a traced `async` function, if the current task runs in a scope.
     /// The call is the task's parent while its future is polled ([`InCall`]).
     ///
-    /// When no scope is open anywhere in the process this is one relaxed load of a static
-    /// and a branch; otherwise one task-local lookup. Outside a scope there is no
-    /// allocation and no clock read.
+    /// When the thread is inside no scope this is one read of a thread-local and a branch;
+    /// otherwise one task-local lookup. Outside a scope there is no allocation and no clock
+    /// read.
     ///
     /// [`InCall`]: crate::private::InCall
     #[inline(always)]
     pub fn start(site: &'static CallSite) -> Option<Call> {
-        if context::no_scope_is_open() {
+        if context::no_scope_is_entered() {
             return None;
         }
         Call::start_in_scope(site, false)
@@ -130,7 +130,7 @@ impl Call {
     /// [`start`]: Call::start
     #[inline(always)]
     pub fn start_sync(site: &'static CallSite) -> Option<Call> {
-        if context::no_scope_is_open() {
+        if context::no_scope_is_entered() {
             return None;
         }
         Call::start_in_scope(site, true)

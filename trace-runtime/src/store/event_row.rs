@@ -10,37 +10,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::Value;
-use trace_core::{ErrorRecord, Event, EventKind, Map, Outcome};
-
-/// The stored form of an event, borrowed from it for writing.
-#[derive(Serialize)]
-struct StoredEvent<'a> {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    parent: Option<u64>,
-    kind: &'a EventKind,
-    system_id: &'a str,
-    #[serde(skip_serializing_if = "str::is_empty")]
-    module_path: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    turn: Option<u32>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    timestep: Option<u32>,
-    /// Nanoseconds since the epoch; `None` past 2262, when `started` holds the RFC 3339 text.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    started_ns: Option<i64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    started: Option<String>,
-    #[serde(rename = "duration_ns", with = "trace_core::duration_nanos")]
-    duration: Duration,
-    #[serde(skip_serializing_if = "Map::is_empty")]
-    inputs: &'a Map,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    output: Option<&'a Value>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    error: Option<&'a ErrorRecord>,
-    #[serde(skip_serializing_if = "Map::is_empty")]
-    metadata: &'a Map,
-}
+use trace_core::{ErrorRecord, Event, EventKind, EventRecord, Map, Outcome};
 
 /// The stored form, read back; the columns complete it.
 #[derive(Deserialize)]
@@ -76,28 +46,73 @@ fn present<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Value>, 
     Value::deserialize(deserializer).map(Some)
 }
 
-/// Appends the `data` column of `event` to `buffer`.
-pub(crate) fn encode_into(buffer: &mut Vec<u8>, event: &Event) {
-    let started_ns = event.started_at.timestamp_nanos_opt();
-    let stored = StoredEvent {
-        parent: event.parent,
-        kind: &event.kind,
-        system_id: &event.system_id,
-        module_path: &event.module_path,
-        turn: event.turn,
-        timestep: event.timestep,
-        started_ns,
-        started: started_ns.is_none().then(|| event.started_at.to_rfc3339()),
-        duration: event.duration,
-        inputs: &event.inputs,
-        output: event.output.as_ref(),
-        error: event.error.as_ref(),
-        metadata: &event.metadata,
-    };
-    // Keys are strings and numbers are finite in the data model: this does not fail.
-    if serde_json::to_writer(&mut *buffer, &stored).is_err() {
-        buffer.clear();
-        buffer.extend_from_slice(b"{}");
+/// Appends the `data` column of `event` to `buffer`: its fields written one by one, its
+/// captured values copied as the text they were recorded as.
+pub(crate) fn encode_into(buffer: &mut Vec<u8>, event: EventRecord<'_>) {
+    let mut out = Fields { buffer, first: true };
+    if let Some(parent) = event.parent() {
+        out.field("parent", &parent);
+    }
+    out.field("kind", event.kind());
+    out.field("system_id", event.system_id());
+    if !event.module_path().is_empty() {
+        out.field("module_path", event.module_path());
+    }
+    if let Some(turn) = event.turn() {
+        out.field("turn", &turn);
+    }
+    if let Some(timestep) = event.timestep() {
+        out.field("timestep", &timestep);
+    }
+    let started_at = event.started_at();
+    match started_at.timestamp_nanos_opt() {
+        Some(nanos) => out.field("started_ns", &nanos),
+        None => out.field("started", &started_at.to_rfc3339()),
+    }
+    out.key("duration_ns");
+    let _ =
+        trace_core::duration_nanos::serialize(&event.duration(), &mut serde_json::Serializer::new(&mut *out.buffer));
+    let inputs = event.inputs_json();
+    if !inputs.is_empty() {
+        out.raw("inputs", &inputs);
+    }
+    if let Some(output) = event.output_json() {
+        out.raw("output", &output);
+    }
+    if let Some(error) = event.error() {
+        out.field("error", error);
+    }
+    if !event.metadata().is_empty() {
+        out.field("metadata", event.metadata());
+    }
+    out.buffer.push(b'}');
+}
+
+/// Writes the fields of a JSON object one by one.
+struct Fields<'a> {
+    buffer: &'a mut Vec<u8>,
+    first: bool,
+}
+
+impl Fields<'_> {
+    fn key(&mut self, key: &str) {
+        self.buffer
+            .push(if std::mem::take(&mut self.first) { b'{' } else { b',' });
+        self.buffer.push(b'"');
+        self.buffer.extend_from_slice(key.as_bytes());
+        self.buffer.extend_from_slice(b"\":");
+    }
+
+    fn field<T: Serialize + ?Sized>(&mut self, key: &str, value: &T) {
+        self.key(key);
+        // Strings, numbers and the data model's types always serialize to a vector.
+        let _ = serde_json::to_writer(&mut *self.buffer, value);
+    }
+
+    /// A field whose value is JSON text already.
+    fn raw(&mut self, key: &str, json: &[u8]) {
+        self.key(key);
+        self.buffer.extend_from_slice(json);
     }
 }
 
@@ -169,9 +184,15 @@ mod tests {
         }
     }
 
-    fn round_trip(event: &Event) -> Event {
+    fn encoded(event: &Event) -> Vec<u8> {
+        let events = trace_core::Events::from(vec![event.clone()]);
         let mut data = Vec::new();
-        encode_into(&mut data, event);
+        encode_into(&mut data, events.records().next().expect("one event"));
+        data
+    }
+
+    fn round_trip(event: &Event) -> Event {
+        let data = encoded(event);
         let data = String::from_utf8(data).expect("JSON is UTF-8");
         decode(EventRow {
             id: event.id,
@@ -217,9 +238,7 @@ mod tests {
 
     #[test]
     fn an_unknown_outcome_is_named() {
-        let mut data = Vec::new();
-        encode_into(&mut data, &event(1));
-        let data = String::from_utf8(data).expect("JSON is UTF-8");
+        let data = String::from_utf8(encoded(&event(1))).expect("JSON is UTF-8");
         let error = decode(EventRow {
             id: 1,
             name: "search".to_owned(),

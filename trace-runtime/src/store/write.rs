@@ -5,7 +5,7 @@ use std::path::Path;
 
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
-use trace_core::{Event, SessionTrace};
+use trace_core::{Events, SessionTrace};
 
 use super::StoreError;
 use super::{codec, event_row};
@@ -48,27 +48,27 @@ fn session_started(tx: &Transaction<'_>, start: &SessionStart) -> rusqlite::Resu
 }
 
 /// Inserts events not already stored; returns how many were new and how many of those failed.
-fn insert_events(tx: &Transaction<'_>, sid: i64, events: &[Event]) -> rusqlite::Result<(i64, i64)> {
+fn insert_events(tx: &Transaction<'_>, sid: i64, events: &Events) -> rusqlite::Result<(i64, i64)> {
     let mut insert =
         tx.prepare_cached("INSERT OR IGNORE INTO events (sid, id, name, outcome, data) VALUES (?1, ?2, ?3, ?4, ?5)")?;
     let (mut added, mut failed) = (0, 0);
     let mut systems = BTreeSet::new();
     let mut data = Vec::with_capacity(512);
-    for event in events {
+    for event in events.records() {
         data.clear();
         event_row::encode_into(&mut data, event);
         let text = std::str::from_utf8(&data).unwrap_or("{}");
         let changed = insert.execute(params![
             sid,
-            codec::id(event.id),
-            event.name,
-            event.outcome.as_str(),
+            codec::id(event.id()),
+            event.name(),
+            event.outcome().as_str(),
             text
         ])?;
         if changed > 0 {
             added += 1;
-            failed += i64::from(event.outcome.is_failure());
-            systems.insert(event.system_id.as_str());
+            failed += i64::from(event.outcome().is_failure());
+            systems.insert(event.system_id());
         }
     }
     let mut system = tx.prepare_cached("INSERT OR IGNORE INTO session_systems (system_id, sid) VALUES (?1, ?2)")?;
@@ -81,7 +81,7 @@ fn insert_events(tx: &Transaction<'_>, sid: i64, events: &[Event]) -> rusqlite::
 fn event_batch(tx: &Transaction<'_>, batch: &EventBatch) -> rusqlite::Result<()> {
     // The start record may have been dropped by the overflow policy: then the first event
     // stands in for the session's start until its end record arrives.
-    let Some(first) = batch.events.iter().map(|e| e.started_at).min() else {
+    let Some(first) = batch.events.records().map(|event| event.started_at()).min() else {
         return Ok(());
     };
     let sid = session_key(tx, &batch.session_id, &first)?;
