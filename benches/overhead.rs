@@ -26,13 +26,16 @@
 use std::hint::black_box;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use agent_trace::{EventKind, SessionTrace, SessionTracer, Sink, SinkError, SqliteSink, TracerContext};
+use agent_trace::{EventKind, SessionTrace, SessionTracer, SqliteSink, TracerContext};
 use divan::Bencher;
 use divan::counter::ItemsCount;
 
+#[path = "common/sinks.rs"]
+mod sinks;
 #[path = "common/subject.rs"]
 mod subject;
 
+use sinks::{Counting, JsonBytes};
 use subject::{Empty, Out, plain, traced, traced_skip_all};
 
 const BATCH: usize = 1000;
@@ -118,7 +121,7 @@ fn agent_trace_skip_all(bencher: Bencher<'_, '_>) {
 
 #[divan::bench]
 fn agent_trace_memory_sink(bencher: Bencher<'_, '_>) {
-    let tracer = SessionTracer::builder().sink(DiscardingMemory).build();
+    let tracer = SessionTracer::builder().sink(Counting::default()).build();
     bencher
         .counter(ItemsCount::new(BATCH))
         .bench_local(|| batch(&tracer, traced));
@@ -209,42 +212,6 @@ fn fastrace(bencher: Bencher<'_, '_>) {
             let _ = black_box(with_fastrace(black_box(i), black_box("agent")));
         }
     });
-}
-
-/// Keeps nothing: the writer's cost without a store's.
-struct DiscardingMemory;
-
-impl Sink for DiscardingMemory {
-    fn name(&self) -> &str {
-        "discard"
-    }
-    fn write_session(&mut self, trace: &SessionTrace) -> Result<(), SinkError> {
-        black_box(trace.events.len());
-        Ok(())
-    }
-}
-
-/// Serializes every event of every ended session to JSON bytes, and drops them.
-#[derive(Default)]
-struct JsonBytes {
-    buffer: Vec<u8>,
-}
-
-impl Sink for JsonBytes {
-    fn name(&self) -> &str {
-        "json-bytes"
-    }
-    fn write_session(&mut self, trace: &SessionTrace) -> Result<(), SinkError> {
-        for event in &trace.events {
-            self.buffer.clear();
-            serde_json::to_writer(&mut self.buffer, event).map_err(|e| SinkError::Other {
-                sink: "json-bytes".into(),
-                message: e.to_string(),
-            })?;
-            black_box(&self.buffer);
-        }
-        Ok(())
-    }
 }
 
 /// Counts fastrace's spans and drops them.

@@ -8,35 +8,25 @@
 //! cargo run --release --example overhead_report -- sqlite  # one mode, in this process
 //! ```
 //!
-//! Modes: `plain`, `disabled` (traced, no scope), `no_sink`, `memory` (a sink that keeps
-//! counts), `sqlite`. Calls run in sessions of 1,000. Linux only (reads `/proc/self`).
+//! Modes: `plain`, `disabled` (traced, no scope), `no_sink`, `counting` (a sink that
+//! counts events), `json` (a sink that serializes every event to JSON bytes), `sqlite`.
+//! Calls run in sessions of 1,000. Linux only (reads `/proc/self`).
 
 use std::time::{Duration, Instant};
 
-use agent_trace::{SessionTrace, SessionTracer, Sink, SinkError, SqliteSink, TracerContext};
+use agent_trace::{SessionTracer, SqliteSink, TracerContext};
 
 const CALLS: u64 = 1_000_000;
 const PER_SESSION: u64 = 1_000;
-const MODES: &[&str] = &["plain", "disabled", "no_sink", "memory", "sqlite"];
+const MODES: &[&str] = &["plain", "disabled", "no_sink", "counting", "json", "sqlite"];
 
+#[path = "../benches/common/sinks.rs"]
+mod sinks;
 #[path = "../benches/common/subject.rs"]
 mod subject;
 
+use sinks::{Counting, JsonBytes};
 use subject::{plain, traced};
-
-/// Counts the events it is given.
-struct Counting(std::sync::Arc<std::sync::atomic::AtomicU64>);
-
-impl Sink for Counting {
-    fn name(&self) -> &str {
-        "counting"
-    }
-    fn write_session(&mut self, trace: &SessionTrace) -> Result<(), SinkError> {
-        self.0
-            .fetch_add(trace.events.len() as u64, std::sync::atomic::Ordering::Relaxed);
-        Ok(())
-    }
-}
 
 /// User + system CPU time of this process, from `/proc/self/stat` (clock ticks of 1/100 s).
 fn cpu_time() -> Duration {
@@ -90,12 +80,19 @@ fn run(mode: &str) -> Result<(u64, Duration), String> {
             0
         }
         "no_sink" => run_sessions(&SessionTracer::default()),
-        "memory" => {
-            let seen = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
-            let tracer = SessionTracer::builder().sink(Counting(seen.clone())).build();
+        "counting" => {
+            let sink = Counting::default();
+            let tracer = SessionTracer::builder().sink(sink.clone()).build();
             run_sessions(&tracer);
             tracer.flush().map_err(|e| e.to_string())?;
-            seen.load(std::sync::atomic::Ordering::Relaxed)
+            sink.events.load(std::sync::atomic::Ordering::Relaxed)
+        }
+        "json" => {
+            let sink = JsonBytes::default();
+            let tracer = SessionTracer::builder().sink(sink.clone()).build();
+            run_sessions(&tracer);
+            tracer.flush().map_err(|e| e.to_string())?;
+            sink.events.load(std::sync::atomic::Ordering::Relaxed)
         }
         "sqlite" => {
             let path = std::env::temp_dir().join(format!("agent-trace-report-{}.db", std::process::id()));

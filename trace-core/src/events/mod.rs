@@ -6,6 +6,7 @@
 //! the sinks and the writer thread share. The `Event`s — maps of values, owned strings —
 //! are decoded the first time someone reads them, once, and kept.
 
+mod json;
 mod record;
 #[doc(hidden)]
 pub mod recorded;

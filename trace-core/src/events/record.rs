@@ -153,6 +153,16 @@ impl<'a> EventRecord<'a> {
         }
     }
 
+    /// The recorded text of its arguments and of its output, for a recorded event.
+    pub(super) fn recorded_texts(&self) -> Option<(&'a [u8], Option<&'a [u8]>)> {
+        match self.inner {
+            Inner::Recorded(chunk, event) => {
+                Some((chunk.text(event.inputs()), event.output().map(|span| chunk.text(span))))
+            }
+            Inner::Decoded(_) => None,
+        }
+    }
+
     /// The event, decoded.
     pub fn to_event(&self) -> Event {
         match self.inner {
