@@ -157,3 +157,45 @@ fn events_recorded_by_hand_keep_every_field() {
         serde_json::from_str(&serde_json::to_string(&trace).expect("serializes")).expect("deserializes");
     assert_eq!(round_trip, trace);
 }
+
+#[test]
+fn write_json_writes_what_serde_json_writes() {
+    let mut traces = vec![nested_trace()];
+    let session = SessionTracer::default().start_session();
+    session
+        .record_event(
+            Event::builder(EventKind::Custom("a \"custom\" kind".into()), "memory", "look\nup")
+                .input("zeta", 1)
+                .input("alpha", json!({"b": [1.5, null], "a": "é\u{1}"}))
+                .error(ErrorRecord::new("io", "late"))
+                .metadata("k", json!([1]))
+                .duration(Duration::from_secs(u64::MAX / 2))
+                .started_at("2001-02-03T04:05:06.789Z".parse().expect("a time")),
+        )
+        .expect("recorded");
+    traces.push(session.end().expect("ends"));
+    for trace in &traces {
+        for record in trace.events.records() {
+            let mut written = Vec::new();
+            record.write_json(&mut written).expect("writes");
+            assert_eq!(
+                String::from_utf8(written.clone()).expect("UTF-8"),
+                serde_json::to_string(&record).expect("serializes")
+            );
+            // As values: the decoded event's arguments are in key order, the recorded text's
+            // in the order they were captured.
+            let decoded = serde_json::to_string(&record.to_event()).expect("serializes");
+            assert_eq!(
+                serde_json::from_slice::<Value>(&written).expect("JSON"),
+                serde_json::from_str::<Value>(&decoded).expect("JSON")
+            );
+        }
+        // A decoded event writes as itself too.
+        let decoded = Events::from(trace.events.clone().into_vec());
+        for record in decoded.records() {
+            let mut written = Vec::new();
+            record.write_json(&mut written).expect("writes");
+            assert_eq!(written, serde_json::to_vec(&record.to_event()).expect("serializes"));
+        }
+    }
+}
