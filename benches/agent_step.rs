@@ -1,20 +1,26 @@
 //! An agent step that does about 10 µs of its own work (hashing a buffer), plain and
 //! traced inside a scope with its argument and result captured: what tracing adds to a
-//! realistic step. Run with `cargo bench --bench agent_step`; results in
-//! `docs/performance.md`.
+//! realistic step.
+//!
+//! A 2% difference is smaller than the drift of a shared machine between two runs, so the
+//! two are measured in pairs: each round times 100 plain steps and 100 traced steps (in a
+//! fresh session, started and ended inside the timing), in alternating order, and the
+//! result is the median over rounds of the traced/plain ratio, with its quartiles.
+//!
+//! Run with `cargo bench --bench agent_step`; `AGENT_STEP_ROUNDS` sets the rounds (default
+//! 500). Results in `docs/performance.md`.
 
 use std::hash::{Hash, Hasher};
 use std::hint::black_box;
+use std::time::{Duration, Instant};
 
 use agent_trace::{SessionTracer, TracerContext, trace_agent};
-use divan::Bencher;
-use divan::counter::ItemsCount;
 
-const STEPS: usize = 100;
+#[path = "common/subject.rs"]
+#[allow(unused)]
+mod subject;
 
-fn main() {
-    divan::main();
-}
+const STEPS: u64 = 100;
 
 /// About 10 µs of hashing on this machine.
 fn work(seed: u64) -> u64 {
@@ -37,25 +43,81 @@ fn traced_step(turn: u64) -> u64 {
     work(turn)
 }
 
-#[divan::bench]
-fn plain(bencher: Bencher<'_, '_>) {
-    bencher.counter(ItemsCount::new(STEPS)).bench_local(|| {
-        for turn in 0..STEPS as u64 {
-            black_box(plain_step(black_box(turn)));
-        }
-    });
+fn plain_round() -> Duration {
+    let start = Instant::now();
+    for turn in 0..STEPS {
+        black_box(plain_step(black_box(turn)));
+    }
+    start.elapsed()
 }
 
-#[divan::bench]
-fn traced(bencher: Bencher<'_, '_>) {
-    let tracer = SessionTracer::default();
-    bencher.counter(ItemsCount::new(STEPS)).bench_local(|| {
-        let session = tracer.start_session();
-        TracerContext::new(&session).sync_scope(|| {
-            for turn in 0..STEPS as u64 {
-                black_box(traced_step(black_box(turn)));
-            }
-        });
-        session.end().expect("the session ends once")
+fn traced_round(tracer: &SessionTracer) -> Duration {
+    let start = Instant::now();
+    let session = tracer.start_session();
+    TracerContext::new(&session).sync_scope(|| {
+        for turn in 0..STEPS {
+            black_box(traced_step(black_box(turn)));
+        }
     });
+    let trace = session.end().expect("the session ends once");
+    let elapsed = start.elapsed();
+    assert_eq!(trace.events.len() as u64, STEPS, "every step recorded");
+    elapsed
+}
+
+/// The value at `fraction` of the sorted values.
+fn quantile(sorted: &[f64], fraction: f64) -> f64 {
+    sorted[((sorted.len() - 1) as f64 * fraction).round() as usize]
+}
+
+fn main() {
+    if std::env::args().any(|arg| arg == "--list") {
+        return;
+    }
+    let rounds: usize = std::env::var("AGENT_STEP_ROUNDS")
+        .ok()
+        .and_then(|rounds| rounds.parse().ok())
+        .unwrap_or(500);
+    subject::settle_clock();
+    let tracer = SessionTracer::default();
+    for _ in 0..20 {
+        plain_round();
+        traced_round(&tracer);
+    }
+    let (mut plain, mut traced, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
+    for round in 0..rounds {
+        let (p, t) = if round % 2 == 0 {
+            let p = plain_round();
+            (p, traced_round(&tracer))
+        } else {
+            let t = traced_round(&tracer);
+            (plain_round(), t)
+        };
+        let per_step = |d: Duration| d.as_secs_f64() * 1e9 / STEPS as f64;
+        plain.push(per_step(p));
+        traced.push(per_step(t));
+        ratios.push(t.as_secs_f64() / p.as_secs_f64());
+    }
+    for values in [&mut plain, &mut traced, &mut ratios] {
+        values.sort_by(f64::total_cmp);
+    }
+    println!("agent_step: {rounds} rounds of {STEPS} steps, plain and traced in alternating order");
+    println!(
+        "plain   {:>9.0} ns/step (quartiles {:.0}–{:.0})",
+        quantile(&plain, 0.5),
+        quantile(&plain, 0.25),
+        quantile(&plain, 0.75)
+    );
+    println!(
+        "traced  {:>9.0} ns/step (quartiles {:.0}–{:.0})",
+        quantile(&traced, 0.5),
+        quantile(&traced, 0.25),
+        quantile(&traced, 0.75)
+    );
+    println!(
+        "tracing adds {:+.2}% (median of the per-round ratios; quartiles {:+.2}% to {:+.2}%)",
+        (quantile(&ratios, 0.5) - 1.0) * 100.0,
+        (quantile(&ratios, 0.25) - 1.0) * 100.0,
+        (quantile(&ratios, 0.75) - 1.0) * 100.0
+    );
 }

@@ -36,7 +36,7 @@ mod sinks;
 mod subject;
 
 use sinks::{Counting, JsonBytes};
-use subject::{Empty, Out, plain, traced, traced_skip_all};
+use subject::{Empty, Out, plain, settle_clock, traced, traced_skip_all};
 
 const BATCH: usize = 1000;
 
@@ -44,6 +44,7 @@ fn main() {
     // The first task-local access on a thread registers its destructor (microseconds);
     // do it before divan sizes its samples from a first call.
     let _ = traced(0, "warm-up");
+    settle_clock();
     fastrace::set_reporter(CountingReporter, fastrace::collector::Config::default());
     divan::main();
     fastrace::flush();

@@ -26,7 +26,7 @@ mod sinks;
 mod subject;
 
 use sinks::{Counting, JsonBytes};
-use subject::{plain, traced};
+use subject::{plain, settle_clock, traced};
 
 /// User + system CPU time of this process, from `/proc/self/stat` (clock ticks of 1/100 s).
 fn cpu_time() -> Duration {
@@ -115,6 +115,9 @@ fn run(mode: &str) -> Result<(u64, Duration), String> {
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     if let Some(mode) = std::env::args().nth(1) {
+        if !matches!(mode.as_str(), "plain" | "disabled") {
+            settle_clock();
+        }
         let (events, wall) = run(&mode)?;
         let cpu = cpu_time();
         println!(

@@ -3,7 +3,15 @@
 //! report measure the same code.
 #![allow(dead_code)]
 
-use agent_trace::trace_agent;
+use agent_trace::{SessionTracer, trace_agent};
+
+/// Builds a tracer and waits out the calibration of the clock it starts on a thread of its
+/// own (up to 200 ms, once per process): the measurements are of the clock sessions use
+/// from then on.
+pub fn settle_clock() {
+    drop(SessionTracer::default());
+    std::thread::sleep(std::time::Duration::from_millis(250));
+}
 
 /// The value every mode returns.
 #[derive(Debug, serde::Serialize)]

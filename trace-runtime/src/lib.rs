@@ -9,6 +9,7 @@
 mod bridge;
 mod call;
 mod captured;
+mod clock;
 mod context;
 mod error;
 mod hooks;

@@ -40,8 +40,6 @@ pub(crate) struct TracerShared {
     pub(crate) sampling: Sampling,
     pub(crate) live: LiveSessions,
     pub(crate) parameters: crate::ParameterStore,
-    /// The monotonic clock events are timed with.
-    pub(crate) clock: quanta::Clock,
     /// Whether a sink wants running sessions' events.
     streams: bool,
     /// Whether every sink does (then an ended session's record need not repeat them).
@@ -258,6 +256,7 @@ impl SessionTracerBuilder {
         if !self.sampling.is_valid() {
             return Err(TraceError::InvalidSampling(self.sampling.success_fraction));
         }
+        crate::clock::calibrate_in_background();
         let counters = Arc::new(Counters::default());
         let hooks = Hooks::new(self.hooks);
         let streams = self.sinks.iter().any(|sink| sink.wants_streamed_events());
@@ -280,7 +279,6 @@ impl SessionTracerBuilder {
             sampling: self.sampling,
             live: LiveSessions::default(),
             parameters: self.parameters,
-            clock: quanta::Clock::new(),
             streams,
             all_stream,
             writer,

@@ -118,7 +118,7 @@ const LONG: u64 = u64::MAX;
 /// No output.
 const NONE: u32 = u32::MAX;
 
-/// How an event ended: what is known of a call when it ends ([`RecordedEvent::close`]).
+/// How an event ended: what is known of a call when it ends ([`RecordedEvent::closed`]).
 #[derive(Debug, Clone)]
 pub struct Closing {
     /// When it started.
@@ -139,10 +139,10 @@ pub struct Closing {
 }
 
 impl RecordedEvent {
-    /// An event as it opens: what is known of a call when it starts. [`close`] completes
+    /// An event as it opens: what is known of a call when it starts. [`closed`] completes
     /// it.
     ///
-    /// [`close`]: RecordedEvent::close
+    /// [`closed`]: RecordedEvent::closed
     pub fn opened(id: u64, parent: Option<u64>, names: Names, turn: Option<u32>, timestep: Option<u32>) -> Self {
         RecordedEvent {
             id,
@@ -159,40 +159,47 @@ impl RecordedEvent {
         }
     }
 
-    /// Completes the event with how it ended; its spans are moved `shift` bytes on.
-    pub fn close(&mut self, closing: Closing, shift: u32) {
-        let Closing {
-            start,
-            duration,
-            outcome,
-            inputs,
-            output,
-            error,
-            metadata,
-        } = closing;
-        let start_nanos = match start {
+    /// The event `opened`, completed with how it ended (its error and metadata are taken
+    /// out of `closing`); its spans are moved `shift` bytes on.
+    #[inline]
+    pub fn closed(opened: &RecordedEvent, closing: &mut Closing, shift: u32) -> RecordedEvent {
+        let start_nanos = match closing.start {
             Start::SinceBase(elapsed) => u64::try_from(elapsed.as_nanos()).ok().filter(|&nanos| nanos != LONG),
             Start::At(_) => None,
         };
-        let duration_nanos = u64::try_from(duration.as_nanos()).ok().filter(|&nanos| nanos != LONG);
-        self.start = start_nanos.unwrap_or(LONG);
-        self.duration = duration_nanos.unwrap_or(LONG);
-        self.outcome = outcome;
-        // Spans over 4 GiB are caught by the chunk before it calls this.
-        self.inputs = [inputs.start as u32 + shift, inputs.end as u32 + shift];
-        self.output = output.map_or([NONE, NONE], |span| {
-            [span.start as u32 + shift, span.end as u32 + shift]
-        });
-        let metadata = metadata.filter(|map| !map.is_empty());
-        self.rare =
+        let duration_nanos = u64::try_from(closing.duration.as_nanos())
+            .ok()
+            .filter(|&nanos| nanos != LONG);
+        let (error, metadata) = (
+            closing.error.take(),
+            closing.metadata.take().filter(|map| !map.is_empty()),
+        );
+        let rare =
             (error.is_some() || metadata.is_some() || start_nanos.is_none() || duration_nanos.is_none()).then(|| {
                 Box::new(Rare {
                     error,
                     metadata: metadata.unwrap_or_default(),
-                    start: start_nanos.is_none().then_some(start),
-                    duration: duration_nanos.is_none().then_some(duration),
+                    start: start_nanos.is_none().then_some(closing.start),
+                    duration: duration_nanos.is_none().then_some(closing.duration),
                 })
             });
+        let (inputs, output) = (closing.inputs, closing.output);
+        // Spans over 4 GiB are caught by the chunk before it calls this.
+        RecordedEvent {
+            id: opened.id,
+            parent: opened.parent,
+            names: opened.names.clone(),
+            turn: opened.turn,
+            timestep: opened.timestep,
+            start: start_nanos.unwrap_or(LONG),
+            duration: duration_nanos.unwrap_or(LONG),
+            inputs: [inputs.start as u32 + shift, inputs.end as u32 + shift],
+            output: output.map_or([NONE, NONE], |span| {
+                [span.start as u32 + shift, span.end as u32 + shift]
+            }),
+            outcome: closing.outcome,
+            rare,
+        }
     }
 
     /// The event's id.
@@ -288,10 +295,11 @@ impl RecordedEvents {
         self.text.len().saturating_add(len) < NONE as usize
     }
 
-    /// Adds the event `opened`, closed as `closing` says, whose spans point into `text`.
+    /// Adds the event `opened`, closed as `closing` says (its error and metadata are taken),
+    /// whose spans point into `text`. The event is made where it lands, not moved there.
     /// A text the chunk has no room for (see [`has_room_for`](Self::has_room_for): only
     /// one over 4 GiB, in a fresh chunk) is recorded as the unserializable marker.
-    pub fn push(&mut self, opened: &RecordedEvent, mut closing: Closing, text: &[u8]) {
+    pub fn push(&mut self, opened: &RecordedEvent, closing: &mut Closing, text: &[u8]) {
         if !self.has_room_for(text.len()) {
             let marker = crate::capture::unserializable("the captured text is over 4 GiB");
             let marker = serde_json::to_vec(&marker).unwrap_or_default();
@@ -299,14 +307,10 @@ impl RecordedEvents {
             closing.output = Some(TextSpan::new(0, marker.len()));
             return self.push(opened, closing, &marker);
         }
-        // The room was checked: every offset fits 32 bits. The event is completed where it
-        // lands, not moved there complete.
+        // The room was checked: every offset fits 32 bits.
         let shift = self.text.len() as u32;
         self.text.extend_from_slice(text);
-        self.events.push(opened.clone());
-        if let Some(event) = self.events.last_mut() {
-            event.close(closing, shift);
-        }
+        self.events.push(RecordedEvent::closed(opened, closing, shift));
     }
 
     /// Makes room for `events` more events and `text` more bytes of text.
@@ -362,9 +366,7 @@ impl Start {
 /// Decodes the event `opened` closed as `closing`, whose spans point into `text` (for
 /// hooks that read an event before it is pushed).
 pub fn decode_closing(opened: &RecordedEvent, closing: &Closing, text: &[u8], base: DateTime<Utc>) -> Event {
-    let mut event = opened.clone();
-    event.close(closing.clone(), 0);
-    decode(&event, text, base)
+    decode(&RecordedEvent::closed(opened, &mut closing.clone(), 0), text, base)
 }
 
 /// Decodes an event whose spans point into `text`.

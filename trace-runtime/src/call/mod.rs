@@ -26,7 +26,7 @@ use trace_core::{ErrorRecord, EventKind, Map, Outcome};
 use crate::TraceError;
 use crate::captured::CapturedText;
 use crate::context::{self, with_frame};
-use crate::session::Session;
+use crate::session::{Refused, Session};
 use crate::site::CallSite;
 
 /// A traced call in progress; recorded when it is finished, or dropped (then as
@@ -50,8 +50,8 @@ pub(crate) struct CallState {
     /// The task's previous parent, when this call made itself the task's parent for as
     /// long as it lives (hand-written guards do; macro calls enter around each poll).
     restore: Option<Option<u64>>,
-    /// When the call started, on the tracer's monotonic clock.
-    start: quanta::Instant,
+    /// When the call started: this long after its session did.
+    start: Duration,
     /// Whether the duration is recorded (`include_timing`).
     timed: bool,
     captured: CapturedText,
@@ -346,7 +346,7 @@ impl Call {
             Some(OpenCall { session, mut state }) => {
                 let closed = state.close(&session, outcome, error);
                 state::give_back(state);
-                closed
+                closed.map_err(|Refused| session.refusal())
             }
             None => Ok(()),
         }
@@ -361,9 +361,9 @@ impl CallState {
         self.captured.output_value(filtered.as_ref().unwrap_or(&value));
     }
 
-    fn close(&mut self, session: &Session, outcome: Outcome, error: Option<ErrorRecord>) -> Result<(), TraceError> {
+    fn close(&mut self, session: &Session, outcome: Outcome, error: Option<ErrorRecord>) -> Result<(), Refused> {
         let duration = if self.timed {
-            session.instant().saturating_duration_since(self.start)
+            session.elapsed().saturating_sub(self.start)
         } else {
             Duration::ZERO
         };
@@ -383,7 +383,7 @@ impl CallState {
         }
         let (text, inputs, output) = self.captured.finish();
         let mut closing = Closing {
-            start: Start::SinceBase(self.start.saturating_duration_since(session.base())),
+            start: Start::SinceBase(self.start),
             duration,
             outcome,
             inputs,
@@ -393,7 +393,7 @@ impl CallState {
         };
         let wants_event = session.has_event_hooks() || site.is_some_and(CallSite::reads_the_event);
         if !wants_event {
-            return session.push_recorded(&self.event, closing, text, None);
+            return session.push_recorded(&self.event, &mut closing, text, None);
         }
         // A function named in the options, or a hook, reads the event: decode it for them.
         let mut decoded = recorded::decode_closing(&self.event, &closing, text, session.started_at());
@@ -405,9 +405,11 @@ impl CallState {
         if let Some((node, dependencies)) = self.graph_node.take() {
             session.insert_graph_node(site_hooks::graph_node(node, dependencies, &decoded, site));
         }
-        session.push_recorded(&self.event, closing, text, Some(decoded))?;
+        session.push_recorded(&self.event, &mut closing, text, Some(decoded))?;
         for message in messages {
-            session.record_message(message)?;
+            // The event was recorded: the session was open a moment ago, and a message
+            // refused now is counted as refused.
+            let _ = session.record_message(message);
         }
         Ok(())
     }

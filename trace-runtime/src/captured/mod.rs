@@ -129,6 +129,7 @@ impl CapturedText {
 
     /// Closes the arguments; returns the text, the arguments' span (empty for none) and
     /// the output's.
+    #[inline]
     pub(crate) fn finish(&mut self) -> (&[u8], TextSpan, Option<TextSpan>) {
         let inputs = self.close_inputs();
         (self.bytes.as_slice(), inputs, self.output)

@@ -4,6 +4,7 @@ use std::borrow::Cow;
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -16,6 +17,7 @@ use trace_core::{
 
 use crate::TraceError;
 use crate::call::Call;
+use crate::clock::SessionClock;
 use crate::context;
 use crate::sink::{EventBatch, Record, SessionStart};
 use crate::span::SpanGuard;
@@ -60,8 +62,8 @@ pub(crate) struct SessionInner {
     id: String,
     tracer: Arc<TracerShared>,
     started_at: DateTime<Utc>,
-    /// The monotonic instant that corresponds to `started_at`.
-    base: quanta::Instant,
+    /// Time since `started_at`, on a monotonic clock.
+    clock: SessionClock,
     next_event_id: AtomicU64,
     turn: AtomicU64,
     timestep: AtomicU64,
@@ -146,12 +148,12 @@ impl SessionState {
 impl Session {
     pub(crate) fn start(tracer: Arc<TracerShared>, id: String) -> Session {
         Counters::bump(&tracer.counters.sessions_started);
-        let (started_at, base) = (Utc::now(), tracer.clock.now());
+        let (started_at, clock) = (Utc::now(), SessionClock::start());
         let inner = Arc::new(SessionInner {
             id,
             tracer,
             started_at,
-            base,
+            clock,
             next_event_id: AtomicU64::new(1),
             turn: AtomicU64::new(NONE),
             timestep: AtomicU64::new(NONE),
@@ -302,8 +304,9 @@ impl Session {
         let id = event.id;
         let for_hooks = self.has_event_hooks().then(|| event.clone());
         let mut text = Vec::new();
-        let (opened, closing) = recorded::record(event, &mut text);
-        self.push_recorded(&opened, closing, &text, for_hooks)?;
+        let (opened, mut closing) = recorded::record(event, &mut text);
+        self.push_recorded(&opened, &mut closing, &text, for_hooks)
+            .map_err(|Refused| self.refusal())?;
         Ok(id)
     }
 
@@ -430,26 +433,17 @@ impl Session {
         self.inner.next_event_id.fetch_add(1, Ordering::Relaxed)
     }
 
-    /// The wall-clock time of a monotonic instant, derived from the session's start so that
-    /// event times never go backwards.
-    pub(crate) fn wall_time(&self, at: quanta::Instant) -> DateTime<Utc> {
-        self.inner.wall_time(at)
-    }
-
+    /// Now, derived from the session's start and its monotonic clock, so that times in a
+    /// session never go backwards.
     pub(crate) fn now(&self) -> DateTime<Utc> {
-        self.wall_time(self.instant())
+        self.inner.now()
     }
 
-    /// Now, on the tracer's monotonic clock.
+    /// How long ago the session started, on its monotonic clock: what event starts are
+    /// recorded as.
     #[inline]
-    pub(crate) fn instant(&self) -> quanta::Instant {
-        self.inner.tracer.clock.now()
-    }
-
-    /// The monotonic instant the session started at: recorded events' starts are measured
-    /// from it.
-    pub(crate) fn base(&self) -> quanta::Instant {
-        self.inner.base
+    pub(crate) fn elapsed(&self) -> Duration {
+        self.inner.clock.elapsed()
     }
 
     /// Whether hooks want every event (then it is decoded for them as it is recorded).
@@ -458,21 +452,20 @@ impl Session {
     }
 
     /// Adds the event `opened`, closed as `closing` says, whose captured values are in
-    /// `text` — or refuses it if the session has ended; `decoded` is the event for the
-    /// hooks, when there are any. Seals the open chunk when it is full, and streams it if a
-    /// sink wants running sessions' events.
+    /// `text` — or refuses it if the session has ended ([`refusal`](Self::refusal) makes
+    /// the error); `decoded` is the event for the hooks, when there are any. Seals the open
+    /// chunk when it is full, and streams it if a sink wants running sessions' events.
     pub(crate) fn push_recorded(
         &self,
         opened: &RecordedEvent,
-        closing: Closing,
+        closing: &mut Closing,
         text: &[u8],
         decoded: Option<Event>,
-    ) -> Result<(), TraceError> {
+    ) -> Result<(), Refused> {
         let tracer = &self.inner.tracer;
         let mut state = lock(&self.inner.state);
         if state.ended {
-            drop(state);
-            return Err(self.rejected());
+            return Err(Refused);
         }
         state.failed |= closing.outcome.is_failure();
         if !state.open.has_room_for(text.len()) {
@@ -534,7 +527,17 @@ impl Session {
             session_id: self.inner.id.clone(),
         }
     }
+
+    /// The error for a record this session [`Refused`]; counts the refusal.
+    pub(crate) fn refusal(&self) -> TraceError {
+        self.rejected()
+    }
 }
+
+/// A record refused because the session has ended: the error is made (and counted) where
+/// it is reported, so that the recording path moves nothing bigger than a flag.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Refused;
 
 impl SessionInner {
     /// Streams a batch of this session's events to the sinks that want them.
@@ -544,9 +547,8 @@ impl SessionInner {
         }
     }
 
-    fn wall_time(&self, at: quanta::Instant) -> DateTime<Utc> {
-        let elapsed = at.saturating_duration_since(self.base);
-        chrono::TimeDelta::from_std(elapsed)
+    fn now(&self) -> DateTime<Utc> {
+        chrono::TimeDelta::from_std(self.clock.elapsed())
             .ok()
             .and_then(|delta| self.started_at.checked_add_signed(delta))
             .unwrap_or_else(Utc::now)
@@ -625,7 +627,7 @@ impl SessionInner {
 
 impl Drop for SessionInner {
     fn drop(&mut self) {
-        let now = self.wall_time(self.tracer.clock.now());
+        let now = self.now();
         // Ended already (the usual case) gives `None`; otherwise the trace went to the sinks.
         let _ = self.finish(now, SessionStatus::Cancelled);
     }
