@@ -131,8 +131,8 @@ pub struct Closing {
     pub inputs: TextSpan,
     /// The JSON text of its output, if it has one.
     pub output: Option<TextSpan>,
-    /// Its error.
-    pub error: Option<ErrorRecord>,
+    /// Its error (boxed: few events have one, and this is moved on every event).
+    pub error: Option<Box<ErrorRecord>>,
     /// Its metadata (`None`: none; most events have none, and an empty map costs as
     /// much to drop as to move).
     pub metadata: Option<Map>,
@@ -177,7 +177,7 @@ impl RecordedEvent {
         let rare =
             (error.is_some() || metadata.is_some() || start_nanos.is_none() || duration_nanos.is_none()).then(|| {
                 Box::new(Rare {
-                    error,
+                    error: error.map(|error| *error),
                     metadata: metadata.unwrap_or_default(),
                     start: start_nanos.is_none().then_some(closing.start),
                     duration: duration_nanos.is_none().then_some(closing.duration),
@@ -440,7 +440,7 @@ pub fn record(event: Event, text: &mut Vec<u8>) -> (RecordedEvent, Closing) {
         outcome: event.outcome,
         inputs,
         output,
-        error: event.error,
+        error: event.error.map(Box::new),
         metadata: (!event.metadata.is_empty()).then_some(event.metadata),
     };
     (opened, closing)

@@ -388,7 +388,7 @@ impl CallState {
             outcome,
             inputs,
             output,
-            error,
+            error: error.map(Box::new),
             metadata: (!self.metadata.is_empty()).then(|| std::mem::take(&mut self.metadata)),
         };
         let wants_event = session.has_event_hooks() || site.is_some_and(CallSite::reads_the_event);

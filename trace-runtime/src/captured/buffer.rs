@@ -104,7 +104,17 @@ impl TextBuffer {
     /// Appends the decimal digits of `value`.
     #[inline]
     pub(crate) fn decimal(&mut self, value: u64) {
-        let digits = value.checked_ilog10().map_or(1, |log| log as usize + 1);
+        if value < 100 {
+            // Most captured numbers are small: no digit count, no loop.
+            let pair = value as usize * 2;
+            let digits: &[u8] = if value < 10 {
+                &DIGIT_PAIRS[pair + 1..pair + 2]
+            } else {
+                &DIGIT_PAIRS[pair..pair + 2]
+            };
+            return self.extend(digits);
+        }
+        let digits = value.ilog10() as usize + 1;
         self.write_with(digits, |to| {
             // Each digit is stored once, straight into the text (a copy through a scratch
             // buffer would read back bytes just stored in pairs: a stalled load).
