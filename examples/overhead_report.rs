@@ -9,16 +9,17 @@
 //! ```
 //!
 //! Modes: `plain`, `disabled` (traced, no scope), `no_sink`, `counting` (a sink that
-//! counts events), `json` (a sink that serializes every event to JSON bytes), `sqlite`.
+//! counts events), `json` (a sink that serializes every event to JSON bytes), `jsonl` (a
+//! JSON-lines file), `sqlite`.
 //! Calls run in sessions of 1,000. Linux only (reads `/proc/self`).
 
 use std::time::{Duration, Instant};
 
-use agent_trace::{SessionTracer, SqliteSink, TracerContext};
+use agent_trace::{JsonlSink, SessionTracer, SqliteSink, TracerContext};
 
 const CALLS: u64 = 1_000_000;
 const PER_SESSION: u64 = 1_000;
-const MODES: &[&str] = &["plain", "disabled", "no_sink", "counting", "json", "sqlite"];
+const MODES: &[&str] = &["plain", "disabled", "no_sink", "counting", "json", "jsonl", "sqlite"];
 
 #[path = "../benches/common/sinks.rs"]
 mod sinks;
@@ -64,35 +65,71 @@ fn run_sessions(tracer: &SessionTracer) -> u64 {
     recorded
 }
 
-fn run(mode: &str) -> Result<(u64, Duration), String> {
-    let start = Instant::now();
-    let events = match mode {
+/// Wall time, CPU time and peak memory when a mode's work is done — taken before the
+/// events are counted, which may read a file back.
+struct Measured {
+    wall: Duration,
+    cpu: Duration,
+    peak: u64,
+}
+
+impl Measured {
+    fn since(start: Instant, cpu_before: Duration) -> Measured {
+        Measured {
+            wall: start.elapsed(),
+            cpu: cpu_time().saturating_sub(cpu_before),
+            peak: peak_rss(),
+        }
+    }
+}
+
+/// Runs `mode`; returns what it measured and the events it recorded or wrote, counted.
+fn run(mode: &str) -> Result<(Measured, u64), String> {
+    let (start, cpu_before) = (Instant::now(), cpu_time());
+    let done = || Measured::since(start, cpu_before);
+    Ok(match mode {
         "plain" => {
             for i in 0..CALLS {
                 let _ = std::hint::black_box(plain(std::hint::black_box(i), "agent"));
             }
-            0
+            (done(), 0)
         }
         "disabled" => {
             for i in 0..CALLS {
                 let _ = std::hint::black_box(traced(std::hint::black_box(i), "agent"));
             }
-            0
+            (done(), 0)
         }
-        "no_sink" => run_sessions(&SessionTracer::default()),
+        "no_sink" => {
+            let recorded = run_sessions(&SessionTracer::default());
+            (done(), recorded)
+        }
         "counting" => {
             let sink = Counting::default();
             let tracer = SessionTracer::builder().sink(sink.clone()).build();
             run_sessions(&tracer);
             tracer.flush().map_err(|e| e.to_string())?;
-            sink.events.load(std::sync::atomic::Ordering::Relaxed)
+            (done(), sink.events.load(std::sync::atomic::Ordering::Relaxed))
         }
         "json" => {
             let sink = JsonBytes::default();
             let tracer = SessionTracer::builder().sink(sink.clone()).build();
             run_sessions(&tracer);
             tracer.flush().map_err(|e| e.to_string())?;
-            sink.events.load(std::sync::atomic::Ordering::Relaxed)
+            (done(), sink.events.load(std::sync::atomic::Ordering::Relaxed))
+        }
+        "jsonl" => {
+            let path = std::env::temp_dir().join(format!("agent-trace-report-{}.jsonl", std::process::id()));
+            let tracer = SessionTracer::builder()
+                .sink(JsonlSink::open(&path).map_err(|e| e.to_string())?)
+                .build();
+            run_sessions(&tracer);
+            tracer.flush().map_err(|e| e.to_string())?;
+            let measured = done();
+            drop(tracer);
+            let written = count_jsonl_events(&path);
+            let _ = std::fs::remove_file(&path);
+            (measured, written?)
         }
         "sqlite" => {
             let path = std::env::temp_dir().join(format!("agent-trace-report-{}.db", std::process::id()));
@@ -101,16 +138,40 @@ fn run(mode: &str) -> Result<(u64, Duration), String> {
                 .build();
             run_sessions(&tracer);
             tracer.flush().map_err(|e| e.to_string())?;
-            let written = tracer.stats().events_written;
+            let measured = done();
+            let stored_events = count_stored_events(&path);
             drop(tracer);
             for suffix in ["", "-wal", "-shm"] {
                 let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
             }
-            written
+            (measured, stored_events?)
         }
         other => return Err(format!("unknown mode {other}; modes: {}", MODES.join(", "))),
-    };
-    Ok((events, start.elapsed()))
+    })
+}
+
+/// The events in a JSON-lines file of traces, counted line by line without keeping them.
+fn count_jsonl_events(path: &std::path::Path) -> Result<u64, String> {
+    #[derive(serde::Deserialize)]
+    struct Line {
+        events: Vec<serde::de::IgnoredAny>,
+    }
+    let file = std::fs::File::open(path).map_err(|e| e.to_string())?;
+    let mut events = 0;
+    for line in std::io::BufRead::lines(std::io::BufReader::new(file)) {
+        let line: Line = serde_json::from_str(&line.map_err(|e| e.to_string())?).map_err(|e| e.to_string())?;
+        events += line.events.len() as u64;
+    }
+    Ok(events)
+}
+
+/// The event rows in a store.
+fn count_stored_events(path: &std::path::Path) -> Result<u64, String> {
+    let connection = rusqlite::Connection::open(path).map_err(|e| e.to_string())?;
+    let rows: i64 = connection
+        .query_row("SELECT count(*) FROM events", [], |row| row.get(0))
+        .map_err(|e| e.to_string())?;
+    Ok(rows.unsigned_abs())
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -118,14 +179,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         if !matches!(mode.as_str(), "plain" | "disabled") {
             settle_clock();
         }
-        let (events, wall) = run(&mode)?;
-        let cpu = cpu_time();
+        let (Measured { wall, cpu, peak }, events) = run(&mode)?;
         println!(
             "{mode:<9} {:>8.1} ms wall {:>8.1} ns/call wall {:>8.1} ns/call cpu {events:>8} events {:>6.1} MB peak",
             wall.as_secs_f64() * 1e3,
             wall.as_nanos() as f64 / CALLS as f64,
             cpu.as_nanos() as f64 / CALLS as f64,
-            peak_rss() as f64 / 1e6,
+            peak as f64 / 1e6,
         );
         return Ok(());
     }

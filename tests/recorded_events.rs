@@ -199,3 +199,22 @@ fn write_json_writes_what_serde_json_writes() {
         }
     }
 }
+
+#[test]
+fn a_trace_writes_as_serde_json_writes_it() {
+    let mut trace = nested_trace();
+    trace.metadata.insert("env".into(), json!({"grid": [5, 5]}));
+    let mut written = Vec::new();
+    trace.write_json(&mut written).expect("writes");
+    assert_eq!(
+        String::from_utf8(written).expect("UTF-8"),
+        serde_json::to_string(&trace).expect("serializes")
+    );
+    let decoded = SessionTrace {
+        events: Events::from(trace.events.clone().into_vec()),
+        ..trace.clone()
+    };
+    let mut written = Vec::new();
+    decoded.write_json(&mut written).expect("writes");
+    assert_eq!(written, serde_json::to_vec(&decoded).expect("serializes"));
+}

@@ -7,6 +7,55 @@ use std::io::{self, Write};
 use serde::Serialize;
 
 use super::record::EventRecord;
+use crate::SessionTrace;
+
+impl SessionTrace {
+    /// Writes the trace as one line's worth of JSON: the same bytes as
+    /// `serde_json::to_writer(out, &trace)`, with its events written by
+    /// [`EventRecord::write_json`] — their captured values copied as recorded.
+    ///
+    /// ```
+    /// use agent_trace::SessionTracer;
+    /// let trace = SessionTracer::default().start_session().end()?;
+    /// let mut line = Vec::new();
+    /// trace.write_json(&mut line)?;
+    /// assert_eq!(line, serde_json::to_vec(&trace)?);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn write_json<W: io::Write>(&self, out: W) -> io::Result<()> {
+        let mut out = io::BufWriter::with_capacity(8 * 1024, out);
+        let out = &mut out;
+        out.write_all(b"{\"session_id\":")?;
+        json(out, &self.session_id)?;
+        out.write_all(b",\"started_at\":")?;
+        json(out, &self.started_at)?;
+        out.write_all(b",\"ended_at\":")?;
+        json(out, &self.ended_at)?;
+        out.write_all(b",\"status\":")?;
+        json(out, &self.status)?;
+        out.write_all(b",\"timesteps\":")?;
+        json(out, &self.timesteps)?;
+        out.write_all(b",\"events\":[")?;
+        for (index, record) in self.events.records().enumerate() {
+            if index > 0 {
+                out.write_all(b",")?;
+            }
+            record.write_json_unbuffered(out)?;
+        }
+        out.write_all(b"],\"messages\":")?;
+        json(out, &self.messages)?;
+        out.write_all(b",\"rewards\":")?;
+        json(out, &self.rewards)?;
+        if !self.graph.is_empty() {
+            out.write_all(b",\"graph\":")?;
+            json(out, &self.graph)?;
+        }
+        out.write_all(b",\"metadata\":")?;
+        json(out, &self.metadata)?;
+        out.write_all(b"}")?;
+        out.flush()
+    }
+}
 
 impl EventRecord<'_> {
     /// Writes the event as one line's worth of JSON: the same bytes as
@@ -28,11 +77,16 @@ impl EventRecord<'_> {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn write_json<W: io::Write>(&self, out: W) -> io::Result<()> {
+        let mut out = io::BufWriter::with_capacity(512, out);
+        self.write_json_unbuffered(&mut out)?;
+        out.flush()
+    }
+
+    /// [`write_json`](Self::write_json) to a writer that buffers.
+    fn write_json_unbuffered(&self, out: &mut impl io::Write) -> io::Result<()> {
         let Some((inputs, output)) = self.recorded_texts() else {
             return serde_json::to_writer(out, self).map_err(io::Error::from);
         };
-        let mut out = io::BufWriter::with_capacity(512, out);
-        let out = &mut out;
         out.write_all(b"{\"id\":")?;
         json(out, &self.id())?;
         out.write_all(b",\"parent\":")?;
@@ -63,8 +117,7 @@ impl EventRecord<'_> {
         json(out, &self.outcome())?;
         out.write_all(b",\"metadata\":")?;
         json(out, self.metadata())?;
-        out.write_all(b"}")?;
-        out.flush()
+        out.write_all(b"}")
     }
 }
 

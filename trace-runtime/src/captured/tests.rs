@@ -82,7 +82,20 @@ enum Secretive {
 #[test]
 fn every_shape_serde_can_hand_over_is_captured_as_the_policy_would() {
     let policy = CapturePolicy::default();
-    for number in [0u64, 7, 9, 10, 42, 99, 100, 101, 999, 1000, 123_456_789, 10_000_000_000_000_000_000] {
+    for number in [
+        0u64,
+        7,
+        9,
+        10,
+        42,
+        99,
+        100,
+        101,
+        999,
+        1000,
+        123_456_789,
+        10_000_000_000_000_000_000,
+    ] {
         assert_captured_as_the_policy_would(&policy, &number);
     }
     assert_captured_as_the_policy_would(&policy, &7u64);

@@ -92,7 +92,7 @@ impl Sink for JsonlSink {
     fn write_session(&mut self, trace: &SessionTrace) -> Result<(), SinkError> {
         // Encode the whole line first, so that a failure never leaves half a line behind.
         self.line.clear();
-        serde_json::to_writer(&mut self.line, trace).map_err(|error| self.io_error(error.into()))?;
+        trace.write_json(&mut self.line).map_err(|error| self.io_error(error))?;
         self.line.push(b'\n');
         let result = self.file.write_all(&self.line);
         result.map_err(|error| self.io_error(error))
