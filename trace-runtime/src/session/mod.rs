@@ -64,6 +64,9 @@ pub(crate) struct SessionInner {
     started_at: DateTime<Utc>,
     /// Time since `started_at`, on a monotonic clock.
     clock: SessionClock,
+    /// Whether the tracer has hooks (read on every event: kept here, beside the rest a
+    /// call reads, rather than behind the tracer's pointer).
+    event_hooks: bool,
     next_event_id: AtomicU64,
     turn: AtomicU64,
     timestep: AtomicU64,
@@ -149,11 +152,13 @@ impl Session {
     pub(crate) fn start(tracer: Arc<TracerShared>, id: String) -> Session {
         Counters::bump(&tracer.counters.sessions_started);
         let (started_at, clock) = (Utc::now(), SessionClock::start());
+        let event_hooks = !tracer.hooks.is_empty();
         let inner = Arc::new(SessionInner {
             id,
             tracer,
             started_at,
             clock,
+            event_hooks,
             next_event_id: AtomicU64::new(1),
             turn: AtomicU64::new(NONE),
             timestep: AtomicU64::new(NONE),
@@ -448,7 +453,7 @@ impl Session {
 
     /// Whether hooks want every event (then it is decoded for them as it is recorded).
     pub(crate) fn has_event_hooks(&self) -> bool {
-        !self.inner.tracer.hooks.is_empty()
+        self.inner.event_hooks
     }
 
     /// Adds the event `opened`, closed as `closing` says, whose captured values are in
