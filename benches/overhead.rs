@@ -72,24 +72,31 @@ fn with_fastrace(id: u64, name: &str) -> Result<Out, Empty> {
     out
 }
 
-#[divan::bench]
-fn plain_call() -> Result<Out, Empty> {
-    plain(black_box(7), black_box("agent"))
+// Single calls take a few nanoseconds: many samples, so that a median is not one
+// interrupted sample's; and the same loop around each, so that only the function differs.
+
+/// Times `call` in the same loop for every single-call mode.
+fn single_calls(bencher: Bencher<'_, '_>, call: fn(u64, &str) -> Result<Out, Empty>) {
+    bencher.bench_local(|| call(black_box(7), black_box("agent")));
 }
 
-#[divan::bench]
-fn disabled() -> Result<Out, Empty> {
-    traced(black_box(7), black_box("agent"))
+#[divan::bench(sample_count = 1000)]
+fn plain_call(bencher: Bencher<'_, '_>) {
+    single_calls(bencher, plain);
 }
 
-#[divan::bench]
+#[divan::bench(sample_count = 1000)]
+fn disabled(bencher: Bencher<'_, '_>) {
+    single_calls(bencher, traced);
+}
+
+#[divan::bench(sample_count = 1000)]
 fn disabled_while_another_task_has_a_scope(bencher: Bencher<'_, '_>) {
-    // A scope that exists (on no task this thread runs) makes every traced call look for
-    // its task's context: the cost of a call outside a scope in a process that traces.
+    // A scope that exists (on no task this thread runs) makes no difference to a call
+    // outside it: what a traced call costs outside a scope in a process that traces.
     let session = SessionTracer::default().start_session();
     let elsewhere = TracerContext::new(&session).scope(std::future::pending::<()>());
-    let _ = traced(0, "warm-up"); // the first look at the task-local registers its destructor
-    bencher.bench_local(|| traced(black_box(7), black_box("agent")));
+    single_calls(bencher, traced);
     drop(elsewhere);
 }
 
