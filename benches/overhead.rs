@@ -4,13 +4,14 @@
 //! Run with `cargo bench --bench overhead`. Results and how to read them:
 //! `docs/performance.md`.
 //!
-//! Single calls:
-//! - `plain_call`: the function with no attribute.
-//! - `disabled`: `#[trace_agent]` with no scope open in the process.
-//! - `disabled_while_another_task_has_a_scope`: the same while a scope exists elsewhere.
+//! Single calls (`call::`):
+//! - `plain`: the function with no attribute.
+//! - `traced_outside_a_scope`: `#[trace_agent]` called outside any scope.
+//! - `traced_outside_a_scope_while_another_task_has_one`: the same while a scope exists
+//!   elsewhere in the process.
 //!
-//! Batches of 1,000 calls (divan reports the batch; divide by 1,000 for a call), each
-//! batch in a fresh session or root, so that memory stays bounded:
+//! Batches of 1,000 calls (`session_of_1000::`; divan reports the batch, divide by 1,000
+//! for a call), each batch in a fresh session or root, so that memory stays bounded:
 //! - `agent_trace_no_sink`: `#[trace_agent]` in a scope, arguments and result captured,
 //!   sessions kept in memory only (the calling thread's whole cost).
 //! - `agent_trace_skip_all`: the same with `skip_all`.
@@ -72,154 +73,164 @@ fn with_fastrace(id: u64, name: &str) -> Result<Out, Empty> {
     out
 }
 
-// Single calls take a few nanoseconds: many samples, so that a median is not one
-// interrupted sample's; and the same loop around each, so that only the function differs.
+/// Single calls (run first, before any benchmark starts a thread). They take a few
+/// nanoseconds: many samples, so that a median is not one interrupted sample's; and the
+/// same loop around each, so that only the function differs.
+mod call {
+    use super::*;
 
-/// Times `call` in the same loop for every single-call mode.
-fn single_calls(bencher: Bencher<'_, '_>, call: fn(u64, &str) -> Result<Out, Empty>) {
-    bencher.bench_local(|| call(black_box(7), black_box("agent")));
-}
+    /// Times `call` in the same loop for every single-call mode.
+    fn single_calls(bencher: Bencher<'_, '_>, call: fn(u64, &str) -> Result<Out, Empty>) {
+        bencher.bench_local(|| call(black_box(7), black_box("agent")));
+    }
 
-#[divan::bench(sample_count = 1000)]
-fn plain_call(bencher: Bencher<'_, '_>) {
-    single_calls(bencher, plain);
-}
+    #[divan::bench(sample_count = 1000)]
+    fn plain(bencher: Bencher<'_, '_>) {
+        single_calls(bencher, subject::plain);
+    }
 
-#[divan::bench(sample_count = 1000)]
-fn disabled(bencher: Bencher<'_, '_>) {
-    single_calls(bencher, traced);
-}
+    #[divan::bench(sample_count = 1000)]
+    fn traced_outside_a_scope(bencher: Bencher<'_, '_>) {
+        single_calls(bencher, traced);
+    }
 
-#[divan::bench(sample_count = 1000)]
-fn disabled_while_another_task_has_a_scope(bencher: Bencher<'_, '_>) {
-    // A scope that exists (on no task this thread runs) makes no difference to a call
-    // outside it: what a traced call costs outside a scope in a process that traces.
-    let session = SessionTracer::default().start_session();
-    let elsewhere = TracerContext::new(&session).scope(std::future::pending::<()>());
-    single_calls(bencher, traced);
-    drop(elsewhere);
-}
-
-/// Runs a batch of traced calls in a fresh session of `tracer`.
-fn batch(tracer: &SessionTracer, call: fn(u64, &str) -> Result<Out, Empty>) -> SessionTrace {
-    let session = tracer.start_session();
-    TracerContext::new(&session).sync_scope(|| {
-        for i in 0..BATCH as u64 {
-            let _ = black_box(call(black_box(i), black_box("agent")));
-        }
-    });
-    session.end().expect("the session ends once")
-}
-
-#[divan::bench]
-fn agent_trace_no_sink(bencher: Bencher<'_, '_>) {
-    let tracer = SessionTracer::default();
-    bencher
-        .counter(ItemsCount::new(BATCH))
-        .bench_local(|| batch(&tracer, traced));
-}
-
-#[divan::bench]
-fn agent_trace_skip_all(bencher: Bencher<'_, '_>) {
-    let tracer = SessionTracer::default();
-    bencher
-        .counter(ItemsCount::new(BATCH))
-        .bench_local(|| batch(&tracer, traced_skip_all));
-}
-
-#[divan::bench]
-fn agent_trace_memory_sink(bencher: Bencher<'_, '_>) {
-    let tracer = SessionTracer::builder().sink(Counting::default()).build();
-    bencher
-        .counter(ItemsCount::new(BATCH))
-        .bench_local(|| batch(&tracer, traced));
-    tracer.flush().expect("the sink writes");
-}
-
-#[divan::bench]
-fn agent_trace_json_sink(bencher: Bencher<'_, '_>) {
-    let tracer = SessionTracer::builder().sink(JsonBytes::default()).build();
-    bencher
-        .counter(ItemsCount::new(BATCH))
-        .bench_local(|| batch(&tracer, traced));
-    tracer.flush().expect("the sink writes");
-}
-
-#[divan::bench]
-fn agent_trace_sqlite_sink(bencher: Bencher<'_, '_>) {
-    let path = std::env::temp_dir().join(format!("agent-trace-overhead-{}.db", std::process::id()));
-    let tracer = SessionTracer::builder()
-        .sink(SqliteSink::open(&path).expect("a database"))
-        .build();
-    bencher
-        .counter(ItemsCount::new(BATCH))
-        .bench_local(|| batch(&tracer, traced));
-    tracer.flush().expect("the store writes");
-    drop(tracer);
-    for suffix in ["", "-wal", "-shm"] {
-        let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+    #[divan::bench(sample_count = 1000)]
+    fn traced_outside_a_scope_while_another_task_has_one(bencher: Bencher<'_, '_>) {
+        // A scope that exists (on no task this thread runs) makes no difference to a call
+        // outside it: what a traced call costs outside a scope in a process that traces.
+        let session = SessionTracer::default().start_session();
+        let elsewhere = TracerContext::new(&session).scope(std::future::pending::<()>());
+        single_calls(bencher, traced);
+        drop(elsewhere);
     }
 }
 
-#[divan::bench]
-fn manual_guard(bencher: Bencher<'_, '_>) {
-    let tracer = SessionTracer::default();
-    bencher.counter(ItemsCount::new(BATCH)).bench_local(|| {
+/// Batches of 1,000 calls, each in a fresh session or root (divan reports the batch:
+/// divide by 1,000 for a call).
+mod session_of_1000 {
+    use super::*;
+
+    /// Runs a batch of traced calls in a fresh session of `tracer`.
+    fn batch(tracer: &SessionTracer, call: fn(u64, &str) -> Result<Out, Empty>) -> SessionTrace {
         let session = tracer.start_session();
         TracerContext::new(&session).sync_scope(|| {
             for i in 0..BATCH as u64 {
-                let mut span = session.enter(EventKind::Agent, "agent", "traced");
-                let (id, name) = (black_box(i), black_box("agent"));
-                span.record_input("id", id);
-                span.record_input("name", name);
-                match plain(id, name) {
-                    Ok(out) => span.finish_ok(&out),
-                    Err(error) => span.finish_err(&error),
-                }
-                .expect("the session is open");
+                let _ = black_box(call(black_box(i), black_box("agent")));
             }
         });
         session.end().expect("the session ends once")
-    });
-}
+    }
 
-#[divan::bench]
-fn tracing_json(bencher: Bencher<'_, '_>) {
-    use tracing_subscriber::layer::SubscriberExt;
-    let subscriber =
-        tracing_subscriber::registry().with(tracing_subscriber::fmt::layer().json().with_writer(std::io::sink));
-    tracing::subscriber::with_default(subscriber, || {
-        bencher.counter(ItemsCount::new(BATCH)).bench_local(|| {
-            for i in 0..BATCH as u64 {
-                let _ = black_box(with_tracing(black_box(i), black_box("agent")));
-            }
-        });
-    });
-}
+    #[divan::bench]
+    fn agent_trace_no_sink(bencher: Bencher<'_, '_>) {
+        let tracer = SessionTracer::default();
+        bencher
+            .counter(ItemsCount::new(BATCH))
+            .bench_local(|| batch(&tracer, traced));
+    }
 
-#[divan::bench]
-fn tracing_registry(bencher: Bencher<'_, '_>) {
-    use tracing_subscriber::layer::SubscriberExt;
-    let subscriber = tracing_subscriber::registry().with(tracing_subscriber::layer::Identity::new());
-    tracing::subscriber::with_default(subscriber, || {
-        bencher.counter(ItemsCount::new(BATCH)).bench_local(|| {
-            for i in 0..BATCH as u64 {
-                let _ = black_box(with_tracing(black_box(i), black_box("agent")));
-            }
-        });
-    });
-}
+    #[divan::bench]
+    fn agent_trace_skip_all(bencher: Bencher<'_, '_>) {
+        let tracer = SessionTracer::default();
+        bencher
+            .counter(ItemsCount::new(BATCH))
+            .bench_local(|| batch(&tracer, traced_skip_all));
+    }
 
-#[divan::bench]
-fn fastrace(bencher: Bencher<'_, '_>) {
-    bencher.counter(ItemsCount::new(BATCH)).bench_local(|| {
-        // One root per batch: a single root silently drops children past 10,240.
-        let root = fastrace::Span::root("batch", fastrace::collector::SpanContext::random());
-        let _guard = root.set_local_parent();
-        for i in 0..BATCH as u64 {
-            let _ = black_box(with_fastrace(black_box(i), black_box("agent")));
+    #[divan::bench]
+    fn agent_trace_memory_sink(bencher: Bencher<'_, '_>) {
+        let tracer = SessionTracer::builder().sink(Counting::default()).build();
+        bencher
+            .counter(ItemsCount::new(BATCH))
+            .bench_local(|| batch(&tracer, traced));
+        tracer.flush().expect("the sink writes");
+    }
+
+    #[divan::bench]
+    fn agent_trace_json_sink(bencher: Bencher<'_, '_>) {
+        let tracer = SessionTracer::builder().sink(JsonBytes::default()).build();
+        bencher
+            .counter(ItemsCount::new(BATCH))
+            .bench_local(|| batch(&tracer, traced));
+        tracer.flush().expect("the sink writes");
+    }
+
+    #[divan::bench]
+    fn agent_trace_sqlite_sink(bencher: Bencher<'_, '_>) {
+        let path = std::env::temp_dir().join(format!("agent-trace-overhead-{}.db", std::process::id()));
+        let tracer = SessionTracer::builder()
+            .sink(SqliteSink::open(&path).expect("a database"))
+            .build();
+        bencher
+            .counter(ItemsCount::new(BATCH))
+            .bench_local(|| batch(&tracer, traced));
+        tracer.flush().expect("the store writes");
+        drop(tracer);
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
         }
-    });
+    }
+
+    #[divan::bench]
+    fn manual_guard(bencher: Bencher<'_, '_>) {
+        let tracer = SessionTracer::default();
+        bencher.counter(ItemsCount::new(BATCH)).bench_local(|| {
+            let session = tracer.start_session();
+            TracerContext::new(&session).sync_scope(|| {
+                for i in 0..BATCH as u64 {
+                    let mut span = session.enter(EventKind::Agent, "agent", "traced");
+                    let (id, name) = (black_box(i), black_box("agent"));
+                    span.record_input("id", id);
+                    span.record_input("name", name);
+                    match plain(id, name) {
+                        Ok(out) => span.finish_ok(&out),
+                        Err(error) => span.finish_err(&error),
+                    }
+                    .expect("the session is open");
+                }
+            });
+            session.end().expect("the session ends once")
+        });
+    }
+
+    #[divan::bench]
+    fn tracing_json(bencher: Bencher<'_, '_>) {
+        use tracing_subscriber::layer::SubscriberExt;
+        let subscriber =
+            tracing_subscriber::registry().with(tracing_subscriber::fmt::layer().json().with_writer(std::io::sink));
+        tracing::subscriber::with_default(subscriber, || {
+            bencher.counter(ItemsCount::new(BATCH)).bench_local(|| {
+                for i in 0..BATCH as u64 {
+                    let _ = black_box(with_tracing(black_box(i), black_box("agent")));
+                }
+            });
+        });
+    }
+
+    #[divan::bench]
+    fn tracing_registry(bencher: Bencher<'_, '_>) {
+        use tracing_subscriber::layer::SubscriberExt;
+        let subscriber = tracing_subscriber::registry().with(tracing_subscriber::layer::Identity::new());
+        tracing::subscriber::with_default(subscriber, || {
+            bencher.counter(ItemsCount::new(BATCH)).bench_local(|| {
+                for i in 0..BATCH as u64 {
+                    let _ = black_box(with_tracing(black_box(i), black_box("agent")));
+                }
+            });
+        });
+    }
+
+    #[divan::bench]
+    fn fastrace(bencher: Bencher<'_, '_>) {
+        bencher.counter(ItemsCount::new(BATCH)).bench_local(|| {
+            // One root per batch: a single root silently drops children past 10,240.
+            let root = fastrace::Span::root("batch", fastrace::collector::SpanContext::random());
+            let _guard = root.set_local_parent();
+            for i in 0..BATCH as u64 {
+                let _ = black_box(with_fastrace(black_box(i), black_box("agent")));
+            }
+        });
+    }
 }
 
 /// Counts fastrace's spans and drops them.
