@@ -88,16 +88,35 @@ pub enum EventKind {
     Custom(String),
 }
 
+impl EventKind {
+    /// Its name: `"agent"`, `"environment"`, `"runtime"`, `"llm"`, `"tool"`, `"bundle"`, or
+    /// a custom kind's own name.
+    ///
+    /// ```
+    /// use agent_trace::EventKind;
+    /// assert_eq!(EventKind::Tool.name(), "tool");
+    /// let retriever = EventKind::Custom("retriever".into());
+    /// assert_eq!((retriever.name(), retriever.to_string()), ("retriever", "custom:retriever".to_owned()));
+    /// ```
+    pub fn name(&self) -> &str {
+        match self {
+            EventKind::Agent => "agent",
+            EventKind::Environment => "environment",
+            EventKind::Runtime => "runtime",
+            EventKind::Llm => "llm",
+            EventKind::Tool => "tool",
+            EventKind::Bundle => "bundle",
+            EventKind::Custom(name) => name,
+        }
+    }
+}
+
 impl fmt::Display for EventKind {
+    /// The name; a custom kind's as `custom:<name>`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            EventKind::Agent => f.write_str("agent"),
-            EventKind::Environment => f.write_str("environment"),
-            EventKind::Runtime => f.write_str("runtime"),
-            EventKind::Llm => f.write_str("llm"),
-            EventKind::Tool => f.write_str("tool"),
-            EventKind::Bundle => f.write_str("bundle"),
             EventKind::Custom(name) => write!(f, "custom:{name}"),
+            kind => f.write_str(kind.name()),
         }
     }
 }

@@ -1,67 +1,18 @@
-//! [`EventRecord::write_json`]: an event as one JSON object, written directly — the same
-//! bytes `serde_json` writes for it, with the captured values copied as they were recorded
-//! rather than parsed and written again.
-
-use std::io::{self, Write};
+//! [`EventRecord::write_json`] and [`SessionTrace::write_json`]: an event, or a whole trace,
+//! as JSON appended to a byte vector — the same bytes `serde_json` writes for it, with the
+//! captured values copied as they were recorded rather than parsed and written again, and
+//! the fixed fields written directly.
 
 use serde::Serialize;
 
 use super::record::EventRecord;
-use crate::SessionTrace;
-
-impl SessionTrace {
-    /// Writes the trace as one line's worth of JSON: the same bytes as
-    /// `serde_json::to_writer(out, &trace)`, with its events written by
-    /// [`EventRecord::write_json`] — their captured values copied as recorded.
-    ///
-    /// ```
-    /// use agent_trace::SessionTracer;
-    /// let trace = SessionTracer::default().start_session().end()?;
-    /// let mut line = Vec::new();
-    /// trace.write_json(&mut line)?;
-    /// assert_eq!(line, serde_json::to_vec(&trace)?);
-    /// # Ok::<(), Box<dyn std::error::Error>>(())
-    /// ```
-    pub fn write_json<W: io::Write>(&self, out: W) -> io::Result<()> {
-        let mut out = io::BufWriter::with_capacity(8 * 1024, out);
-        let out = &mut out;
-        out.write_all(b"{\"session_id\":")?;
-        json(out, &self.session_id)?;
-        out.write_all(b",\"started_at\":")?;
-        json(out, &self.started_at)?;
-        out.write_all(b",\"ended_at\":")?;
-        json(out, &self.ended_at)?;
-        out.write_all(b",\"status\":")?;
-        json(out, &self.status)?;
-        out.write_all(b",\"timesteps\":")?;
-        json(out, &self.timesteps)?;
-        out.write_all(b",\"events\":[")?;
-        for (index, record) in self.events.records().enumerate() {
-            if index > 0 {
-                out.write_all(b",")?;
-            }
-            record.write_json_unbuffered(out)?;
-        }
-        out.write_all(b"],\"messages\":")?;
-        json(out, &self.messages)?;
-        out.write_all(b",\"rewards\":")?;
-        json(out, &self.rewards)?;
-        if !self.graph.is_empty() {
-            out.write_all(b",\"graph\":")?;
-            json(out, &self.graph)?;
-        }
-        out.write_all(b",\"metadata\":")?;
-        json(out, &self.metadata)?;
-        out.write_all(b"}")?;
-        out.flush()
-    }
-}
+use crate::{EventKind, SessionTrace};
 
 impl EventRecord<'_> {
-    /// Writes the event as one line's worth of JSON: the same bytes as
-    /// `serde_json::to_writer(out, &record)` (and as for the decoded `Event`), several times
-    /// faster for a recorded event, whose captured arguments and output are copied as the
-    /// JSON text they were recorded as.
+    /// Appends the event as JSON to `out`: the same bytes as `serde_json::to_writer(out,
+    /// &record)` (and as for the decoded `Event`), several times faster for a recorded event,
+    /// whose captured arguments and output are copied as the JSON text they were recorded
+    /// as.
     ///
     /// ```
     /// use agent_trace::{Event, EventKind, SessionTracer};
@@ -71,72 +22,143 @@ impl EventRecord<'_> {
     /// let mut line = Vec::new();
     /// for record in trace.events.records() {
     ///     line.clear();
-    ///     record.write_json(&mut line)?;
+    ///     record.write_json(&mut line);
     ///     assert_eq!(line, serde_json::to_vec(&record)?);
     /// }
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn write_json<W: io::Write>(&self, out: W) -> io::Result<()> {
-        let mut out = io::BufWriter::with_capacity(512, out);
-        self.write_json_unbuffered(&mut out)?;
-        out.flush()
-    }
-
-    /// [`write_json`](Self::write_json) to a writer that buffers.
-    fn write_json_unbuffered(&self, out: &mut impl io::Write) -> io::Result<()> {
+    pub fn write_json(&self, out: &mut Vec<u8>) {
         let Some((inputs, output)) = self.recorded_texts() else {
-            return serde_json::to_writer(out, self).map_err(io::Error::from);
+            return json(out, self);
         };
-        out.write_all(b"{\"id\":")?;
-        json(out, &self.id())?;
-        out.write_all(b",\"parent\":")?;
-        json(out, &self.parent())?;
-        out.write_all(b",\"kind\":")?;
-        json(out, self.kind())?;
-        out.write_all(b",\"system_id\":")?;
-        json(out, self.system_id())?;
-        out.write_all(b",\"name\":")?;
-        json(out, self.name())?;
-        out.write_all(b",\"module_path\":")?;
-        json(out, self.module_path())?;
-        out.write_all(b",\"turn\":")?;
-        json(out, &self.turn())?;
-        out.write_all(b",\"timestep\":")?;
-        json(out, &self.timestep())?;
-        out.write_all(b",\"started_at\":")?;
-        json(out, &Time(self.started_at()))?;
-        out.write_all(b",\"duration_ns\":")?;
-        json(out, &Nanos(self.duration()))?;
-        out.write_all(b",\"inputs\":")?;
-        out.write_all(if inputs.is_empty() { b"{}" } else { inputs })?;
-        out.write_all(b",\"output\":")?;
-        out.write_all(output.unwrap_or(b"null"))?;
-        out.write_all(b",\"error\":")?;
-        json(out, &self.error())?;
-        out.write_all(b",\"outcome\":")?;
-        json(out, &self.outcome())?;
-        out.write_all(b",\"metadata\":")?;
-        json(out, self.metadata())?;
-        out.write_all(b"}")
+        out.extend_from_slice(b"{\"id\":");
+        integer(out, self.id());
+        out.extend_from_slice(b",\"parent\":");
+        optional_integer(out, self.parent());
+        out.extend_from_slice(b",\"kind\":");
+        match self.kind() {
+            EventKind::Custom(_) => json(out, self.kind()),
+            kind => string(out, kind.name()),
+        }
+        out.extend_from_slice(b",\"system_id\":");
+        string(out, self.system_id());
+        out.extend_from_slice(b",\"name\":");
+        string(out, self.name());
+        out.extend_from_slice(b",\"module_path\":");
+        string(out, self.module_path());
+        out.extend_from_slice(b",\"turn\":");
+        optional_integer(out, self.turn().map(u64::from));
+        out.extend_from_slice(b",\"timestep\":");
+        optional_integer(out, self.timestep().map(u64::from));
+        out.extend_from_slice(b",\"started_at\":");
+        let started_at = self.started_at();
+        match crate::rfc3339::format(&started_at) {
+            Some(text) => {
+                out.push(b'"');
+                out.extend_from_slice(text.as_str().as_bytes());
+                out.push(b'"');
+            }
+            None => json(out, &started_at),
+        }
+        out.extend_from_slice(b",\"duration_ns\":");
+        match u64::try_from(self.duration().as_nanos()) {
+            Ok(nanos) => integer(out, nanos),
+            Err(_) => {
+                let mut nanos = serde_json::Serializer::new(&mut *out);
+                // Writing a number to a vector cannot fail.
+                let _ = crate::duration_nanos::serialize(&self.duration(), &mut nanos);
+            }
+        }
+        out.extend_from_slice(b",\"inputs\":");
+        out.extend_from_slice(if inputs.is_empty() { b"{}" } else { inputs });
+        out.extend_from_slice(b",\"output\":");
+        out.extend_from_slice(output.unwrap_or(b"null"));
+        out.extend_from_slice(b",\"error\":");
+        match self.error() {
+            Some(error) => json(out, error),
+            None => out.extend_from_slice(b"null"),
+        }
+        out.extend_from_slice(b",\"outcome\":\"");
+        out.extend_from_slice(self.outcome().as_str().as_bytes());
+        out.extend_from_slice(b"\",\"metadata\":");
+        if self.metadata().is_empty() {
+            out.extend_from_slice(b"{}");
+        } else {
+            json(out, self.metadata());
+        }
+        out.push(b'}');
     }
 }
 
-fn json<T: Serialize + ?Sized>(out: &mut impl io::Write, value: &T) -> io::Result<()> {
-    serde_json::to_writer(out, value).map_err(io::Error::from)
-}
-
-struct Time(chrono::DateTime<chrono::Utc>);
-
-impl Serialize for Time {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        crate::rfc3339::serialize(&self.0, serializer)
+impl SessionTrace {
+    /// Appends the trace as JSON to `out`: the same bytes as `serde_json::to_writer(out,
+    /// &trace)`, with its events written by [`EventRecord::write_json`] — their captured
+    /// values copied as recorded.
+    ///
+    /// ```
+    /// use agent_trace::SessionTracer;
+    /// let trace = SessionTracer::default().start_session().end()?;
+    /// let mut line = Vec::new();
+    /// trace.write_json(&mut line);
+    /// assert_eq!(line, serde_json::to_vec(&trace)?);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn write_json(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(b"{\"session_id\":");
+        json(out, &self.session_id);
+        out.extend_from_slice(b",\"started_at\":");
+        json(out, &self.started_at);
+        out.extend_from_slice(b",\"ended_at\":");
+        json(out, &self.ended_at);
+        out.extend_from_slice(b",\"status\":");
+        json(out, &self.status);
+        out.extend_from_slice(b",\"timesteps\":");
+        json(out, &self.timesteps);
+        out.extend_from_slice(b",\"events\":[");
+        for (index, record) in self.events.records().enumerate() {
+            if index > 0 {
+                out.push(b',');
+            }
+            record.write_json(out);
+        }
+        out.extend_from_slice(b"],\"messages\":");
+        json(out, &self.messages);
+        out.extend_from_slice(b",\"rewards\":");
+        json(out, &self.rewards);
+        if !self.graph.is_empty() {
+            out.extend_from_slice(b",\"graph\":");
+            json(out, &self.graph);
+        }
+        out.extend_from_slice(b",\"metadata\":");
+        json(out, &self.metadata);
+        out.push(b'}');
     }
 }
 
-struct Nanos(std::time::Duration);
+/// Appends `value` as `serde_json` writes it. The data model's types always serialize, and
+/// writing to a vector cannot fail.
+fn json<T: Serialize + ?Sized>(out: &mut Vec<u8>, value: &T) {
+    let _ = serde_json::to_writer(out, value);
+}
 
-impl Serialize for Nanos {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        crate::duration_nanos::serialize(&self.0, serializer)
+fn integer(out: &mut Vec<u8>, value: u64) {
+    out.extend_from_slice(itoa::Buffer::new().format(value).as_bytes());
+}
+
+fn optional_integer(out: &mut Vec<u8>, value: Option<u64>) {
+    match value {
+        Some(value) => integer(out, value),
+        None => out.extend_from_slice(b"null"),
+    }
+}
+
+/// A string as a JSON string: copied as it is when nothing in it needs escaping.
+fn string(out: &mut Vec<u8>, text: &str) {
+    if text.bytes().all(|byte| byte >= 0x20 && byte != b'"' && byte != b'\\') {
+        out.push(b'"');
+        out.extend_from_slice(text.as_bytes());
+        out.push(b'"');
+    } else {
+        json(out, text);
     }
 }

@@ -92,7 +92,7 @@ impl Sink for JsonlSink {
     fn write_session(&mut self, trace: &SessionTrace) -> Result<(), SinkError> {
         // Encode the whole line first, so that a failure never leaves half a line behind.
         self.line.clear();
-        trace.write_json(&mut self.line).map_err(|error| self.io_error(error))?;
+        trace.write_json(&mut self.line);
         self.line.push(b'\n');
         let result = self.file.write_all(&self.line);
         result.map_err(|error| self.io_error(error))
