@@ -16,15 +16,24 @@ pub const UNSERIALIZABLE_KEY: &str = "$unserializable";
 
 /// Serializes `value` into a JSON value; never fails and never panics.
 ///
-/// Non-finite floats become `null` (as in `serde_json`). A `Serialize` impl that returns
-/// an error or panics gives `{"$unserializable": "<reason>"}`.
+/// The value is what `serde_json` writes for `value`, read back — as a traced call records
+/// it: an `f32` in its own shortest form (`0.1`, where `serde_json::to_value` widens it to
+/// `0.10000000149011612`), a 128-bit integer past 64 bits as a float. Non-finite floats
+/// become `null` (as in `serde_json`). A `Serialize` impl that returns an error or panics
+/// gives `{"$unserializable": "<reason>"}`.
 ///
 /// ```
 /// use agent_trace::capture::to_value;
 /// assert_eq!(to_value(&[1, 2]), serde_json::json!([1, 2]));
+/// assert_eq!(to_value(&0.1f32), serde_json::json!(0.1));
 /// ```
 pub fn to_value<T: Serialize + ?Sized>(value: &T) -> Value {
-    match catch_unwind(AssertUnwindSafe(|| serde_json::to_value(value))) {
+    let written = catch_unwind(AssertUnwindSafe(|| {
+        let text = serde_json::to_vec(value)?;
+        // Nested past `serde_json`'s reading depth (128): built directly instead.
+        serde_json::from_slice(&text).or_else(|_| serde_json::to_value(value))
+    }));
+    match written {
         Ok(Ok(value)) => value,
         Ok(Err(error)) => unserializable(&error.to_string()),
         Err(payload) => {

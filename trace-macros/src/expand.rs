@@ -223,7 +223,7 @@ fn captures(kind: MacroKind, options: &Options, function: &TracedFn, private: &T
             // The key as JSON, written once here rather than escaped on every call.
             let json_key = format!("{}:", json_string(&name));
             quote! {
-                (&&&#private::Capture::input(#name, #json_key, &#ident)).__trace_capture(__trace_open);
+                (&&&&#private::Capture::input(#name, #json_key, &#ident)).__trace_capture(__trace_open);
             }
         })
         .collect();
@@ -234,7 +234,7 @@ fn captures(kind: MacroKind, options: &Options, function: &TracedFn, private: &T
         if __trace_call.is_some() {
             #private::capture_inputs(&mut __trace_call, |__trace_open| {
                 #[allow(unused_imports)]
-                use #private::{CaptureDebug as _, CaptureOpaque as _, CaptureSerialize as _};
+                use #private::{CaptureDebug as _, CaptureOpaque as _, CapturePlain as _, CaptureSerialize as _};
                 #(#captured)*
                 #dependencies
             });
@@ -273,7 +273,7 @@ fn finish(kind: MacroKind, options: &Options, function: &TracedFn, private: &Tok
         TokenStream::new()
     };
     let output = if capture_result {
-        quote!((&&&#private::Capture::output(__trace_value)).__trace_capture(&mut __trace_open);)
+        quote!((&&&&#private::Capture::output(__trace_value)).__trace_capture(&mut __trace_open);)
     } else {
         TokenStream::new()
     };
@@ -282,7 +282,8 @@ fn finish(kind: MacroKind, options: &Options, function: &TracedFn, private: &Tok
         let mut __trace_open = __trace_open;
         #[allow(unused_imports)]
         use #private::{
-            CaptureDebug as _, CaptureOpaque as _, CaptureSerialize as _, ErrorOpaque as _, ErrorViaDebug as _,
+            CaptureDebug as _, CaptureOpaque as _, CapturePlain as _, CaptureSerialize as _, ErrorOpaque as _,
+            ErrorViaDebug as _,
             ErrorViaDisplay as _, ErrorViaDyn as _, ErrorViaDynSendSync as _, ErrorViaError as _, SplitResult as _,
             SplitValue as _, UsageNone as _, UsageViaTrait as _,
         };

@@ -1,9 +1,9 @@
 //! What the attribute macros' expansions call. Not a stable API.
 //!
 //! Capture is chosen at compile time, at the traced function, by autoref specialization:
-//! `(&&&Capture::new(..)).__trace_capture()` resolves to the first of `Serialize`, `Debug`
-//! and "neither" that the value's type satisfies, without adding a bound to the user's
-//! function. The same trick splits a return value into `Ok`/`Err` when it is a `Result`,
+//! `(&&&&Capture::input(..)).__trace_capture(call)` resolves to the first of "a JSON scalar"
+//! (numbers, strings, …, written directly), `Serialize`, `Debug` and "neither" that the
+//! value's type satisfies, without adding a bound to the user's function. The same trick splits a return value into `Ok`/`Err` when it is a `Result`,
 //! picks the richest way to record an error, and finds token usage on LLM responses.
 
 use std::any::type_name;
@@ -19,6 +19,7 @@ use serde::Serialize;
 use trace_core::LlmUsage;
 
 pub use crate::call::Call;
+pub use crate::captured::{Plain, PlainValue};
 pub use crate::node::Node;
 pub use crate::site::{BundleSite, CallSite};
 pub use serde_json::Value;
@@ -48,7 +49,22 @@ impl<'a, T: ?Sized> Capture<'a, T> {
     }
 }
 
-/// Capture through `Serialize` (preferred).
+/// Capture of a value that is one JSON scalar, written directly (preferred).
+pub trait CapturePlain {
+    /// Captures the value into the call.
+    fn __trace_capture(&self, call: &mut Call);
+}
+
+impl<T: PlainValue + ?Sized> CapturePlain for &&&Capture<'_, T> {
+    fn __trace_capture(&self, call: &mut Call) {
+        match self.name {
+            Some((name, json_key)) => call.capture_input_plain(name, json_key, self.value.plain()),
+            None => call.capture_output_plain(self.value.plain()),
+        }
+    }
+}
+
+/// Capture through `Serialize`.
 pub trait CaptureSerialize {
     /// Captures the value into the call.
     fn __trace_capture(&self, call: &mut Call);

@@ -24,7 +24,7 @@ use trace_core::recorded::{self, Closing, EventNames, Names, RecordedEvent, Star
 use trace_core::{ErrorRecord, EventKind, Map, Outcome};
 
 use crate::TraceError;
-use crate::captured::CapturedText;
+use crate::captured::{CapturedText, Plain};
 use crate::context::{self, with_frame};
 use crate::session::{Refused, Session};
 use crate::site::CallSite;
@@ -184,6 +184,26 @@ impl Call {
     pub fn capture_input_keyed<T: Serialize + ?Sized>(&mut self, name: &str, json_key: &str, value: &T) {
         if let Some(OpenCall { session, state }) = &mut self.open {
             state.captured.input_keyed(session.policy(), name, json_key, value);
+        }
+    }
+
+    /// Captures an argument that is one JSON scalar (a number, a string, …), with its key
+    /// already written as JSON: what the attribute macros capture such arguments with.
+    pub fn capture_input_plain(&mut self, name: &str, json_key: &str, value: Plain<'_>) {
+        if let Some(OpenCall { session, state }) = &mut self.open {
+            state.captured.input_plain(session.policy(), name, json_key, value);
+        }
+    }
+
+    /// Captures an output that is one JSON scalar, under the capture policy (and the site's
+    /// `result_filter`).
+    pub fn capture_output_plain(&mut self, value: Plain<'_>) {
+        let Some(OpenCall { session, state }) = &mut self.open else {
+            return;
+        };
+        match state.site.and_then(|site| site.result_filter) {
+            None => state.captured.output_plain(session.policy(), value),
+            Some(_) => self.capture_output(&value),
         }
     }
 

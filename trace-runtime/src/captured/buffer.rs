@@ -104,15 +104,17 @@ impl TextBuffer {
     /// Appends the decimal digits of `value`.
     #[inline]
     pub(crate) fn decimal(&mut self, value: u64) {
-        if value < 100 {
+        if value < 10 {
             // Most captured numbers are small: no digit count, no loop.
+            return self.push(b'0' + value as u8);
+        }
+        if value < 100 {
             let pair = value as usize * 2;
-            let digits: &[u8] = if value < 10 {
-                &DIGIT_PAIRS[pair + 1..pair + 2]
-            } else {
-                &DIGIT_PAIRS[pair..pair + 2]
-            };
-            return self.extend(digits);
+            return self.write_with(2, |to| {
+                to[0] = DIGIT_PAIRS[pair];
+                to[1] = DIGIT_PAIRS[pair + 1];
+                2
+            });
         }
         let digits = value.ilog10() as usize + 1;
         self.write_with(digits, |to| {

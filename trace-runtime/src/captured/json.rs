@@ -145,11 +145,7 @@ impl JsonWriter<'_> {
     }
 
     fn float(&mut self, value: impl zmij::Float + Into<f64> + Copy) -> Result<(), Failure> {
-        if value.into().is_finite() {
-            self.out.extend(zmij::Buffer::new().format_finite(value).as_bytes());
-        } else {
-            self.out.extend(b"null");
-        }
+        float(self.out, value);
         Ok(())
     }
 
@@ -176,6 +172,27 @@ const ESCAPE: [u8; 256] = {
     table[b'\\' as usize] = b'\\';
     table
 };
+
+/// Writes a float as `serde_json` does: its shortest form, `null` when not finite.
+pub(super) fn float(out: &mut TextBuffer, value: impl zmij::Float + Into<f64> + Copy) {
+    if value.into().is_finite() {
+        out.extend(zmij::Buffer::new().format_finite(value).as_bytes());
+    } else {
+        out.extend(b"null");
+    }
+}
+
+/// Writes `text` as a JSON string.
+#[inline]
+pub(super) fn string(out: &mut TextBuffer, text: &str) {
+    if needs_no_escape(text) {
+        out.extend_all([b"\"", text.as_bytes(), b"\""]);
+    } else {
+        out.push(b'"');
+        escape(out, text);
+        out.push(b'"');
+    }
+}
 
 /// Whether `text` goes into a JSON string as it is: eight bytes at a time.
 #[inline]

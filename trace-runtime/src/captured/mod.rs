@@ -11,6 +11,7 @@
 
 mod buffer;
 mod json;
+mod plain;
 #[cfg(test)]
 mod tests;
 
@@ -23,6 +24,7 @@ use trace_core::recorded::TextSpan;
 use trace_core::{CapturePolicy, Map, REDACTED, capture};
 
 use buffer::TextBuffer;
+pub use plain::{Plain, PlainValue};
 
 /// The largest buffer kept for the thread's next call.
 const KEPT_CAPACITY: usize = 16 * 1024;
@@ -78,6 +80,13 @@ impl CapturedText {
         }
     }
 
+    /// Captures an argument that is one JSON scalar, with its key already written as JSON.
+    pub(crate) fn input_plain(&mut self, policy: &CapturePolicy, name: &str, json_key: &str, value: Plain<'_>) {
+        if self.begin_input_keyed(json_key) {
+            write_plain(&mut self.bytes, policy, name, value);
+        }
+    }
+
     /// Captures an argument through `Debug`.
     pub(crate) fn input_debug(&mut self, policy: &CapturePolicy, name: &str, value: &dyn Debug) {
         if self.begin_input(name) {
@@ -103,6 +112,13 @@ impl CapturedText {
     pub(crate) fn output<T: Serialize + ?Sized>(&mut self, policy: &CapturePolicy, value: &T) {
         let start = self.begin_output();
         write_captured(&mut self.bytes, policy, "output", value);
+        self.output = Some(TextSpan::new(start, self.bytes.len()));
+    }
+
+    /// Captures an output that is one JSON scalar.
+    pub(crate) fn output_plain(&mut self, policy: &CapturePolicy, value: Plain<'_>) {
+        let start = self.begin_output();
+        write_plain(&mut self.bytes, policy, "output", value);
         self.output = Some(TextSpan::new(start, self.bytes.len()));
     }
 
@@ -219,6 +235,39 @@ fn write_captured<T: Serialize + ?Sized>(bytes: &mut TextBuffer, policy: &Captur
         bytes.truncate(start);
     }
     write_value(bytes, &policy.apply(name, capture::to_value(value)));
+}
+
+/// Writes a JSON scalar, captured under `name`, as the policy would have it.
+fn write_plain(bytes: &mut TextBuffer, policy: &CapturePolicy, name: &str, value: Plain<'_>) {
+    if policy.is_redacted(name) {
+        write_redacted(bytes);
+        return;
+    }
+    if !policy.has_redactor() {
+        let start = bytes.len();
+        match value {
+            Plain::Null => bytes.extend(b"null"),
+            Plain::Bool(value) => bytes.extend(if value { b"true" } else { b"false" }),
+            Plain::Unsigned(value) => bytes.decimal(value),
+            Plain::Signed(value) => {
+                if value < 0 {
+                    bytes.push(b'-');
+                }
+                bytes.decimal(value.unsigned_abs());
+            }
+            Plain::F32(value) => json::float(bytes, value),
+            Plain::F64(value) => json::float(bytes, value),
+            Plain::Char(value) => json::string(bytes, value.encode_utf8(&mut [0; 4])),
+            // A string longer than the limit is cut: the policy makes the marker.
+            Plain::Str(text) if text.len() > policy.value_byte_limit() => {}
+            Plain::Str(text) => json::string(bytes, text),
+        }
+        if bytes.len() > start && bytes.len() - start <= policy.value_byte_limit() {
+            return;
+        }
+        bytes.truncate(start);
+    }
+    write_value(bytes, &policy.apply(name, capture::to_value(&value)));
 }
 
 /// Writes the `Debug` text of `value`, captured under `name`, as the policy would have it.

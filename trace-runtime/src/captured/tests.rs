@@ -104,6 +104,8 @@ fn every_shape_serde_can_hand_over_is_captured_as_the_policy_would() {
     assert_captured_as_the_policy_would(&policy, &u64::MAX);
     assert_captured_as_the_policy_would(&policy, &0u8);
     assert_captured_as_the_policy_would(&policy, &1.5f64);
+    assert_captured_as_the_policy_would(&policy, &0.1f32);
+    assert_eq!(captured(&policy, "v", &0.1f32).0, json!(0.1));
     assert_captured_as_the_policy_would(&policy, &-0.0f64);
     assert_captured_as_the_policy_would(&policy, &1e300f64);
     assert_captured_as_the_policy_would(&policy, &f64::NAN);
@@ -271,4 +273,66 @@ fn arguments_after_the_output_are_ignored_and_filters_replace_them() {
     );
     let output = output.map(|span| trace_core::recorded::decode_value(&bytes[span.start..span.end]));
     assert_eq!(output, Some(json!(2)));
+}
+
+/// What the captured text of a plain value decodes to, as an argument and as the output.
+fn captured_plain<T: super::PlainValue + ?Sized>(policy: &CapturePolicy, name: &str, value: &T) -> (Value, Value) {
+    let mut text = CapturedText::new();
+    let key = serde_json::to_string(name).expect("a key") + ":";
+    text.input_plain(policy, name, &key, value.plain());
+    text.output_plain(policy, value.plain());
+    let (bytes, inputs, output) = text.finish();
+    let inputs = trace_core::recorded::decode_inputs(&bytes[inputs.start..inputs.end]);
+    let output = output.map(|span| trace_core::recorded::decode_value(&bytes[span.start..span.end]));
+    (
+        inputs.get(name).cloned().unwrap_or(Value::Null),
+        output.unwrap_or(Value::Null),
+    )
+}
+
+fn assert_plain_as_the_policy_would<T: super::PlainValue + Serialize + ?Sized + fmt::Debug>(
+    policy: &CapturePolicy,
+    name: &str,
+    value: &T,
+) {
+    let (input, output) = captured_plain(policy, name, value);
+    assert_eq!(input, expected(policy, name, value), "argument {name} = {value:?}");
+    assert_eq!(output, expected(policy, "output", value), "output {value:?}");
+}
+
+#[test]
+fn plain_values_written_directly_are_what_the_policy_makes_of_them() {
+    let policies = [
+        CapturePolicy::default(),
+        CapturePolicy::default().max_value_bytes(4),
+        CapturePolicy::default().redact_with(|_, value| {
+            if value.is_string() {
+                *value = json!("seen");
+            }
+        }),
+    ];
+    for policy in &policies {
+        for name in ["n", "token", "x\"y"] {
+            assert_plain_as_the_policy_would(policy, name, &0u8);
+            assert_plain_as_the_policy_would(policy, name, &42u16);
+            assert_plain_as_the_policy_would(policy, name, &u64::MAX);
+            assert_plain_as_the_policy_would(policy, name, &i64::MIN);
+            assert_plain_as_the_policy_would(policy, name, &-7i32);
+            assert_plain_as_the_policy_would(policy, name, &usize::MAX);
+            assert_plain_as_the_policy_would(policy, name, &-1isize);
+            assert_plain_as_the_policy_would(policy, name, &true);
+            assert_plain_as_the_policy_would(policy, name, &0.1f32);
+            assert_plain_as_the_policy_would(policy, name, &2.5f64);
+            assert_plain_as_the_policy_would(policy, name, &f64::NAN);
+            assert_plain_as_the_policy_would(policy, name, &'\n');
+            assert_plain_as_the_policy_would(policy, name, "ab");
+            assert_plain_as_the_policy_would(policy, name, "quote \" and a longer text é");
+            assert_plain_as_the_policy_would(policy, name, &String::from("owned"));
+            assert_plain_as_the_policy_would(policy, name, &std::borrow::Cow::Borrowed("cow"));
+            assert_plain_as_the_policy_would(policy, name, &Box::<str>::from("boxed"));
+            assert_plain_as_the_policy_would(policy, name, &&&"refs");
+            assert_plain_as_the_policy_would(policy, name, &Some(3u8));
+            assert_plain_as_the_policy_would(policy, name, &None::<&str>);
+        }
+    }
 }
