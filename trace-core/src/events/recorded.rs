@@ -278,7 +278,12 @@ pub struct RecordedEvents {
     base: DateTime<Utc>,
     events: Vec<RecordedEvent>,
     text: Vec<u8>,
+    /// Where the chunk's memory goes when it is dropped, emptied, if anywhere.
+    recycle: Option<Recycle>,
 }
+
+/// Takes the emptied memory of a dropped chunk, to make another chunk with it.
+pub type Recycle = fn(Vec<RecordedEvent>, Vec<u8>);
 
 impl RecordedEvents {
     /// An empty chunk of a session that started at `base`, with room for `capacity` events.
@@ -287,7 +292,31 @@ impl RecordedEvents {
             base,
             events: Vec::with_capacity(capacity),
             text: Vec::new(),
+            recycle: None,
         }
+    }
+
+    /// An empty chunk in the given memory (emptied first), which it hands to `recycle`,
+    /// emptied, when it is dropped.
+    pub fn reusing(
+        base: DateTime<Utc>,
+        mut events: Vec<RecordedEvent>,
+        mut text: Vec<u8>,
+        recycle: Recycle,
+    ) -> RecordedEvents {
+        events.clear();
+        text.clear();
+        RecordedEvents {
+            base,
+            events,
+            text,
+            recycle: Some(recycle),
+        }
+    }
+
+    /// Whether the chunk has room for an event without growing.
+    pub fn has_spare_capacity(&self) -> bool {
+        self.events.len() < self.events.capacity()
     }
 
     /// Whether the chunk's text can take `len` more bytes (its spans are 32-bit).
@@ -311,12 +340,6 @@ impl RecordedEvents {
         let shift = self.text.len() as u32;
         self.text.extend_from_slice(text);
         self.events.push(RecordedEvent::closed(opened, closing, shift));
-    }
-
-    /// Makes room for `events` more events and `text` more bytes of text.
-    pub fn reserve(&mut self, events: usize, text: usize) {
-        self.events.reserve(events);
-        self.text.reserve(text);
     }
 
     /// How many events the chunk holds.
@@ -347,6 +370,18 @@ impl RecordedEvents {
     /// The event as the data model has it.
     pub fn decode(&self, event: &RecordedEvent) -> Event {
         decode(event, &self.text, self.base)
+    }
+}
+
+impl Drop for RecordedEvents {
+    fn drop(&mut self) {
+        if let Some(recycle) = self.recycle {
+            let mut events = std::mem::take(&mut self.events);
+            events.clear();
+            let mut text = std::mem::take(&mut self.text);
+            text.clear();
+            recycle(events, text);
+        }
     }
 }
 
@@ -444,4 +479,70 @@ pub fn record(event: Event, text: &mut Vec<u8>) -> (RecordedEvent, Closing) {
         metadata: (!event.metadata.is_empty()).then_some(event.metadata),
     };
     (opened, closing)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use super::*;
+
+    /// What the test's `Recycle` was handed: (events' length, capacity), (text's length, capacity).
+    static RECYCLED: Mutex<Vec<((usize, usize), (usize, usize))>> = Mutex::new(Vec::new());
+
+    fn note(events: Vec<RecordedEvent>, text: Vec<u8>) {
+        let mut recycled = RECYCLED.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        recycled.push(((events.len(), events.capacity()), (text.len(), text.capacity())));
+    }
+
+    fn names() -> Names {
+        Names::Shared(Arc::new(EventNames {
+            kind: EventKind::Tool,
+            system_id: "agent".into(),
+            name: "search".into(),
+            module_path: "".into(),
+        }))
+    }
+
+    fn closing(text: &[u8]) -> Closing {
+        Closing {
+            start: Start::SinceBase(Duration::from_micros(5)),
+            duration: Duration::from_nanos(40),
+            outcome: Outcome::Ok,
+            inputs: TextSpan::new(0, text.len()),
+            output: None,
+            error: None,
+            metadata: None,
+        }
+    }
+
+    #[test]
+    fn a_dropped_chunk_hands_back_its_memory_emptied_and_a_reused_one_starts_empty() {
+        let base = DateTime::<Utc>::UNIX_EPOCH;
+        let mut used = Vec::with_capacity(4);
+        used.push(RecordedEvent::opened(9, None, names(), None, None));
+        let chunk = RecordedEvents::reusing(base, used, b"stale".to_vec(), note);
+        assert!(chunk.is_empty(), "the memory it reuses is emptied first");
+        let mut chunk = chunk;
+        let text = br#"{"q":"rust"}"#;
+        chunk.push(
+            &RecordedEvent::opened(1, None, names(), Some(0), None),
+            &mut closing(text),
+            text,
+        );
+        assert_eq!(chunk.decode(&chunk.events()[0]).inputs["q"], "rust");
+        let shared = Arc::new(chunk);
+        let copy = Arc::clone(&shared);
+        drop(shared);
+        assert!(
+            RECYCLED.lock().map(|recycled| recycled.is_empty()).unwrap_or(false),
+            "still held"
+        );
+        drop(copy);
+        let recycled = RECYCLED.lock().map(|recycled| recycled.clone()).unwrap_or_default();
+        assert_eq!(recycled.len(), 1);
+        let ((events_len, events_capacity), (text_len, text_capacity)) = recycled[0];
+        assert_eq!((events_len, text_len), (0, 0));
+        assert!(events_capacity >= 4 && text_capacity >= text.len());
+    }
 }

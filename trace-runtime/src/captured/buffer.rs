@@ -119,20 +119,31 @@ impl TextBuffer {
         let digits = value.ilog10() as usize + 1;
         self.write_with(digits, |to| {
             // Each digit is stored once, straight into the text (a copy through a scratch
-            // buffer would read back bytes just stored in pairs: a stalled load).
+            // buffer would read back bytes just stored in pairs: a stalled load). Four
+            // digits a division, so that the chain of divisions is half as long.
             let mut rest = value;
             let mut at = digits;
-            while rest >= 100 {
-                let pair = (rest % 100) as usize * 2;
+            while rest >= 10_000 {
+                let four = (rest % 10_000) as usize;
+                rest /= 10_000;
+                let (high, low) = (four / 100 * 2, four % 100 * 2);
+                to[at - 4] = DIGIT_PAIRS[high];
+                to[at - 3] = DIGIT_PAIRS[high + 1];
+                to[at - 2] = DIGIT_PAIRS[low];
+                to[at - 1] = DIGIT_PAIRS[low + 1];
+                at -= 4;
+            }
+            let mut rest = rest as usize;
+            if rest >= 100 {
+                let pair = rest % 100 * 2;
                 rest /= 100;
                 to[at - 2] = DIGIT_PAIRS[pair];
                 to[at - 1] = DIGIT_PAIRS[pair + 1];
                 at -= 2;
             }
             if rest >= 10 {
-                let pair = rest as usize * 2;
-                to[at - 2] = DIGIT_PAIRS[pair];
-                to[at - 1] = DIGIT_PAIRS[pair + 1];
+                to[at - 2] = DIGIT_PAIRS[rest * 2];
+                to[at - 1] = DIGIT_PAIRS[rest * 2 + 1];
             } else {
                 to[at - 1] = b'0' + rest as u8;
             }

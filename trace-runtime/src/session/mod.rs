@@ -25,6 +25,7 @@ use crate::stats::Counters;
 use crate::sync::lock;
 use crate::tracer::TracerShared;
 
+mod chunks;
 mod graph;
 mod live;
 
@@ -483,8 +484,8 @@ impl Session {
         } else {
             CHUNK_EVENTS
         };
-        if state.open.is_empty() {
-            state.open.reserve(chunk_events, chunk_events * TEXT_PER_EVENT);
+        if state.open.is_empty() && !state.open.has_spare_capacity() {
+            state.open = chunks::fresh(state.open.base(), chunk_events, chunk_events * TEXT_PER_EVENT);
         }
         state.open.push(opened, closing, text);
         let batch = if state.open.len() >= chunk_events {
