@@ -487,8 +487,11 @@ mod tests {
 
     use super::*;
 
-    /// What the test's `Recycle` was handed: (events' length, capacity), (text's length, capacity).
-    static RECYCLED: Mutex<Vec<((usize, usize), (usize, usize))>> = Mutex::new(Vec::new());
+    /// A vector's length and capacity.
+    type Sizes = (usize, usize);
+
+    /// What the test's `Recycle` was handed: the events' and the text's sizes.
+    static RECYCLED: Mutex<Vec<(Sizes, Sizes)>> = Mutex::new(Vec::new());
 
     fn note(events: Vec<RecordedEvent>, text: Vec<u8>) {
         let mut recycled = RECYCLED.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
