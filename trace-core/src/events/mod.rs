@@ -79,8 +79,7 @@ impl Events {
     }
 
     /// The recorded chunks, if the events are in recorded form and have not been changed.
-    #[doc(hidden)]
-    pub fn recorded_chunks(&self) -> Option<&[Arc<RecordedEvents>]> {
+    fn recorded_chunks(&self) -> Option<&[Arc<RecordedEvents>]> {
         match &self.repr {
             Repr::Recorded { chunks, .. } => Some(chunks),
             Repr::Decoded(_) => None,

@@ -9,10 +9,10 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use trace_core::graph::InferenceGraph;
-use trace_core::recorded::{self, Closing, RecordedEvent, RecordedEvents};
+use trace_core::recorded::{self, RecordedEvents};
 use trace_core::{
-    Event, EventBuilder, EventKind, EventPlacement, Events, Map, Message, Reward, SessionStatus, SessionTrace,
-    TimeStep, capture,
+    EventBuilder, EventKind, EventPlacement, Events, Map, Message, Reward, SessionStatus, SessionTrace, TimeStep,
+    capture,
 };
 
 use crate::TraceError;
@@ -33,13 +33,6 @@ pub(crate) use live::LiveSessions;
 
 /// "No turn" / "no timestep" in the atomics that hold an `Option<u32>`.
 const NONE: u64 = u64::MAX;
-/// How many events a chunk of recorded events holds before it is sealed (and, when a sink
-/// wants running sessions' events, streamed).
-const CHUNK_EVENTS: usize = 256;
-/// How many a session's first chunk holds.
-const FIRST_CHUNK_EVENTS: usize = 32;
-/// The bytes of captured text a chunk starts with room for, per event.
-const TEXT_PER_EVENT: usize = 64;
 
 /// One traced run of an agent. Cheap to clone; all clones are the same session.
 ///
@@ -112,39 +105,6 @@ impl SessionState {
             failed: false,
             cancelled: false,
             stream_broken: false,
-        }
-    }
-
-    /// Seals the open chunk, if it holds events, counting them in `events_recorded`;
-    /// returns it.
-    fn seal(&mut self, counters: &Counters) -> Option<Arc<RecordedEvents>> {
-        if self.open.is_empty() {
-            return None;
-        }
-        Counters::add(&counters.events_recorded, self.open.len());
-        // The next chunk gets its room when its first event arrives (none may).
-        let next = RecordedEvents::new(self.open.base(), 0);
-        let sealed = Arc::new(std::mem::replace(&mut self.open, next));
-        self.sealed.push(Arc::clone(&sealed));
-        Some(sealed)
-    }
-
-    /// The events not streamed yet (and the metadata, if it changed), as a batch.
-    fn take_unstreamed(&mut self, session_id: &str, counters: &Counters) -> Option<EventBatch> {
-        if self.ended {
-            return None;
-        }
-        let chunk = self.seal(counters)?;
-        Some(self.batch(session_id, chunk))
-    }
-
-    /// A sealed chunk as a batch to stream, with the metadata if it changed.
-    fn batch(&mut self, session_id: &str, chunk: Arc<RecordedEvents>) -> EventBatch {
-        let metadata = std::mem::take(&mut self.metadata_changed).then(|| self.metadata.clone());
-        EventBatch {
-            session_id: session_id.to_owned(),
-            events: Events::from_recorded(vec![chunk]),
-            metadata,
         }
     }
 }
@@ -455,55 +415,6 @@ impl Session {
     /// Whether hooks want every event (then it is decoded for them as it is recorded).
     pub(crate) fn has_event_hooks(&self) -> bool {
         self.inner.event_hooks
-    }
-
-    /// Adds the event `opened`, closed as `closing` says, whose captured values are in
-    /// `text` — or refuses it if the session has ended ([`refusal`](Self::refusal) makes
-    /// the error); `decoded` is the event for the hooks, when there are any. Seals the open
-    /// chunk when it is full, and streams it if a sink wants running sessions' events.
-    pub(crate) fn push_recorded(
-        &self,
-        opened: &RecordedEvent,
-        closing: &mut Closing,
-        text: &[u8],
-        decoded: Option<Event>,
-    ) -> Result<(), Refused> {
-        let tracer = &self.inner.tracer;
-        let mut state = lock(&self.inner.state);
-        if state.ended {
-            return Err(Refused);
-        }
-        state.failed |= closing.outcome.is_failure();
-        if !state.open.has_room_for(text.len()) {
-            state.seal(&tracer.counters);
-        }
-        // A session's first chunk is small (most sessions are short), the others full-size;
-        // each gets its room at once rather than growing by copies.
-        let chunk_events = if state.sealed.is_empty() {
-            FIRST_CHUNK_EVENTS
-        } else {
-            CHUNK_EVENTS
-        };
-        if state.open.is_empty() && !state.open.has_spare_capacity() {
-            state.open = chunks::fresh(state.open.base(), chunk_events, chunk_events * TEXT_PER_EVENT);
-        }
-        state.open.push(opened, closing, text);
-        let batch = if state.open.len() >= chunk_events {
-            let sealed = state.seal(&tracer.counters);
-            sealed
-                .filter(|_| tracer.streams())
-                .map(|chunk| state.batch(&self.inner.id, chunk))
-        } else {
-            None
-        };
-        drop(state);
-        if let Some(batch) = batch {
-            self.inner.stream(batch);
-        }
-        if let Some(event) = decoded {
-            self.run_hooks(|hook, id| hook.on_event(id, &event));
-        }
-        Ok(())
     }
 
     /// Marks the session failed: its status will be `Error`.
