@@ -13,9 +13,11 @@
 //! JSON-lines file), `sqlite`.
 //! Calls run in sessions of 1,000. Linux only (reads `/proc/self`).
 
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use agent_trace::{JsonlSink, SessionTracer, SqliteSink, TracerContext};
+use agent_trace::{JsonlSink, SessionTracer, Sink, SqliteSink, TracerContext};
 
 const CALLS: u64 = 1_000_000;
 const PER_SESSION: u64 = 1_000;
@@ -106,17 +108,15 @@ fn run(mode: &str) -> Result<(Measured, u64), String> {
         }
         "counting" => {
             let sink = Counting::default();
-            let tracer = SessionTracer::builder().sink(sink.clone()).build();
-            run_sessions(&tracer);
-            tracer.flush().map_err(|e| e.to_string())?;
-            (done(), sink.events.load(std::sync::atomic::Ordering::Relaxed))
+            let events = Arc::clone(&sink.events);
+            run_into(sink)?;
+            (done(), events.load(Ordering::Relaxed))
         }
         "json" => {
             let sink = JsonBytes::default();
-            let tracer = SessionTracer::builder().sink(sink.clone()).build();
-            run_sessions(&tracer);
-            tracer.flush().map_err(|e| e.to_string())?;
-            (done(), sink.events.load(std::sync::atomic::Ordering::Relaxed))
+            let events = Arc::clone(&sink.events);
+            run_into(sink)?;
+            (done(), events.load(Ordering::Relaxed))
         }
         "jsonl" => {
             let path = std::env::temp_dir().join(format!("agent-trace-report-{}.jsonl", std::process::id()));
@@ -148,6 +148,13 @@ fn run(mode: &str) -> Result<(Measured, u64), String> {
         }
         other => return Err(format!("unknown mode {other}; modes: {}", MODES.join(", "))),
     })
+}
+
+/// Runs the sessions into `sink`, until every event is written.
+fn run_into(sink: impl Sink + 'static) -> Result<(), String> {
+    let tracer = SessionTracer::builder().sink(sink).build();
+    run_sessions(&tracer);
+    tracer.flush().map_err(|e| e.to_string())
 }
 
 /// The events in a JSON-lines file of traces, counted line by line without keeping them.
