@@ -3,8 +3,9 @@
 //! Capture is chosen at compile time, at the traced function, by autoref specialization:
 //! `(&&&&Capture::input(..)).__trace_capture(call)` resolves to the first of "a JSON scalar"
 //! (numbers, strings, …, written directly), `Serialize`, `Debug` and "neither" that the
-//! value's type satisfies, without adding a bound to the user's function. The same trick splits a return value into `Ok`/`Err` when it is a `Result`,
-//! picks the richest way to record an error, and finds token usage on LLM responses.
+//! value's type satisfies, without adding a bound to the user's function. The same trick
+//! splits a return value into `Ok`/`Err` when it is a `Result`, picks the richest way to
+//! record an error, and finds token usage on LLM responses.
 
 use std::any::type_name;
 use std::fmt::{Debug, Display};
