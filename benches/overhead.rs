@@ -15,8 +15,9 @@
 //! - `agent_trace_no_sink`: `#[trace_agent]` in a scope, arguments and result captured,
 //!   sessions kept in memory only (the calling thread's whole cost).
 //! - `agent_trace_skip_all`: the same with `skip_all`.
-//! - `agent_trace_memory_sink`, `agent_trace_json_sink` (a sink that serializes every event
-//!   to JSON bytes and drops them), `agent_trace_sqlite_sink`: with a background writer.
+//! - `agent_trace_memory_sink` (`MemorySink`, keeping every session), `agent_trace_json_sink`
+//!   (a sink that serializes every event to JSON bytes and drops them),
+//!   `agent_trace_sqlite_sink`: with a background writer.
 //! - `manual_guard`: the same recording by hand with `Session::enter`.
 //! - `tracing_json`: `#[tracing::instrument(ret, err)]` with `tracing_subscriber`'s JSON fmt
 //!   layer writing to `io::sink()`.
@@ -27,7 +28,7 @@
 use std::hint::black_box;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use agent_trace::{EventKind, SessionTrace, SessionTracer, SqliteSink, TracerContext};
+use agent_trace::{EventKind, MemorySink, SessionTrace, SessionTracer, SqliteSink, TracerContext};
 use divan::Bencher;
 use divan::counter::ItemsCount;
 
@@ -36,7 +37,7 @@ mod sinks;
 #[path = "common/subject.rs"]
 mod subject;
 
-use sinks::{Counting, JsonBytes};
+use sinks::JsonBytes;
 use subject::{Empty, Out, plain, settle_clock, traced, traced_skip_all};
 
 const BATCH: usize = 1000;
@@ -139,11 +140,13 @@ mod session_of_1000 {
 
     #[divan::bench]
     fn agent_trace_memory_sink(bencher: Bencher<'_, '_>) {
-        let tracer = SessionTracer::builder().sink(Counting::default()).build();
+        let memory = MemorySink::new();
+        let tracer = SessionTracer::builder().sink(memory.clone()).build();
         bencher
             .counter(ItemsCount::new(BATCH))
             .bench_local(|| batch(&tracer, traced));
         tracer.flush().expect("the sink writes");
+        black_box(memory.sessions().len());
     }
 
     #[divan::bench]
