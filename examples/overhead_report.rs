@@ -17,7 +17,8 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use agent_trace::{JsonlSink, SessionTracer, Sink, SqliteSink, TracerContext};
+use agent_trace::sink::Sink;
+use agent_trace::{JsonlSink, SessionTracer, SqliteSink, TracerContext};
 
 const CALLS: u64 = 1_000_000;
 const PER_SESSION: u64 = 1_000;

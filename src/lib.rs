@@ -5,8 +5,8 @@
 
 #[doc(inline)]
 pub use trace_core::{
-    CallRecord, CapturePolicy, ErrorRecord, Event, EventBuilder, EventKind, EventRecord, Events, LlmUsage, Map,
-    Message, Outcome, Records, Reward, SessionStatus, SessionTrace, TimeStep,
+    CallRecord, CapturePolicy, ErrorRecord, Event, EventBuilder, EventKind, Events, LlmUsage, Map, Message, Outcome,
+    Reward, SessionStatus, SessionTrace, TimeStep,
 };
 #[doc(inline)]
 pub use trace_core::{assert_parity, capture, graph, otel, parity};
@@ -17,23 +17,79 @@ pub use trace_macros::{bundle, trace_agent, trace_env, trace_llm_call, trace_run
 pub use trace_runtime::TracingLayer;
 #[doc(inline)]
 pub use trace_runtime::{
-    ContextExt, EventBatch, Hook, HookResult, JsonlSink, MemorySink, Node, Overflow, ParameterStore, Record, Sampling,
-    Scope, Session, SessionStart, SessionTracer, SessionTracerBuilder, Sink, SinkError, SinkReport, SpanGuard,
-    TraceError, TracerContext, TracerStats, WithContext, current_session, enter, node, node_named, parameter,
-    set_turn_number, spawn,
+    ContextExt, Hook, HookResult, Node, Overflow, ParameterStore, Sampling, Scope, Session, SessionTracer,
+    SessionTracerBuilder, SpanGuard, TraceError, TracerContext, TracerStats, WithContext, current_session, enter, node,
+    node_named, parameter, set_turn_number, spawn,
 };
+// The sinks a program picks from, and the store's reader, also at the root (their homes
+// are `sink` and `store`).
+#[doc(no_inline)]
+pub use sink::{JsonlSink, MemorySink};
 #[cfg(feature = "otlp")]
-#[doc(inline)]
-pub use trace_runtime::{OtlpSink, OtlpSinkBuilder};
+#[doc(no_inline)]
+pub use sink::{OtlpSink, OtlpSinkBuilder};
 #[cfg(feature = "sqlite")]
-#[doc(inline)]
-pub use trace_runtime::{SessionSummary, SqliteSink, StoreError, TraceFilter, TraceStore};
+#[doc(no_inline)]
+pub use store::{SqliteSink, TraceFilter, TraceStore};
+
+/// Where ended sessions go: the [`Sink`](sink::Sink) trait, the records a sink is handed,
+/// and the sinks that ship with agent-trace.
+///
+/// A program picks a sink (`SessionTracer::builder().sink(..)`); a sink of your own
+/// implements [`Sink`](sink::Sink), and reads events without decoding them through
+/// [`EventRecord`](sink::EventRecord)s.
+///
+/// ```
+/// use agent_trace::SessionTrace;
+/// use agent_trace::sink::{Sink, SinkError};
+///
+/// /// Counts the events of every session it is given.
+/// struct EventCounter(usize);
+///
+/// impl Sink for EventCounter {
+///     fn name(&self) -> &str { "event-counter" }
+///     fn write_session(&mut self, trace: &SessionTrace) -> Result<(), SinkError> {
+///         self.0 += trace.events.records().count();
+///         Ok(())
+///     }
+/// }
+/// ```
+pub mod sink {
+    #[doc(inline)]
+    pub use trace_core::{EventRecord, Records};
+    #[cfg(feature = "sqlite")]
+    #[doc(inline)]
+    pub use trace_runtime::SqliteSink;
+    #[doc(inline)]
+    pub use trace_runtime::{EventBatch, JsonlSink, MemorySink, Record, SessionStart, Sink, SinkError, SinkReport};
+    #[cfg(feature = "otlp")]
+    #[doc(inline)]
+    pub use trace_runtime::{OtlpSink, OtlpSinkBuilder};
+}
+
+/// The embedded store (feature `sqlite`, on by default): [`SqliteSink`] writes sessions to
+/// a SQLite file, [`TraceStore`] reads them back.
+///
+/// ```
+/// use agent_trace::store::{StoreError, TraceFilter, TraceStore};
+/// # let dir = std::env::temp_dir().join(format!("agent-trace-store-doc-{}", std::process::id()));
+/// # std::fs::create_dir_all(&dir).unwrap();
+/// let missing = TraceStore::open(dir.join("none.db"));
+/// assert!(matches!(missing, Err(StoreError::NotFound { .. })));
+/// # let _ = TraceFilter::default();
+/// # std::fs::remove_dir_all(&dir).unwrap();
+/// ```
+#[cfg(feature = "sqlite")]
+pub mod store {
+    #[doc(inline)]
+    pub use trace_runtime::{SessionSummary, SqliteSink, StoreError, TraceFilter, TraceStore};
+}
 
 /// What the attribute macros' expansions call. Not a stable API: names here change
 /// without notice.
 #[doc(hidden)]
 pub mod __private {
-    pub use trace_runtime::private::*;
+    pub use trace_runtime::macro_support::*;
 }
 
 /// The names most programs need, for a glob import: `use agent_trace::prelude::*;`.

@@ -5,9 +5,9 @@ mod support;
 use std::sync::{Arc, Mutex};
 use support::TempDir;
 
+use agent_trace::sink::{Record, Sink, SinkError};
 use agent_trace::{
-    EventKind, Hook, JsonlSink, MemorySink, Message, Record, SessionTrace, SessionTracer, Sink, SinkError, TraceError,
-    TracerContext,
+    EventKind, Hook, JsonlSink, MemorySink, Message, SessionTrace, SessionTracer, TraceError, TracerContext,
 };
 use serde_json::json;
 

@@ -9,9 +9,10 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 use support::TempDir;
 
+use agent_trace::store::StoreError;
 use agent_trace::{
     ErrorRecord, Event, EventKind, Hook, HookResult, Message, Overflow, Reward, Sampling, SessionStatus, SessionTrace,
-    SessionTracer, SqliteSink, StoreError, TraceFilter, TraceStore, TracerContext, enter, set_turn_number, trace_agent,
+    SessionTracer, SqliteSink, TraceFilter, TraceStore, TracerContext, enter, set_turn_number, trace_agent,
     trace_tool_call,
 };
 use serde_json::json;
@@ -674,14 +675,14 @@ fn hooks_see_every_step_and_a_broken_hook_never_breaks_recording() {
 /// A sink that takes its time, so that the queue fills.
 struct Slow(SqliteSink);
 
-impl agent_trace::Sink for Slow {
+impl agent_trace::sink::Sink for Slow {
     fn name(&self) -> &str {
         "slow"
     }
-    fn write_session(&mut self, trace: &SessionTrace) -> Result<(), agent_trace::SinkError> {
+    fn write_session(&mut self, trace: &SessionTrace) -> Result<(), agent_trace::sink::SinkError> {
         self.0.write_session(trace)
     }
-    fn write_batch(&mut self, batch: &[agent_trace::Record]) -> Result<(), agent_trace::SinkError> {
+    fn write_batch(&mut self, batch: &[agent_trace::sink::Record]) -> Result<(), agent_trace::sink::SinkError> {
         std::thread::sleep(Duration::from_millis(2));
         self.0.write_batch(batch)
     }

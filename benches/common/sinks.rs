@@ -6,7 +6,8 @@ use std::hint::black_box;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use agent_trace::{SessionTrace, Sink, SinkError};
+use agent_trace::SessionTrace;
+use agent_trace::sink::{Sink, SinkError};
 
 /// Counts the events it is given and keeps nothing: the writer's cost without a store's.
 #[derive(Default, Clone)]

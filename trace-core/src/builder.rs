@@ -31,24 +31,6 @@ pub struct EventBuilder {
     metadata: Map,
 }
 
-/// Where a session puts a recorded event: what the session decides, not the caller.
-///
-/// Used by the recording runtime; users do not build it.
-#[doc(hidden)]
-#[derive(Debug, Clone, Copy)]
-pub struct EventPlacement {
-    /// The id the session gave the event.
-    pub id: u64,
-    /// The parent to use when the builder names none.
-    pub parent: Option<u64>,
-    /// The session's turn.
-    pub turn: Option<u32>,
-    /// The open timestep's index.
-    pub timestep: Option<u32>,
-    /// Now: when the event is recorded; the default start is this minus its duration.
-    pub now: DateTime<Utc>,
-}
-
 impl EventBuilder {
     pub(crate) fn new(kind: EventKind, system_id: String, name: String) -> Self {
         EventBuilder {
@@ -131,25 +113,38 @@ impl EventBuilder {
         }
     }
 
-    /// Turns the description into an event at the place the session chose.
-    #[doc(hidden)]
-    pub fn place(self, placement: EventPlacement) -> Event {
+    /// The event described, as recorded at `now` outside any session: id 0, no turn and
+    /// no timestep, the parent if one was set, and, unless a start was set, started at `now`
+    /// minus its duration. A session that records it gives it its id, turn and timestep
+    /// (and a parent, when none was set).
+    ///
+    /// ```
+    /// use agent_trace::{Event, EventKind, Outcome};
+    /// let now = chrono::Utc::now();
+    /// let event = Event::builder(EventKind::Tool, "agent", "search")
+    ///     .input("query", "rust")
+    ///     .duration(std::time::Duration::from_secs(2))
+    ///     .into_event(now);
+    /// assert_eq!((event.id, event.outcome), (0, Outcome::Ok));
+    /// assert_eq!(event.started_at, now - chrono::Duration::seconds(2));
+    /// ```
+    pub fn into_event(self, now: DateTime<Utc>) -> Event {
         let outcome = self.effective_outcome();
         let started_at = self.started_at.unwrap_or_else(|| {
             chrono::Duration::from_std(self.duration)
                 .ok()
-                .and_then(|elapsed| placement.now.checked_sub_signed(elapsed))
-                .unwrap_or(placement.now)
+                .and_then(|elapsed| now.checked_sub_signed(elapsed))
+                .unwrap_or(now)
         });
         Event {
-            id: placement.id,
-            parent: self.parent.or(placement.parent),
+            id: 0,
+            parent: self.parent,
             kind: self.kind,
             system_id: self.system_id,
             name: self.name,
             module_path: self.module_path,
-            turn: placement.turn,
-            timestep: placement.timestep,
+            turn: None,
+            timestep: None,
             started_at,
             duration: self.duration,
             inputs: self.inputs,

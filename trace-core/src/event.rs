@@ -34,7 +34,7 @@ pub struct Event {
     /// The index of the timestep that was open when the call started.
     pub timestep: Option<u32>,
     /// When the call started (UTC).
-    #[serde(serialize_with = "crate::rfc3339::serialize")]
+    #[serde(serialize_with = "crate::json::serialize_time")]
     pub started_at: DateTime<Utc>,
     /// How long the call took; serialized as integer nanoseconds (`duration_ns`).
     #[serde(rename = "duration_ns", with = "crate::duration_nanos")]

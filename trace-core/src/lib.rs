@@ -19,21 +19,18 @@ pub mod duration_nanos;
 mod event;
 mod events;
 pub mod graph;
+pub mod json;
 mod message;
 pub mod otel;
 pub mod parity;
 mod policy;
 mod reward;
-#[doc(hidden)]
-pub mod rfc3339;
 mod trace;
 
-pub use builder::{EventBuilder, EventPlacement};
+pub use builder::EventBuilder;
 pub use call_record::{CallRecord, LlmUsage};
 pub use event::{ErrorRecord, Event, EventKind, Outcome};
-#[doc(hidden)]
-pub use events::recorded;
-pub use events::{EventRecord, Events, Records};
+pub use events::{EventChunk, EventRecord, Events, RecordParts, Records};
 pub use message::Message;
 pub use policy::{CapturePolicy, DEFAULT_REDACTED_KEYS, REDACTED, TRUNCATED_KEY, truncated};
 pub use reward::Reward;

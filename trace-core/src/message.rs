@@ -20,7 +20,7 @@ pub struct Message {
     /// The timestep open when it was sent (filled in by the session when `None`).
     pub timestep: Option<u32>,
     /// When it was sent.
-    #[serde(serialize_with = "crate::rfc3339::serialize")]
+    #[serde(serialize_with = "crate::json::serialize_time")]
     pub at: DateTime<Utc>,
 }
 

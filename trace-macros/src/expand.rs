@@ -194,11 +194,9 @@ fn captures(kind: MacroKind, options: &Options, function: &TracedFn, private: &T
             .filter(|binding| !binding.is_self)
             .map(|binding| {
                 let ident = binding.ident;
-                quote!((&&#private::NodeProbe(&#ident)).__trace_nodes(&mut __trace_dependencies);)
+                quote!(#private::nodes!(&#ident, &mut __trace_dependencies);)
             });
         quote! {
-            #[allow(unused_imports)]
-            use #private::{NodesNone as _, NodesViaDependencies as _};
             let mut __trace_dependencies = ::std::vec::Vec::new();
             #(#probes)*
             __trace_node = __trace_open.bundle(__trace_dependencies);
@@ -220,10 +218,10 @@ fn captures(kind: MacroKind, options: &Options, function: &TracedFn, private: &T
             let ident = binding.ident;
             let name = ident.to_string();
             let name = name.strip_prefix("r#").unwrap_or(&name).to_owned();
-            // The key as JSON, written once here rather than escaped on every call.
-            let json_key = format!("{}:", json_string(&name));
+            // The key as JSON, written once here: an identifier holds nothing JSON escapes.
+            let json_key = format!("\"{name}\":");
             quote! {
-                (&&&&#private::Capture::input(#name, #json_key, &#ident)).__trace_capture(__trace_open);
+                #private::capture!(__trace_open, #private::Capture::input(#name, #json_key, &#ident));
             }
         })
         .collect();
@@ -233,8 +231,6 @@ fn captures(kind: MacroKind, options: &Options, function: &TracedFn, private: &T
     quote! {
         if __trace_call.is_some() {
             #private::capture_inputs(&mut __trace_call, |__trace_open| {
-                #[allow(unused_imports)]
-                use #private::{CaptureDebug as _, CaptureOpaque as _, CapturePlain as _, CaptureSerialize as _};
                 #(#captured)*
                 #dependencies
             });
@@ -242,68 +238,14 @@ fn captures(kind: MacroKind, options: &Options, function: &TracedFn, private: &T
     }
 }
 
-/// `text` as a JSON string (quoted and escaped).
-fn json_string(text: &str) -> String {
-    let mut json = String::with_capacity(text.len() + 2);
-    json.push('"');
-    for c in text.chars() {
-        match c {
-            '"' => json.push_str("\\\""),
-            '\\' => json.push_str("\\\\"),
-            c if u32::from(c) < 0x20 => json.push_str(&format!("\\u{:04x}", u32::from(c))),
-            c => json.push(c),
-        }
-    }
-    json.push('"');
-    json
-}
-
 /// Finishes `__trace_open` from `__trace_return`.
 fn finish(kind: MacroKind, options: &Options, function: &TracedFn, private: &TokenStream) -> TokenStream {
     if matches!(function.sig.output, ReturnType::Default) && function.boxed_future().is_none() {
         return quote!(#private::finish_ok(__trace_open););
     }
-    let capture_result = options.capture_result.as_ref().is_none_or(|s| s.value);
-    let usage = if kind == MacroKind::Llm {
-        quote! {
-            let (__trace_input_tokens, __trace_output_tokens) = (&&#private::UsageProbe(__trace_value)).__trace_usage();
-            __trace_open.usage(__trace_input_tokens, __trace_output_tokens);
-        }
-    } else {
-        TokenStream::new()
-    };
-    let output = if capture_result {
-        quote!((&&&&#private::Capture::output(__trace_value)).__trace_capture(&mut __trace_open);)
-    } else {
-        TokenStream::new()
-    };
-    quote! {
-        #[allow(unused_mut)]
-        let mut __trace_open = __trace_open;
-        #[allow(unused_imports)]
-        use #private::{
-            CaptureDebug as _, CaptureOpaque as _, CapturePlain as _, CaptureSerialize as _, ErrorOpaque as _,
-            ErrorViaDebug as _,
-            ErrorViaDisplay as _, ErrorViaDyn as _, ErrorViaDynSendSync as _, ErrorViaError as _, SplitResult as _,
-            SplitValue as _, UsageNone as _, UsageViaTrait as _,
-        };
-        #[allow(unreachable_patterns, unused_variables)]
-        match (&&#private::ReturnProbe(__trace_return)).__trace_split() {
-            #private::Split::Ok(__trace_value) => {
-                #usage
-                #output
-                #private::finish_ok(__trace_open);
-            }
-            #private::Split::Value(__trace_value) => {
-                #usage
-                #output
-                #private::finish_ok(__trace_open);
-            }
-            #private::Split::Err(__trace_error) => {
-                #private::finish_err(__trace_open, (&&&&&&#private::ErrorProbe(__trace_error)).__trace_error());
-            }
-        }
-    }
+    let output = options.capture_result.as_ref().is_none_or(|s| s.value);
+    let usage = kind == MacroKind::Llm;
+    quote!(#private::finish!(__trace_open, __trace_return, output: #output, usage: #usage);)
 }
 
 /// Awaits `future` as the call, or plainly outside a scope.

@@ -11,7 +11,8 @@ use tracing_subscriber::layer::{Context, Layer};
 use tracing_subscriber::registry::LookupSpan;
 
 use crate::call::Call;
-use crate::context;
+use crate::capture::{ArgKey, Source};
+use crate::context::{current_parent, current_session};
 
 /// A `tracing_subscriber` layer that records, inside an active session, the spans and events
 /// of any crate that uses `tracing` — HTTP clients, databases, your own `#[instrument]`s — so
@@ -86,18 +87,22 @@ fn record_fields(call: &mut Call, record: impl FnOnce(&mut FieldVisitor<'_>)) {
     let mut fields = Map::new();
     record(&mut FieldVisitor(&mut fields));
     for (name, value) in fields {
-        call.capture_input_value(&name, value);
+        let key = ArgKey {
+            name: &name,
+            json: None,
+        };
+        call.capture_input(key, Source::Value(&value));
     }
 }
 
 impl<S: Subscriber + for<'span> LookupSpan<'span>> Layer<S> for TracingLayer {
     fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
-        let Some(session) = crate::current_session() else {
+        let Some(session) = current_session() else {
             return;
         };
         let Some(span) = ctx.span(id) else { return };
         let metadata = attrs.metadata();
-        let parent = context::current_parent(&session);
+        let parent = current_parent(&session);
         let mut call = Call::open(
             session,
             parent,
@@ -150,7 +155,7 @@ impl<S: Subscriber + for<'span> LookupSpan<'span>> Layer<S> for TracingLayer {
     }
 
     fn on_event(&self, event: &Event<'_>, _ctx: Context<'_, S>) {
-        let Some(session) = crate::current_session() else {
+        let Some(session) = current_session() else {
             return;
         };
         let metadata = event.metadata();

@@ -1,6 +1,8 @@
-//! The errors of recording and writing traces.
+//! The errors of recording, writing and storing traces, each naming what it is about.
 
 use std::io;
+#[cfg(feature = "sqlite")]
+use std::path::Path;
 use std::path::PathBuf;
 
 /// An error from recording a session or from the tracer that owns it.
@@ -53,7 +55,7 @@ pub enum TraceError {
     WriterThread(#[source] std::io::Error),
 }
 
-/// An error from a [`Sink`](crate::Sink).
+/// An error from a [`Sink`](crate::sink::Sink).
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum SinkError {
@@ -104,7 +106,7 @@ pub enum SinkError {
     /// The embedded store failed.
     #[cfg(feature = "sqlite")]
     #[error(transparent)]
-    Store(#[from] crate::StoreError),
+    Store(#[from] StoreError),
     /// Spans could not be exported to a collector (or the exporter could not be built).
     #[error("OTLP export to {endpoint} failed: {message}")]
     Export {
@@ -121,4 +123,80 @@ pub enum SinkError {
         /// What went wrong.
         message: String,
     },
+}
+
+/// An error of the embedded store; every one names the file.
+#[cfg(feature = "sqlite")]
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// There is no file at the path.
+    #[error("{}: no trace store there (no such file)", path.display())]
+    NotFound {
+        /// The path.
+        path: PathBuf,
+    },
+    /// The path is a directory.
+    #[error("{} is a directory, not a trace store", path.display())]
+    IsDirectory {
+        /// The path.
+        path: PathBuf,
+    },
+    /// The file is not a SQLite database.
+    #[error("{} is not a SQLite database", path.display())]
+    NotADatabase {
+        /// The path.
+        path: PathBuf,
+    },
+    /// The file is a SQLite database of something else.
+    #[error("{} is a SQLite database but not a trace store (it has other tables)", path.display())]
+    NotATraceStore {
+        /// The path.
+        path: PathBuf,
+    },
+    /// The file was written by a newer agent-trace.
+    #[error("{} has schema version {found}; this agent-trace reads up to {supported}: upgrade it", path.display())]
+    NewerSchema {
+        /// The path.
+        path: PathBuf,
+        /// The file's schema version.
+        found: i64,
+        /// The newest version this code reads.
+        supported: i64,
+    },
+    /// SQLite failed (disk full, file locked, read-only, …).
+    #[error("{}: {source}", path.display())]
+    Sqlite {
+        /// The path.
+        path: PathBuf,
+        /// Why.
+        source: rusqlite::Error,
+    },
+    /// A stored value does not decode: the file was changed by something else.
+    #[error("{}: session {session_id}: stored {what} is not valid: {detail}", path.display())]
+    Corrupt {
+        /// The path.
+        path: PathBuf,
+        /// The session.
+        session_id: String,
+        /// Which value.
+        what: &'static str,
+        /// What is wrong with it.
+        detail: String,
+    },
+}
+
+#[cfg(feature = "sqlite")]
+impl StoreError {
+    pub(crate) fn from_sqlite(path: &Path, source: rusqlite::Error) -> StoreError {
+        if source.sqlite_error_code() == Some(rusqlite::ErrorCode::NotADatabase) {
+            return StoreError::NotADatabase {
+                path: path.to_path_buf(),
+            };
+        }
+        StoreError::Sqlite {
+            path: path.to_path_buf(),
+            source,
+        }
+    }
 }

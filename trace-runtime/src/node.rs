@@ -1,17 +1,16 @@
-//! [`Node<T>`]: a value that knows its place in the session's computation graph.
+//! [`Node<T>`]: a value that knows its place in the session's computation graph, the free
+//! functions that make nodes in the current scope's session, and [`Dependencies`], how a
+//! `#[bundle]` call finds the nodes among its arguments.
 
-use std::collections::BTreeMap;
 use std::fmt;
 use std::ops::Deref;
-use std::sync::{Arc, Mutex};
 
 use serde::de::DeserializeOwned;
 use serde::{Serialize, Serializer};
-use serde_json::Value;
 use trace_core::capture;
-use trace_core::graph::{NodeId, NodeKind, Updates};
+use trace_core::graph::{NodeId, NodeKind};
 
-use crate::sync::lock;
+use crate::context::current_session;
 
 /// A value with an id in the current session's graph. Dereferences to the value.
 ///
@@ -95,7 +94,7 @@ pub fn node<T: Serialize>(value: T) -> Node<T> {
 
 /// A named constant input of the current session's graph.
 pub fn node_named<T: Serialize>(name: impl Into<String>, value: T) -> Node<T> {
-    let id = crate::current_session().map_or(NodeId::DETACHED, |session| {
+    let id = current_session().map_or(NodeId::DETACHED, |session| {
         let name = name.into();
         let captured = session.policy().apply(&name, capture::to_value(&value));
         session.add_graph_node(NodeKind::Input, name, captured, Vec::new())
@@ -105,12 +104,12 @@ pub fn node_named<T: Serialize>(name: impl Into<String>, value: T) -> Node<T> {
 
 /// A trainable parameter of the current session's graph: an optimizer may change it.
 ///
-/// If the tracer's [`ParameterStore`] holds a value for `name` that decodes as `T`, that
+/// If the tracer's [`ParameterStore`](crate::ParameterStore) holds a value for `name` that decodes as `T`, that
 /// value is used instead of `initial`: that is how updates from an optimizer reach the
 /// next episode. A parameter asked for twice in a session is one node.
 pub fn parameter<T: Serialize + DeserializeOwned>(name: impl Into<String>, initial: T) -> Node<T> {
     let name = name.into();
-    let Some(session) = crate::current_session() else {
+    let Some(session) = current_session() else {
         return Node {
             id: NodeId::DETACHED,
             value: initial,
@@ -126,47 +125,105 @@ pub fn parameter<T: Serialize + DeserializeOwned>(name: impl Into<String>, initi
     Node { id, value }
 }
 
-/// Parameter values that outlive a session: optimizers' updates go here, and
-/// [`parameter`] reads them. Cheap to clone; clones share the values.
-///
-/// ```
-/// use agent_trace::{ParameterStore, SessionTracer};
-/// let store = ParameterStore::new();
-/// store.set("threshold", 0.8);
-/// let tracer = SessionTracer::builder().parameters(store.clone()).build();
-/// # drop(tracer);
-/// ```
-#[derive(Debug, Clone, Default)]
-pub struct ParameterStore {
-    values: Arc<Mutex<BTreeMap<String, Value>>>,
+/// Finds the graph nodes in a `#[bundle]` argument: `Node`s, by value or reference, and
+/// inside `Option`, `Vec`, slices, arrays, boxes and tuples of such.
+pub trait Dependencies {
+    /// Appends the ids of the nodes inside.
+    fn collect_nodes(&self, nodes: &mut Vec<NodeId>);
 }
 
-impl ParameterStore {
-    /// An empty store.
-    pub fn new() -> ParameterStore {
-        ParameterStore::default()
-    }
-
-    /// The value stored for a parameter.
-    pub fn get(&self, name: &str) -> Option<Value> {
-        lock(&self.values).get(name).cloned()
-    }
-
-    /// Stores a value for a parameter.
-    pub fn set(&self, name: impl Into<String>, value: impl Serialize) {
-        lock(&self.values).insert(name.into(), capture::to_value(&value));
-    }
-
-    /// Stores every update.
-    pub fn apply(&self, updates: &Updates) {
-        let mut values = lock(&self.values);
-        for (name, value) in &updates.0 {
-            values.insert(name.clone(), value.clone());
+impl<T> Dependencies for Node<T> {
+    fn collect_nodes(&self, nodes: &mut Vec<NodeId>) {
+        if !self.id().is_detached() {
+            nodes.push(self.id());
         }
     }
+}
 
-    /// Every stored value.
-    pub fn values(&self) -> BTreeMap<String, Value> {
-        lock(&self.values).clone()
+impl<T: Dependencies + ?Sized> Dependencies for &T {
+    fn collect_nodes(&self, nodes: &mut Vec<NodeId>) {
+        (**self).collect_nodes(nodes);
     }
 }
+
+impl<T: Dependencies + ?Sized> Dependencies for &mut T {
+    fn collect_nodes(&self, nodes: &mut Vec<NodeId>) {
+        (**self).collect_nodes(nodes);
+    }
+}
+
+impl<T: Dependencies + ?Sized> Dependencies for Box<T> {
+    fn collect_nodes(&self, nodes: &mut Vec<NodeId>) {
+        (**self).collect_nodes(nodes);
+    }
+}
+
+impl<T: Dependencies> Dependencies for Option<T> {
+    fn collect_nodes(&self, nodes: &mut Vec<NodeId>) {
+        if let Some(inner) = self {
+            inner.collect_nodes(nodes);
+        }
+    }
+}
+
+impl<T: Dependencies> Dependencies for [T] {
+    fn collect_nodes(&self, nodes: &mut Vec<NodeId>) {
+        self.iter().for_each(|item| item.collect_nodes(nodes));
+    }
+}
+
+impl<T: Dependencies, const N: usize> Dependencies for [T; N] {
+    fn collect_nodes(&self, nodes: &mut Vec<NodeId>) {
+        self.iter().for_each(|item| item.collect_nodes(nodes));
+    }
+}
+
+impl<T: Dependencies> Dependencies for Vec<T> {
+    fn collect_nodes(&self, nodes: &mut Vec<NodeId>) {
+        self.iter().for_each(|item| item.collect_nodes(nodes));
+    }
+}
+
+macro_rules! leaf_dependencies {
+    ($($leaf:ty),*) => {$(
+        impl Dependencies for $leaf {
+            fn collect_nodes(&self, _: &mut Vec<NodeId>) {}
+        }
+    )*};
+}
+
+leaf_dependencies!(
+    bool,
+    char,
+    u8,
+    u16,
+    u32,
+    u64,
+    u128,
+    usize,
+    i8,
+    i16,
+    i32,
+    i64,
+    i128,
+    isize,
+    f32,
+    f64,
+    str,
+    String,
+    ()
+);
+
+macro_rules! tuple_dependencies {
+    ($(($($name:ident),+))*) => {$(
+        impl<$($name: Dependencies),+> Dependencies for ($($name,)+) {
+            #[allow(non_snake_case)]
+            fn collect_nodes(&self, nodes: &mut Vec<NodeId>) {
+                let ($($name,)+) = self;
+                $($name.collect_nodes(nodes);)+
+            }
+        }
+    )*};
+}
+
+tuple_dependencies!((A)(A, B)(A, B, C)(A, B, C, D)(A, B, C, D, E)(A, B, C, D, E, F));

@@ -6,11 +6,8 @@
 //! the sinks and the writer thread share. The `Event`s — maps of values, owned strings —
 //! are decoded the first time someone reads them, once, and kept.
 
-mod json;
+mod chunk;
 mod record;
-#[doc(hidden)]
-pub mod recorded;
-mod transcode;
 
 use std::fmt;
 use std::ops::{Deref, DerefMut};
@@ -18,8 +15,8 @@ use std::sync::{Arc, OnceLock};
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+pub use chunk::{EventChunk, RecordParts};
 pub use record::{EventRecord, Records};
-use recorded::RecordedEvents;
 
 use crate::Event;
 
@@ -49,7 +46,7 @@ pub struct Events {
 enum Repr {
     /// As a session recorded them, decoded on first read.
     Recorded {
-        chunks: Vec<Arc<RecordedEvents>>,
+        chunks: Vec<Arc<dyn EventChunk>>,
         len: usize,
         decoded: OnceLock<Vec<Event>>,
     },
@@ -65,9 +62,10 @@ impl Events {
         }
     }
 
-    /// The events of recorded chunks. For the recording runtime.
-    #[doc(hidden)]
-    pub fn from_recorded(chunks: Vec<Arc<RecordedEvents>>) -> Events {
+    /// The events of chunks kept in a recorder's own form (see [`EventChunk`]), in id order
+    /// when read whatever the order of the chunks; they are decoded the first time they are
+    /// read as `Event`s.
+    pub fn from_chunks(chunks: Vec<Arc<dyn EventChunk>>) -> Events {
         let len = chunks.iter().map(|chunk| chunk.len()).sum();
         Events {
             repr: Repr::Recorded {
@@ -79,7 +77,7 @@ impl Events {
     }
 
     /// The recorded chunks, if the events are in recorded form and have not been changed.
-    fn recorded_chunks(&self) -> Option<&[Arc<RecordedEvents>]> {
+    fn recorded_chunks(&self) -> Option<&[Arc<dyn EventChunk>]> {
         match &self.repr {
             Repr::Recorded { chunks, .. } => Some(chunks),
             Repr::Decoded(_) => None,
@@ -125,7 +123,7 @@ impl Events {
 }
 
 /// Every event of the chunks, decoded, in id order.
-fn decode_all(chunks: &[Arc<RecordedEvents>]) -> Vec<Event> {
+fn decode_all(chunks: &[Arc<dyn EventChunk>]) -> Vec<Event> {
     Records::recorded(chunks).map(|record| record.to_event()).collect()
 }
 
@@ -181,7 +179,10 @@ impl PartialEq for Events {
     fn eq(&self, other: &Events) -> bool {
         if let (Some(mine), Some(theirs)) = (self.recorded_chunks(), other.recorded_chunks())
             && mine.len() == theirs.len()
-            && mine.iter().zip(theirs).all(|(a, b)| Arc::ptr_eq(a, b))
+            && mine
+                .iter()
+                .zip(theirs)
+                .all(|(a, b)| std::ptr::addr_eq(Arc::as_ptr(a), Arc::as_ptr(b)))
         {
             return true;
         }

@@ -10,8 +10,10 @@ use chrono::{DateTime, Utc};
 use serde::ser::SerializeStruct;
 use serde::{Serialize, Serializer};
 
-use super::recorded::{RecordedEvent, RecordedEvents};
-use super::transcode::JsonText;
+use serde_json::Value;
+
+use super::chunk::{EventChunk, RecordParts};
+use crate::json::JsonText;
 use crate::{ErrorRecord, Event, EventKind, Map, Outcome};
 
 /// One event, read without decoding it into an [`Event`]: its fields, and what it
@@ -23,15 +25,22 @@ pub struct EventRecord<'a> {
 
 #[derive(Clone, Copy)]
 enum Inner<'a> {
-    Recorded(&'a RecordedEvents, &'a RecordedEvent),
+    Recorded(RecordParts<'a>),
     Decoded(&'a Event),
 }
 
 impl<'a> EventRecord<'a> {
+    /// An event read from its parts (see [`EventChunk`]).
+    pub fn from_parts(parts: RecordParts<'a>) -> EventRecord<'a> {
+        EventRecord {
+            inner: Inner::Recorded(parts),
+        }
+    }
+
     /// The event's id.
     pub fn id(&self) -> u64 {
         match self.inner {
-            Inner::Recorded(_, event) => event.id(),
+            Inner::Recorded(parts) => parts.id,
             Inner::Decoded(event) => event.id,
         }
     }
@@ -39,7 +48,7 @@ impl<'a> EventRecord<'a> {
     /// The id of the call it ran inside.
     pub fn parent(&self) -> Option<u64> {
         match self.inner {
-            Inner::Recorded(_, event) => event.parent(),
+            Inner::Recorded(parts) => parts.parent,
             Inner::Decoded(event) => event.parent,
         }
     }
@@ -47,7 +56,7 @@ impl<'a> EventRecord<'a> {
     /// Its kind.
     pub fn kind(&self) -> &'a EventKind {
         match self.inner {
-            Inner::Recorded(_, event) => &event.names().kind,
+            Inner::Recorded(parts) => parts.kind,
             Inner::Decoded(event) => &event.kind,
         }
     }
@@ -55,7 +64,7 @@ impl<'a> EventRecord<'a> {
     /// Its system id.
     pub fn system_id(&self) -> &'a str {
         match self.inner {
-            Inner::Recorded(_, event) => &event.names().system_id,
+            Inner::Recorded(parts) => parts.system_id,
             Inner::Decoded(event) => &event.system_id,
         }
     }
@@ -63,7 +72,7 @@ impl<'a> EventRecord<'a> {
     /// Its name.
     pub fn name(&self) -> &'a str {
         match self.inner {
-            Inner::Recorded(_, event) => &event.names().name,
+            Inner::Recorded(parts) => parts.name,
             Inner::Decoded(event) => &event.name,
         }
     }
@@ -71,7 +80,7 @@ impl<'a> EventRecord<'a> {
     /// The module it was made from.
     pub fn module_path(&self) -> &'a str {
         match self.inner {
-            Inner::Recorded(_, event) => &event.names().module_path,
+            Inner::Recorded(parts) => parts.module_path,
             Inner::Decoded(event) => &event.module_path,
         }
     }
@@ -79,7 +88,7 @@ impl<'a> EventRecord<'a> {
     /// Its turn.
     pub fn turn(&self) -> Option<u32> {
         match self.inner {
-            Inner::Recorded(_, event) => event.turn(),
+            Inner::Recorded(parts) => parts.turn,
             Inner::Decoded(event) => event.turn,
         }
     }
@@ -87,7 +96,7 @@ impl<'a> EventRecord<'a> {
     /// Its timestep.
     pub fn timestep(&self) -> Option<u32> {
         match self.inner {
-            Inner::Recorded(_, event) => event.timestep(),
+            Inner::Recorded(parts) => parts.timestep,
             Inner::Decoded(event) => event.timestep,
         }
     }
@@ -95,7 +104,7 @@ impl<'a> EventRecord<'a> {
     /// When it started.
     pub fn started_at(&self) -> DateTime<Utc> {
         match self.inner {
-            Inner::Recorded(chunk, event) => event.start().at(chunk.base()),
+            Inner::Recorded(parts) => parts.started_at,
             Inner::Decoded(event) => event.started_at,
         }
     }
@@ -103,7 +112,7 @@ impl<'a> EventRecord<'a> {
     /// How long it took.
     pub fn duration(&self) -> Duration {
         match self.inner {
-            Inner::Recorded(_, event) => event.duration(),
+            Inner::Recorded(parts) => parts.duration,
             Inner::Decoded(event) => event.duration,
         }
     }
@@ -111,7 +120,7 @@ impl<'a> EventRecord<'a> {
     /// How it ended.
     pub fn outcome(&self) -> Outcome {
         match self.inner {
-            Inner::Recorded(_, event) => event.outcome(),
+            Inner::Recorded(parts) => parts.outcome,
             Inner::Decoded(event) => event.outcome,
         }
     }
@@ -119,7 +128,7 @@ impl<'a> EventRecord<'a> {
     /// Its error.
     pub fn error(&self) -> Option<&'a ErrorRecord> {
         match self.inner {
-            Inner::Recorded(_, event) => event.error(),
+            Inner::Recorded(parts) => parts.error,
             Inner::Decoded(event) => event.error.as_ref(),
         }
     }
@@ -128,7 +137,7 @@ impl<'a> EventRecord<'a> {
     pub fn metadata(&self) -> &'a Map {
         static EMPTY: std::sync::LazyLock<Map> = std::sync::LazyLock::new(Map::new);
         match self.inner {
-            Inner::Recorded(_, event) => event.metadata().unwrap_or(&EMPTY),
+            Inner::Recorded(parts) => parts.metadata.unwrap_or(&EMPTY),
             Inner::Decoded(event) => &event.metadata,
         }
     }
@@ -136,7 +145,7 @@ impl<'a> EventRecord<'a> {
     /// The JSON text of its arguments' object; empty when it has none.
     pub fn inputs_json(&self) -> Cow<'a, [u8]> {
         match self.inner {
-            Inner::Recorded(chunk, event) => Cow::Borrowed(chunk.text(event.inputs())),
+            Inner::Recorded(parts) => Cow::Borrowed(parts.inputs),
             Inner::Decoded(event) if event.inputs.is_empty() => Cow::Borrowed(&[]),
             Inner::Decoded(event) => Cow::Owned(serde_json::to_vec(&event.inputs).unwrap_or_default()),
         }
@@ -145,7 +154,7 @@ impl<'a> EventRecord<'a> {
     /// The JSON text of its output, if it has one.
     pub fn output_json(&self) -> Option<Cow<'a, [u8]>> {
         match self.inner {
-            Inner::Recorded(chunk, event) => event.output().map(|span| Cow::Borrowed(chunk.text(span))),
+            Inner::Recorded(parts) => parts.output.map(Cow::Borrowed),
             Inner::Decoded(event) => event
                 .output
                 .as_ref()
@@ -153,21 +162,36 @@ impl<'a> EventRecord<'a> {
         }
     }
 
-    /// The recorded text of its arguments and of its output, for a recorded event.
-    pub(super) fn recorded_texts(&self) -> Option<(&'a [u8], Option<&'a [u8]>)> {
+    /// The recorded JSON text of its arguments and of its output, for a recorded event.
+    pub(crate) fn recorded_json(&self) -> Option<(&'a [u8], Option<&'a [u8]>)> {
         match self.inner {
-            Inner::Recorded(chunk, event) => {
-                Some((chunk.text(event.inputs()), event.output().map(|span| chunk.text(span))))
-            }
+            Inner::Recorded(parts) => Some((parts.inputs, parts.output)),
             Inner::Decoded(_) => None,
         }
     }
 
     /// The event, decoded.
     pub fn to_event(&self) -> Event {
-        match self.inner {
-            Inner::Recorded(chunk, event) => chunk.decode(event),
-            Inner::Decoded(event) => event.clone(),
+        let parts = match self.inner {
+            Inner::Recorded(parts) => parts,
+            Inner::Decoded(event) => return event.clone(),
+        };
+        Event {
+            id: parts.id,
+            parent: parts.parent,
+            kind: parts.kind.clone(),
+            system_id: parts.system_id.to_owned(),
+            name: parts.name.to_owned(),
+            module_path: parts.module_path.to_owned(),
+            turn: parts.turn,
+            timestep: parts.timestep,
+            started_at: parts.started_at,
+            duration: parts.duration,
+            inputs: decode_inputs(parts.inputs),
+            output: parts.output.map(decode_value),
+            error: parts.error.cloned(),
+            outcome: parts.outcome,
+            metadata: parts.metadata.cloned().unwrap_or_default(),
         }
     }
 }
@@ -187,26 +211,25 @@ impl Serialize for EventRecord<'_> {
     /// The same as the decoded `Event`'s form; captured values are transcoded from their
     /// text, not decoded.
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let (chunk, event) = match self.inner {
+        let parts = match self.inner {
             Inner::Decoded(event) => return event.serialize(serializer),
-            Inner::Recorded(chunk, event) => (chunk, event),
+            Inner::Recorded(parts) => parts,
         };
-        let names = event.names();
         let mut out = serializer.serialize_struct("Event", 15)?;
-        out.serialize_field("id", &event.id())?;
-        out.serialize_field("parent", &event.parent())?;
-        out.serialize_field("kind", &names.kind)?;
-        out.serialize_field("system_id", &*names.system_id)?;
-        out.serialize_field("name", &*names.name)?;
-        out.serialize_field("module_path", &*names.module_path)?;
-        out.serialize_field("turn", &event.turn())?;
-        out.serialize_field("timestep", &event.timestep())?;
-        out.serialize_field("started_at", &Rfc3339(event.start().at(chunk.base())))?;
-        out.serialize_field("duration_ns", &Nanos(event.duration()))?;
-        out.serialize_field("inputs", &JsonText(chunk.text(event.inputs())))?;
-        out.serialize_field("output", &event.output().map(|span| JsonText(chunk.text(span))))?;
-        out.serialize_field("error", &event.error())?;
-        out.serialize_field("outcome", &event.outcome())?;
+        out.serialize_field("id", &parts.id)?;
+        out.serialize_field("parent", &parts.parent)?;
+        out.serialize_field("kind", parts.kind)?;
+        out.serialize_field("system_id", parts.system_id)?;
+        out.serialize_field("name", parts.name)?;
+        out.serialize_field("module_path", parts.module_path)?;
+        out.serialize_field("turn", &parts.turn)?;
+        out.serialize_field("timestep", &parts.timestep)?;
+        out.serialize_field("started_at", &Rfc3339(parts.started_at))?;
+        out.serialize_field("duration_ns", &Nanos(parts.duration))?;
+        out.serialize_field("inputs", &JsonText(parts.inputs))?;
+        out.serialize_field("output", &parts.output.map(JsonText))?;
+        out.serialize_field("error", &parts.error)?;
+        out.serialize_field("outcome", &parts.outcome)?;
         out.serialize_field("metadata", self.metadata())?;
         out.end()
     }
@@ -216,7 +239,7 @@ struct Rfc3339(DateTime<Utc>);
 
 impl Serialize for Rfc3339 {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        crate::rfc3339::serialize(&self.0, serializer)
+        crate::json::serialize_time(&self.0, serializer)
     }
 }
 
@@ -228,6 +251,28 @@ impl Serialize for Nanos {
     }
 }
 
+/// The arguments' object; an empty text is no arguments.
+fn decode_inputs(text: &[u8]) -> Map {
+    if text.is_empty() {
+        return Map::new();
+    }
+    match decode_value(text) {
+        Value::Object(map) => map,
+        other => {
+            let mut map = Map::new();
+            map.insert(crate::capture::UNSERIALIZABLE_KEY.to_owned(), other);
+            map
+        }
+    }
+}
+
+/// A captured value. Recorders write only valid JSON; text that is not (a damaged copy)
+/// becomes the unserializable marker rather than an error.
+fn decode_value(text: &[u8]) -> Value {
+    serde_json::from_slice(text)
+        .unwrap_or_else(|error| crate::capture::unserializable(&format!("recorded text is not JSON: {error}")))
+}
+
 /// The events of an [`Events`](super::Events) in id order ([`Events::records`](super::Events::records)).
 pub struct Records<'a> {
     inner: RecordsInner<'a>,
@@ -237,26 +282,27 @@ pub struct Records<'a> {
 enum RecordsInner<'a> {
     /// Chunks whose events are in id order as they stand.
     InOrder {
-        chunks: std::slice::Iter<'a, Arc<RecordedEvents>>,
-        current: Option<(&'a RecordedEvents, std::slice::Iter<'a, RecordedEvent>)>,
+        chunks: std::slice::Iter<'a, Arc<dyn EventChunk>>,
+        current: Option<(&'a dyn EventChunk, std::ops::Range<usize>)>,
     },
-    /// Events put in id order.
-    Sorted(std::vec::IntoIter<(&'a RecordedEvents, &'a RecordedEvent)>),
+    /// Events put in id order: each one's chunk and index.
+    Sorted(std::vec::IntoIter<(&'a dyn EventChunk, usize)>),
     Decoded(std::slice::Iter<'a, Event>),
 }
 
 impl<'a> Records<'a> {
-    pub(super) fn recorded(chunks: &'a [Arc<RecordedEvents>]) -> Records<'a> {
+    pub(super) fn recorded(chunks: &'a [Arc<dyn EventChunk>]) -> Records<'a> {
         let all = || {
             chunks
                 .iter()
-                .flat_map(|chunk| chunk.events().iter().map(move |event| (&**chunk, event)))
+                .flat_map(|chunk| (0..chunk.len()).map(move |index| (&**chunk, index)))
         };
         let remaining = chunks.iter().map(|chunk| chunk.len()).sum();
         let mut previous = 0;
-        let in_order = all().all(|(_, event)| {
-            let ordered = event.id() > previous;
-            previous = event.id();
+        let in_order = all().all(|(chunk, index)| {
+            let id = chunk.id(index);
+            let ordered = id > previous;
+            previous = id;
             ordered
         });
         let inner = if in_order {
@@ -268,7 +314,7 @@ impl<'a> Records<'a> {
             // Calls finish after the calls inside them, so a chunk is in the order calls
             // finished; ids are unique, so an unstable sort gives the one order.
             let mut sorted: Vec<_> = all().collect();
-            sorted.sort_unstable_by_key(|(_, event)| event.id());
+            sorted.sort_unstable_by_key(|(chunk, index)| chunk.id(*index));
             RecordsInner::Sorted(sorted.into_iter())
         };
         Records { inner, remaining }
@@ -289,17 +335,17 @@ impl<'a> Iterator for Records<'a> {
         let inner = match &mut self.inner {
             RecordsInner::Decoded(events) => Inner::Decoded(events.next()?),
             RecordsInner::Sorted(events) => {
-                let (chunk, event) = events.next()?;
-                Inner::Recorded(chunk, event)
+                let (chunk, index) = events.next()?;
+                Inner::Recorded(chunk.parts(index))
             }
             RecordsInner::InOrder { chunks, current } => loop {
-                if let Some((chunk, events)) = current
-                    && let Some(event) = events.next()
+                if let Some((chunk, indices)) = current
+                    && let Some(index) = indices.next()
                 {
-                    break Inner::Recorded(chunk, event);
+                    break Inner::Recorded(chunk.parts(index));
                 }
                 let chunk = chunks.next()?;
-                *current = Some((&**chunk, chunk.events().iter()));
+                *current = Some((&**chunk, 0..chunk.len()));
             },
         };
         self.remaining -= 1;

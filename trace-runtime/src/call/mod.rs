@@ -2,32 +2,30 @@
 //!
 //! Hand-written spans ([`SpanGuard`](crate::SpanGuard)), the `tracing` bridge and the
 //! attribute macros all record through it, so a call traced one way and a call traced
-//! another cannot differ.
-//!
-//! What a call captures is written as JSON text as it goes ([`CapturedText`]); when it
-//! ends, its fixed fields and that text are pushed to the session as a recorded event. No
-//! `serde_json::Value` is built unless a function named in the macro's options needs one.
+//! another cannot differ. Its life: it opens ([`Call::start`], [`Call::enter`]) with a
+//! [`CallState`] from the thread's spare boxes; what it captures is written as JSON text
+//! as it goes ([`CapturedText`](crate::capture::CapturedText)); when it is finished, or
+//! dropped, the state is closed into a recorded event pushed to the session
+//! ([`CallState::close`]) and the box goes back to the thread. What a traced function's
+//! options add lives with its [`CallSite`].
 
-mod site_hooks;
+pub(crate) mod site;
 mod state;
 
 use std::any::Any;
 use std::borrow::Cow;
-use std::fmt::Debug;
-use std::sync::Arc;
-use std::time::Duration;
 
-use serde::Serialize;
 use serde_json::Value;
 use trace_core::graph::NodeId;
-use trace_core::recorded::{self, Closing, EventNames, Names, RecordedEvent, Start};
-use trace_core::{ErrorRecord, EventKind, Map, Outcome};
+use trace_core::{ErrorRecord, EventKind, Outcome};
 
-use crate::TraceError;
-use crate::captured::{CapturedText, Plain};
+use crate::capture::{ArgKey, Source};
 use crate::context::{self, with_frame};
+use crate::error::TraceError;
+use crate::recorded::Names;
 use crate::session::{Refused, Session};
-use crate::site::CallSite;
+pub use site::{BundleSite, CallSite};
+use state::CallState;
 
 /// A traced call in progress; recorded when it is finished, or dropped (then as
 /// `Cancelled`, or `Panicked` while the thread panics).
@@ -41,24 +39,6 @@ pub struct Call {
 struct OpenCall {
     session: Session,
     state: Box<CallState>,
-}
-
-/// What a call keeps while it runs.
-pub(crate) struct CallState {
-    /// The event as it opened: id, parent, names, turn and timestep.
-    event: RecordedEvent,
-    /// The task's previous parent, when this call made itself the task's parent for as
-    /// long as it lives (hand-written guards do; macro calls enter around each poll).
-    restore: Option<Option<u64>>,
-    /// When the call started: this long after its session did.
-    start: Duration,
-    /// Whether the duration is recorded (`include_timing`).
-    timed: bool,
-    captured: CapturedText,
-    metadata: Map,
-    site: Option<&'static CallSite>,
-    /// For a `#[bundle]` call: its reserved graph node and the nodes it depends on.
-    graph_node: Option<(NodeId, Vec<NodeId>)>,
 }
 
 impl Call {
@@ -85,8 +65,8 @@ impl Call {
                 .then(|| frame.parent.replace(Some(id)))
         })
         .flatten();
-        let names = shared_names(kind, system_id, name, Cow::Borrowed(""));
-        let mut state = CallState::starting(&session, id, restore.flatten(), names);
+        let names = Names::shared(kind, system_id, name, Cow::Borrowed(""));
+        let mut state = CallState::starting(&session, id, restore.flatten(), names, None);
         state.restore = restore;
         Call::opened(session, state)
     }
@@ -103,19 +83,18 @@ impl Call {
         module_path: &'static str,
     ) -> Call {
         let id = session.next_event_id();
-        let names = shared_names(kind, system_id.into(), name.into(), module_path.into());
-        let state = CallState::starting(&session, id, parent, names);
+        let names = Names::shared(kind, system_id.into(), name.into(), module_path.into());
+        let state = CallState::starting(&session, id, parent, names, None);
         Call::opened(session, state)
     }
 
     /// Opens the call of a traced `async` function, if the current task runs in a scope.
-    /// The call is the task's parent while its future is polled ([`InCall`]).
+    /// The call is the task's parent while its future is polled
+    /// ([`InCall`](crate::macro_support::InCall)).
     ///
     /// When the thread is inside no scope this is one read of a thread-local and a branch;
     /// otherwise one task-local lookup. Outside a scope there is no allocation and no clock
     /// read.
-    ///
-    /// [`InCall`]: crate::private::InCall
     #[inline(always)]
     pub fn start(site: &'static CallSite) -> Option<Call> {
         if context::no_scope_is_entered() {
@@ -155,15 +134,10 @@ impl Call {
                 None => session.timestep(turn),
             };
         }
-        let mut state = CallState::starting(&session, id, parent, Names::Static(&site.names));
+        let mut state = CallState::starting(&session, id, parent, Names::Static(&site.names), Some(site));
         if enter {
             state.restore = Some(parent);
         }
-        if site.model.is_some() || site.provider.is_some() || site.include_memory {
-            site_hooks::opening_metadata(site, &mut state.metadata);
-        }
-        state.site = Some(site);
-        state.timed = site.include_timing;
         Some(Call::opened(session, state))
     }
 
@@ -172,100 +146,23 @@ impl Call {
         self.open.as_ref().map(|open| open.state.event.id())
     }
 
-    /// Captures an argument through `Serialize`, under the tracer's capture policy.
-    pub fn capture_input<T: Serialize + ?Sized>(&mut self, name: &str, value: &T) {
+    /// Captures an argument under the tracer's capture policy.
+    pub(crate) fn capture_input(&mut self, key: ArgKey<'_>, source: Source<'_>) {
         if let Some(OpenCall { session, state }) = &mut self.open {
-            state.captured.input(session.policy(), name, value);
+            state.captured.input(session.policy(), key, source);
         }
     }
 
-    /// Captures an argument through `Serialize`, with its key already written as JSON
-    /// (`"name":`): what the attribute macros capture with.
-    pub fn capture_input_keyed<T: Serialize + ?Sized>(&mut self, name: &str, json_key: &str, value: &T) {
+    /// Captures the output under the tracer's capture policy (the call site's
+    /// `result_filter` runs when the call closes).
+    pub(crate) fn capture_output(&mut self, source: Source<'_>) {
         if let Some(OpenCall { session, state }) = &mut self.open {
-            state.captured.input_keyed(session.policy(), name, json_key, value);
-        }
-    }
-
-    /// Captures an argument that is one JSON scalar (a number, a string, …), with its key
-    /// already written as JSON: what the attribute macros capture such arguments with.
-    pub fn capture_input_plain(&mut self, name: &str, json_key: &str, value: Plain<'_>) {
-        if let Some(OpenCall { session, state }) = &mut self.open {
-            state.captured.input_plain(session.policy(), name, json_key, value);
-        }
-    }
-
-    /// Captures an output that is one JSON scalar, under the capture policy (and the site's
-    /// `result_filter`).
-    pub fn capture_output_plain(&mut self, value: Plain<'_>) {
-        let Some(OpenCall { session, state }) = &mut self.open else {
-            return;
-        };
-        match state.site.and_then(|site| site.result_filter) {
-            None => state.captured.output_plain(session.policy(), value),
-            Some(_) => self.capture_output(&value),
-        }
-    }
-
-    /// Captures an argument through `Debug`, under the tracer's capture policy.
-    pub fn capture_input_debug(&mut self, name: &str, value: &dyn Debug) {
-        if let Some(OpenCall { session, state }) = &mut self.open {
-            state.captured.input_debug(session.policy(), name, value);
-        }
-    }
-
-    /// Records an argument whose type can be neither serialized nor debugged: its name.
-    pub fn capture_input_opaque(&mut self, name: &str, type_name: &str) {
-        if let Some(open) = &mut self.open {
-            open.state.captured.input_opaque(name, type_name);
-        }
-    }
-
-    /// Captures an argument that is already a value, under the tracer's capture policy.
-    pub fn capture_input_value(&mut self, name: &str, value: Value) {
-        if let Some(OpenCall { session, state }) = &mut self.open {
-            state.captured.input_value(session.policy(), name, value);
-        }
-    }
-
-    /// Captures the output through `Serialize`, under the capture policy (and the site's
-    /// `result_filter`).
-    pub fn capture_output<T: Serialize + ?Sized>(&mut self, value: &T) {
-        let Some(OpenCall { session, state }) = &mut self.open else {
-            return;
-        };
-        match state.site.and_then(|site| site.result_filter) {
-            None => state.captured.output(session.policy(), value),
-            Some(filter) => {
-                let value = session.policy().apply("output", trace_core::capture::to_value(value));
-                state.filtered_output(session, filter, value);
-            }
-        }
-    }
-
-    /// Captures the output through `Debug`.
-    pub fn capture_output_debug(&mut self, value: &dyn Debug) {
-        let Some(OpenCall { session, state }) = &mut self.open else {
-            return;
-        };
-        match state.site.and_then(|site| site.result_filter) {
-            None => state.captured.output_debug(session.policy(), value),
-            Some(filter) => {
-                let value = session.policy().capture_debug("output", value);
-                state.filtered_output(session, filter, value);
-            }
-        }
-    }
-
-    /// Records an output whose type can be neither serialized nor debugged: its name.
-    pub fn capture_output_opaque(&mut self, type_name: &str) {
-        if let Some(open) = &mut self.open {
-            open.state.captured.output_opaque(type_name);
+            state.captured.output(session.policy(), source);
         }
     }
 
     /// Records a metadata entry, already captured under the policy.
-    pub fn metadata(&mut self, key: impl Into<String>, value: Value) {
+    pub(crate) fn metadata(&mut self, key: impl Into<String>, value: Value) {
         if let Some(open) = &mut self.open {
             open.state.metadata.insert(key.into(), value);
         }
@@ -281,13 +178,13 @@ impl Call {
         if let Some(open) = &mut self.open {
             let event = &open.state.event;
             let names = event.names();
-            let names = shared_names(
+            let names = Names::shared(
                 names.kind.clone(),
                 names.system_id.clone(),
                 names.name.clone(),
                 module_path,
             );
-            open.state.event = RecordedEvent::opened(event.id(), event.parent(), names, event.turn(), event.timestep());
+            open.state.event = event.renamed(names);
         }
     }
 
@@ -371,96 +268,6 @@ impl Call {
             None => Ok(()),
         }
     }
-}
-
-impl CallState {
-    /// Records an output value through the site's `result_filter`; a filter that panics is
-    /// counted and the value kept as it was.
-    fn filtered_output(&mut self, session: &Session, filter: fn(&Value) -> Value, value: Value) {
-        let filtered = site_hooks::guarded(session.counters(), || filter(&value));
-        self.captured.output_value(filtered.as_ref().unwrap_or(&value));
-    }
-
-    fn close(&mut self, session: &Session, outcome: Outcome, error: Option<ErrorRecord>) -> Result<(), Refused> {
-        let duration = if self.timed {
-            session.elapsed().saturating_sub(self.start)
-        } else {
-            Duration::ZERO
-        };
-        if let Some(previous) = self.restore {
-            with_frame(|frame| {
-                if frame.session.same_session(session) {
-                    frame.parent.set(previous);
-                }
-            });
-        }
-        let site = self.site;
-        if let Some(filter) = site.and_then(|site| site.arg_filter) {
-            self.run_arg_filter(session, filter);
-        }
-        if site.is_some_and(|site| site.include_memory) {
-            site_hooks::closing_metadata(&mut self.metadata);
-        }
-        let (text, inputs, output) = self.captured.finish();
-        let mut closing = Closing {
-            start: Start::SinceBase(self.start),
-            duration,
-            outcome,
-            inputs,
-            output,
-            error: error.map(Box::new),
-            metadata: (!self.metadata.is_empty()).then(|| std::mem::take(&mut self.metadata)),
-        };
-        let wants_event = session.has_event_hooks() || site.is_some_and(CallSite::reads_the_event);
-        if !wants_event {
-            return session.push_recorded(&self.event, &mut closing, text, None);
-        }
-        // A function named in the options, or a hook, reads the event: decode it for them.
-        let mut decoded = recorded::decode_closing(&self.event, &closing, text, session.started_at());
-        let mut messages = Vec::new();
-        if let Some(site) = site {
-            site.after_call(&mut decoded, &mut messages, session.counters());
-            closing.metadata = Some(decoded.metadata.clone());
-        }
-        if let Some((node, dependencies)) = self.graph_node.take() {
-            session.insert_graph_node(site_hooks::graph_node(node, dependencies, &decoded, site));
-        }
-        session.push_recorded(&self.event, &mut closing, text, Some(decoded))?;
-        for message in messages {
-            // The event was recorded: the session was open a moment ago, and a message
-            // refused now is counted as refused.
-            let _ = session.record_message(message);
-        }
-        Ok(())
-    }
-
-    /// Runs the user's `arg_filter` on the decoded arguments; a panic in it is counted and
-    /// leaves them as they were.
-    fn run_arg_filter(&mut self, session: &Session, filter: fn(&mut Map)) {
-        let mut inputs = self.captured.decoded_inputs();
-        let filtered = site_hooks::guarded(session.counters(), || {
-            filter(&mut inputs);
-            inputs
-        });
-        if let Some(inputs) = filtered {
-            self.captured.replace_inputs(&inputs);
-        }
-    }
-}
-
-/// Names made at run time.
-fn shared_names(
-    kind: EventKind,
-    system_id: Cow<'static, str>,
-    name: Cow<'static, str>,
-    module_path: Cow<'static, str>,
-) -> Names {
-    Names::Shared(Arc::new(EventNames {
-        kind,
-        system_id,
-        name,
-        module_path,
-    }))
 }
 
 impl Drop for Call {

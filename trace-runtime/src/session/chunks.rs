@@ -1,20 +1,15 @@
 //! A session's chunks of recorded events: pushing events into the open one, sealing it
-//! when full (and streaming it to the sinks that want running sessions' events), and the
-//! memory chunks are made of — a dropped chunk's vectors, emptied, are kept for the next
-//! chunk any session starts, so that a process that records session after session reuses
-//! the same memory rather than having the allocator hand pages back to the system and fault
-//! them in again.
+//! when full, and streaming it to the sinks that want running sessions' events.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
-use chrono::{DateTime, Utc};
-use trace_core::recorded::{Closing, RecordedEvent, RecordedEvents};
-use trace_core::{Event, Events};
+use trace_core::{Event, EventChunk, Events};
 
 use super::{Refused, Session, SessionState};
+use crate::recorded::{Chunk, Closing, RecordedEvent};
 use crate::sink::EventBatch;
-use crate::stats::Counters;
 use crate::sync::lock;
+use crate::tracer::stats::Counters;
 
 /// How many events a chunk of recorded events holds before it is sealed (and, when a sink
 /// wants running sessions' events, streamed).
@@ -53,7 +48,7 @@ impl Session {
             CHUNK_EVENTS
         };
         if state.open.is_empty() && !state.open.has_spare_capacity() {
-            state.open = fresh(state.open.base(), chunk_events, chunk_events * TEXT_PER_EVENT);
+            state.open = Chunk::with_room(state.open.base(), chunk_events, chunk_events * TEXT_PER_EVENT);
         }
         state.open.push(opened, closing, text);
         let batch = if state.open.len() >= chunk_events {
@@ -78,15 +73,15 @@ impl Session {
 impl SessionState {
     /// Seals the open chunk, if it holds events, counting them in `events_recorded`;
     /// returns it.
-    pub(super) fn seal(&mut self, counters: &Counters) -> Option<Arc<RecordedEvents>> {
+    pub(super) fn seal(&mut self, counters: &Counters) -> Option<Arc<Chunk>> {
         if self.open.is_empty() {
             return None;
         }
         Counters::add(&counters.events_recorded, self.open.len());
         // The next chunk gets its room when its first event arrives (none may).
-        let next = RecordedEvents::new(self.open.base(), 0);
+        let next = Chunk::empty(self.open.base());
         let sealed = Arc::new(std::mem::replace(&mut self.open, next));
-        self.sealed.push(Arc::clone(&sealed));
+        self.sealed.push(Arc::clone(&sealed) as Arc<dyn EventChunk>);
         Some(sealed)
     }
 
@@ -100,39 +95,12 @@ impl SessionState {
     }
 
     /// A sealed chunk as a batch to stream, with the metadata if it changed.
-    fn batch(&mut self, session_id: &str, chunk: Arc<RecordedEvents>) -> EventBatch {
+    fn batch(&mut self, session_id: &str, chunk: Arc<Chunk>) -> EventBatch {
         let metadata = std::mem::take(&mut self.metadata_changed).then(|| self.metadata.clone());
         EventBatch {
             session_id: session_id.to_owned(),
-            events: Events::from_recorded(vec![chunk]),
+            events: Events::from_chunks(vec![chunk as Arc<dyn EventChunk>]),
             metadata,
         }
-    }
-}
-
-/// Chunks' memory kept, at most: about 1.3 MiB of full-size chunks.
-const SPARE_CHUNKS: usize = 32;
-/// Text buffers past this size are not kept.
-const KEPT_TEXT: usize = 1 << 20;
-
-static SPARE: Mutex<Vec<(Vec<RecordedEvent>, Vec<u8>)>> = Mutex::new(Vec::new());
-
-/// An empty chunk with room for `events` events and `text` bytes, in kept memory if there
-/// is some; its memory is kept again when it is dropped.
-fn fresh(base: DateTime<Utc>, events: usize, text: usize) -> RecordedEvents {
-    let (mut kept_events, mut kept_text) = lock(&SPARE).pop().unwrap_or_default();
-    kept_events.reserve(events);
-    kept_text.reserve(text);
-    RecordedEvents::reusing(base, kept_events, kept_text, keep)
-}
-
-/// Keeps a dropped chunk's emptied memory, unless enough is kept already.
-fn keep(events: Vec<RecordedEvent>, text: Vec<u8>) {
-    if events.capacity() == 0 || text.capacity() > KEPT_TEXT {
-        return;
-    }
-    let mut spare = lock(&SPARE);
-    if spare.len() < SPARE_CHUNKS {
-        spare.push((events, text));
     }
 }

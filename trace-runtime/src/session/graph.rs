@@ -8,6 +8,7 @@ use trace_core::graph::{GraphNode, InferenceGraph, NodeId, NodeKind, Parameter, 
 
 use super::Session;
 use crate::sync::lock;
+use crate::tracer::parameters::ParameterStore;
 
 impl Session {
     /// The session's computation graph so far (see `Node` and `#[bundle]`).
@@ -23,7 +24,7 @@ impl Session {
         self.parameters().apply(updates);
     }
 
-    pub(crate) fn parameters(&self) -> &crate::ParameterStore {
+    pub(crate) fn parameters(&self) -> &ParameterStore {
         &self.inner.tracer.parameters
     }
 

@@ -1,6 +1,5 @@
 //! [`Session`]: one traced run of an agent, from `start_session` to `end`.
 
-use std::borrow::Cow;
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -9,21 +8,16 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use trace_core::graph::InferenceGraph;
-use trace_core::recorded::{self, RecordedEvents};
-use trace_core::{
-    EventBuilder, EventKind, EventPlacement, Events, Map, Message, Reward, SessionStatus, SessionTrace, TimeStep,
-    capture,
-};
+use trace_core::{EventChunk, Events, Map, Message, Reward, SessionStatus, SessionTrace, TimeStep, capture};
 
-use crate::TraceError;
-use crate::call::Call;
 use crate::clock::SessionClock;
-use crate::context;
+use crate::error::TraceError;
+use crate::recorded::Chunk;
 use crate::sink::{EventBatch, Record, SessionStart};
-use crate::span::SpanGuard;
-use crate::stats::Counters;
 use crate::sync::lock;
 use crate::tracer::TracerShared;
+use crate::tracer::hooks::{Hook, HookResult};
+use crate::tracer::stats::Counters;
 
 mod chunks;
 mod graph;
@@ -71,9 +65,9 @@ pub(crate) struct SessionInner {
 struct SessionState {
     ended: bool,
     /// The chunk events are recorded into.
-    open: RecordedEvents,
+    open: Chunk,
     /// Full chunks, in recording order; each was streamed when sealed, if the tracer streams.
-    sealed: Vec<Arc<RecordedEvents>>,
+    sealed: Vec<Arc<dyn EventChunk>>,
     messages: Vec<Message>,
     timesteps: Vec<TimeStep>,
     rewards: Vec<Reward>,
@@ -94,7 +88,7 @@ impl SessionState {
     fn new(base: DateTime<Utc>) -> SessionState {
         SessionState {
             ended: false,
-            open: RecordedEvents::new(base, 0),
+            open: Chunk::empty(base),
             sealed: Vec::new(),
             messages: Vec::new(),
             timesteps: Vec::new(),
@@ -249,20 +243,9 @@ impl Session {
         from_slot(self.inner.timestep.load(Ordering::Relaxed))
     }
 
-    /// Records an event described by hand; returns its id.
-    ///
-    /// The session gives it its id, turn and timestep, and, unless the builder names one,
-    /// its parent: the traced call the caller is running in, if it runs in a scope of this
-    /// session.
-    pub fn record_event(&self, builder: EventBuilder) -> Result<u64, TraceError> {
-        let placement = EventPlacement {
-            id: self.next_event_id(),
-            parent: context::current_parent(self),
-            turn: self.turn(),
-            timestep: self.current_timestep(),
-            now: self.now(),
-        };
-        let mut event = builder.place(placement);
+    /// Records an event already placed in the session (its id, parent, turn and timestep
+    /// given), its values captured under the tracer's capture policy; returns its id.
+    pub(crate) fn record(&self, mut event: trace_core::Event) -> Result<u64, TraceError> {
         let policy = self.policy();
         policy.apply_to_map(&mut event.inputs);
         policy.apply_to_map(&mut event.metadata);
@@ -270,7 +253,7 @@ impl Session {
         let id = event.id;
         let for_hooks = self.has_event_hooks().then(|| event.clone());
         let mut text = Vec::new();
-        let (opened, mut closing) = recorded::record(event, &mut text);
+        let (opened, mut closing) = crate::recorded::RecordedEvent::record(event, &mut text);
         self.push_recorded(&opened, &mut closing, &text, for_hooks)
             .map_err(|Refused| self.refusal())?;
         Ok(id)
@@ -339,31 +322,6 @@ impl Session {
         Ok(())
     }
 
-    /// Opens a span by hand: an event that starts now and ends when the returned guard is
-    /// finished or dropped (see [`SpanGuard`]).
-    ///
-    /// ```
-    /// use agent_trace::{EventKind, SessionTracer, TracerContext};
-    /// let tracer = SessionTracer::default();
-    /// let session = tracer.start_session();
-    /// TracerContext::new(&session).sync_scope(|| {
-    ///     let mut span = session.enter(EventKind::Tool, "agent", "lookup");
-    ///     span.record_input("key", "answer");
-    ///     span.finish_ok(42)
-    /// })?;
-    /// let trace = session.end()?;
-    /// assert_eq!(trace.events[0].output, Some(serde_json::json!(42)));
-    /// # Ok::<(), agent_trace::TraceError>(())
-    /// ```
-    pub fn enter(
-        &self,
-        kind: EventKind,
-        system_id: impl Into<Cow<'static, str>>,
-        name: impl Into<Cow<'static, str>>,
-    ) -> SpanGuard {
-        SpanGuard::new(Call::enter(self.clone(), kind, system_id.into(), name.into()))
-    }
-
     /// Ends the session and returns its whole trace, which is also handed to the sinks
     /// (unless the tracer's sampling does not keep it).
     ///
@@ -427,7 +385,7 @@ impl Session {
         lock(&self.inner.state).cancelled = true;
     }
 
-    fn run_hooks(&self, call: impl Fn(&dyn crate::Hook, &str) -> crate::HookResult) {
+    pub(crate) fn run_hooks(&self, call: impl Fn(&dyn Hook, &str) -> HookResult) {
         let tracer = &self.inner.tracer;
         if !tracer.hooks.is_empty() {
             tracer.hooks.run(&tracer.counters, |hook| call(hook, &self.inner.id));
@@ -501,7 +459,7 @@ impl SessionInner {
             ended_at: Some(now),
             status,
             timesteps: std::mem::take(&mut state.timesteps),
-            events: Events::from_recorded(std::mem::take(&mut state.sealed)),
+            events: Events::from_chunks(std::mem::take(&mut state.sealed)),
             messages: std::mem::take(&mut state.messages),
             rewards: std::mem::take(&mut state.rewards),
             graph: {

@@ -6,7 +6,8 @@ use std::path::{Path, PathBuf};
 
 use trace_core::SessionTrace;
 
-use crate::{Sink, SinkError};
+use crate::error::SinkError;
+use crate::sink::Sink;
 
 /// Appends each ended session to a file as one line of JSON.
 ///
@@ -16,7 +17,7 @@ use crate::{Sink, SinkError};
 /// ```no_run
 /// use agent_trace::{JsonlSink, SessionTracer};
 /// let tracer = SessionTracer::builder().sink(JsonlSink::open("traces.jsonl")?).build();
-/// # Ok::<(), agent_trace::SinkError>(())
+/// # Ok::<(), agent_trace::sink::SinkError>(())
 /// ```
 #[derive(Debug)]
 pub struct JsonlSink {

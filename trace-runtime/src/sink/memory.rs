@@ -4,8 +4,9 @@ use std::sync::{Arc, Mutex};
 
 use trace_core::SessionTrace;
 
+use crate::error::SinkError;
+use crate::sink::Sink;
 use crate::sync::lock;
-use crate::{Sink, SinkError};
 
 /// Keeps every ended session in memory. Clones share the same sessions, so keep one clone
 /// to read back what the tracer wrote.

@@ -5,8 +5,6 @@ mod jsonl;
 mod memory;
 #[cfg(feature = "otlp")]
 mod otlp;
-#[cfg(feature = "sqlite")]
-mod sqlite;
 
 use std::sync::Arc;
 
@@ -15,11 +13,9 @@ pub use jsonl::JsonlSink;
 pub use memory::MemorySink;
 #[cfg(feature = "otlp")]
 pub use otlp::{OtlpSink, OtlpSinkBuilder};
-#[cfg(feature = "sqlite")]
-pub use sqlite::SqliteSink;
 use trace_core::{Events, Map, SessionTrace};
 
-use crate::SinkError;
+use crate::error::SinkError;
 
 /// A session that started: the first record of every session.
 #[derive(Debug, Clone, PartialEq)]
@@ -91,7 +87,8 @@ impl Record {
 /// same records, in order, until it succeeds: nothing is dropped.
 ///
 /// ```
-/// use agent_trace::{Sink, SinkError, SessionTrace};
+/// use agent_trace::SessionTrace;
+/// use agent_trace::sink::{Sink, SinkError};
 ///
 /// /// Counts the events of every session it is given.
 /// struct EventCounter(usize);

@@ -8,8 +8,9 @@
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::{Deserialize, Deserializer};
 use serde_json::Value;
+use trace_core::json::Object;
 use trace_core::{ErrorRecord, Event, EventKind, EventRecord, Map, Outcome};
 
 /// The stored form, read back; the columns complete it.
@@ -49,7 +50,7 @@ fn present<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Value>, 
 /// Appends the `data` column of `event` to `buffer`: its fields written one by one, its
 /// captured values copied as the text they were recorded as.
 pub(crate) fn encode_into(buffer: &mut Vec<u8>, event: EventRecord<'_>) {
-    let mut out = Fields { buffer, first: true };
+    let mut out = Object::new(buffer);
     if let Some(parent) = event.parent() {
         out.field("parent", &parent);
     }
@@ -69,9 +70,9 @@ pub(crate) fn encode_into(buffer: &mut Vec<u8>, event: EventRecord<'_>) {
         Some(nanos) => out.field("started_ns", &nanos),
         None => out.field("started", &started_at.to_rfc3339()),
     }
-    out.key("duration_ns");
-    let _ =
-        trace_core::duration_nanos::serialize(&event.duration(), &mut serde_json::Serializer::new(&mut *out.buffer));
+    let duration = out.key("duration_ns");
+    // A number always serializes to a vector.
+    let _ = trace_core::duration_nanos::serialize(&event.duration(), &mut serde_json::Serializer::new(duration));
     let inputs = event.inputs_json();
     if !inputs.is_empty() {
         out.raw("inputs", &inputs);
@@ -85,35 +86,7 @@ pub(crate) fn encode_into(buffer: &mut Vec<u8>, event: EventRecord<'_>) {
     if !event.metadata().is_empty() {
         out.field("metadata", event.metadata());
     }
-    out.buffer.push(b'}');
-}
-
-/// Writes the fields of a JSON object one by one.
-struct Fields<'a> {
-    buffer: &'a mut Vec<u8>,
-    first: bool,
-}
-
-impl Fields<'_> {
-    fn key(&mut self, key: &str) {
-        self.buffer
-            .push(if std::mem::take(&mut self.first) { b'{' } else { b',' });
-        self.buffer.push(b'"');
-        self.buffer.extend_from_slice(key.as_bytes());
-        self.buffer.extend_from_slice(b"\":");
-    }
-
-    fn field<T: Serialize + ?Sized>(&mut self, key: &str, value: &T) {
-        self.key(key);
-        // Strings, numbers and the data model's types always serialize to a vector.
-        let _ = serde_json::to_writer(&mut *self.buffer, value);
-    }
-
-    /// A field whose value is JSON text already.
-    fn raw(&mut self, key: &str, json: &[u8]) {
-        self.key(key);
-        self.buffer.extend_from_slice(json);
-    }
+    out.end();
 }
 
 /// The columns of one event row.

@@ -1,13 +1,14 @@
 //! The embedded store: traces kept in a SQLite file on the machine, and queried.
 //!
-//! [`SqliteSink`](crate::SqliteSink) writes the file (through the tracer's background
+//! [`SqliteSink`] writes the file (through the tracer's background
 //! writer); [`TraceStore`] reads it — also while another process writes it (WAL mode).
 
 mod codec;
 mod event_row;
 mod read;
-pub(crate) mod schema;
-pub(crate) mod write;
+mod schema;
+mod sink;
+mod write;
 
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -18,81 +19,10 @@ use rusqlite::Connection;
 use serde_json::Value;
 use trace_core::{Map, SessionStatus, SessionTrace};
 
+pub use sink::SqliteSink;
+
+use crate::error::StoreError;
 use crate::sync::lock;
-
-/// An error of the embedded store; every one names the file.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum StoreError {
-    /// There is no file at the path.
-    #[error("{}: no trace store there (no such file)", path.display())]
-    NotFound {
-        /// The path.
-        path: PathBuf,
-    },
-    /// The path is a directory.
-    #[error("{} is a directory, not a trace store", path.display())]
-    IsDirectory {
-        /// The path.
-        path: PathBuf,
-    },
-    /// The file is not a SQLite database.
-    #[error("{} is not a SQLite database", path.display())]
-    NotADatabase {
-        /// The path.
-        path: PathBuf,
-    },
-    /// The file is a SQLite database of something else.
-    #[error("{} is a SQLite database but not a trace store (it has other tables)", path.display())]
-    NotATraceStore {
-        /// The path.
-        path: PathBuf,
-    },
-    /// The file was written by a newer agent-trace.
-    #[error("{} has schema version {found}; this agent-trace reads up to {supported}: upgrade it", path.display())]
-    NewerSchema {
-        /// The path.
-        path: PathBuf,
-        /// The file's schema version.
-        found: i64,
-        /// The newest version this code reads.
-        supported: i64,
-    },
-    /// SQLite failed (disk full, file locked, read-only, …).
-    #[error("{}: {source}", path.display())]
-    Sqlite {
-        /// The path.
-        path: PathBuf,
-        /// Why.
-        source: rusqlite::Error,
-    },
-    /// A stored value does not decode: the file was changed by something else.
-    #[error("{}: session {session_id}: stored {what} is not valid: {detail}", path.display())]
-    Corrupt {
-        /// The path.
-        path: PathBuf,
-        /// The session.
-        session_id: String,
-        /// Which value.
-        what: &'static str,
-        /// What is wrong with it.
-        detail: String,
-    },
-}
-
-impl StoreError {
-    pub(crate) fn from_sqlite(path: &Path, source: rusqlite::Error) -> StoreError {
-        if source.sqlite_error_code() == Some(rusqlite::ErrorCode::NotADatabase) {
-            return StoreError::NotADatabase {
-                path: path.to_path_buf(),
-            };
-        }
-        StoreError::Sqlite {
-            path: path.to_path_buf(),
-            source,
-        }
-    }
-}
 
 /// Which sessions [`TraceStore::list`] returns. Every field that is `Some` must hold.
 ///
@@ -148,7 +78,7 @@ pub struct SessionSummary {
 /// for summary in store.list(&TraceFilter { limit: Some(10), ..TraceFilter::default() })? {
 ///     println!("{} {} {} events", summary.session_id, summary.status, summary.event_count);
 /// }
-/// # Ok::<(), agent_trace::StoreError>(())
+/// # Ok::<(), agent_trace::store::StoreError>(())
 /// ```
 pub struct TraceStore {
     path: PathBuf,

@@ -6,8 +6,9 @@ use rusqlite::types::ValueRef;
 use rusqlite::{Connection, OptionalExtension, Row, params_from_iter};
 use trace_core::{Map, SessionTrace};
 
-use super::{SessionSummary, StoreError, TraceFilter};
+use super::{SessionSummary, TraceFilter};
 use super::{codec, event_row};
+use crate::error::StoreError;
 
 /// Decodes the columns of one row, naming what does not decode.
 struct Decoder<'a> {

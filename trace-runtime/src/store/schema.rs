@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags};
 
-use super::StoreError;
+use crate::error::StoreError;
 
 /// The schema version this code reads and writes (`PRAGMA user_version`).
 pub(crate) const SCHEMA_VERSION: i64 = 2;

@@ -7,8 +7,8 @@ use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use trace_core::{Events, SessionTrace};
 
-use super::StoreError;
 use super::{codec, event_row};
+use crate::error::StoreError;
 use crate::sink::{EventBatch, Record, SessionStart};
 
 /// Writes a batch of records in one transaction: all of it, or none.

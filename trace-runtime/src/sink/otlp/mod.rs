@@ -15,9 +15,10 @@ use opentelemetry_sdk::trace::SpanExporter as _;
 use trace_core::SessionTrace;
 
 use self::export::{ExportThread, Job, Runtime, Tally};
+use crate::error::SinkError;
+use crate::sink::Sink;
 use crate::sink::SinkReport;
 use crate::sync::lock;
-use crate::{Sink, SinkError};
 
 const DEFAULT_ENDPOINT: &str = "http://localhost:4318/v1/traces";
 #[cfg(feature = "otlp-grpc")]
@@ -55,7 +56,7 @@ const PROJECT_KEY: &str = "openinference.project.name";
 ///     .project("my-agent")
 ///     .build()?;
 /// let tracer = SessionTracer::builder().sink(sink).build();
-/// # Ok::<(), agent_trace::SinkError>(())
+/// # Ok::<(), agent_trace::sink::SinkError>(())
 /// ```
 pub struct OtlpSink {
     endpoint: String,

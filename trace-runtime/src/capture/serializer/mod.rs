@@ -2,24 +2,22 @@
 //! the capture policy's key redaction as it goes: a value under a redacted key — a struct
 //! field, a map key, an enum variant, at any depth — is written as `"[REDACTED]"`.
 //!
-//! It writes what `serde_json` would (numbers with `itoa` and `zmij`, strings escaped the
-//! same way, non-finite floats as `null`), but without a writer call per piece, and it
-//! stops as soon as the text passes its byte limit, so an over-long value costs no more
-//! than the limit.
+//! It writes what `serde_json` would (through trace-core's JSON primitives: numbers with
+//! `itoa` and `zmij`, strings escaped the same way, non-finite floats as `null`), but
+//! without a writer call per piece, and it stops as soon as the text passes its byte limit,
+//! so an over-long value costs no more than the limit.
 
 use std::fmt::{self, Display, Write as _};
 
 use serde::ser::{self, Serialize};
+use trace_core::json::{escape, float, needs_no_escape};
 use trace_core::{CapturePolicy, REDACTED};
 
 use super::buffer::TextBuffer;
 
 mod key;
-mod text;
 
 use key::KeyWriter;
-use text::{Escaper, escape};
-pub(crate) use text::{float, needs_no_escape, string};
 
 /// Why a value was not written.
 #[derive(Debug)]
@@ -507,5 +505,24 @@ impl ser::SerializeStructVariant for Compound<'_, '_> {
             self.close = b"}";
         }
         Compound::end(self)
+    }
+}
+
+/// Escapes `Debug` or `Display` text into a JSON string as it is formatted, stopping past
+/// the limit.
+struct Escaper<'a> {
+    out: &'a mut TextBuffer,
+    end: usize,
+    over: bool,
+}
+
+impl fmt::Write for Escaper<'_> {
+    fn write_str(&mut self, text: &str) -> fmt::Result {
+        escape(self.out, text);
+        if self.out.len() > self.end {
+            self.over = true;
+            return Err(fmt::Error);
+        }
+        Ok(())
     }
 }

@@ -3,10 +3,8 @@
 //! captured values copied as they were recorded rather than parsed and written again, and
 //! the fixed fields written directly.
 
-use serde::Serialize;
-
-use super::record::EventRecord;
-use crate::{EventKind, SessionTrace};
+use super::{format_time, integer, optional_integer, string, value as json};
+use crate::{EventKind, EventRecord, SessionTrace};
 
 impl EventRecord<'_> {
     /// Appends the event as JSON to `out`: the same bytes as `serde_json::to_writer(out,
@@ -28,7 +26,7 @@ impl EventRecord<'_> {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn write_json(&self, out: &mut Vec<u8>) {
-        let Some((inputs, output)) = self.recorded_texts() else {
+        let Some((inputs, output)) = self.recorded_json() else {
             return json(out, self);
         };
         out.extend_from_slice(b"{\"id\":");
@@ -47,12 +45,12 @@ impl EventRecord<'_> {
         out.extend_from_slice(b",\"module_path\":");
         string(out, self.module_path());
         out.extend_from_slice(b",\"turn\":");
-        optional_integer(out, self.turn().map(u64::from));
+        optional_integer(out, self.turn());
         out.extend_from_slice(b",\"timestep\":");
-        optional_integer(out, self.timestep().map(u64::from));
+        optional_integer(out, self.timestep());
         out.extend_from_slice(b",\"started_at\":");
         let started_at = self.started_at();
-        match crate::rfc3339::format(&started_at) {
+        match format_time(&started_at) {
             Some(text) => {
                 out.push(b'"');
                 out.extend_from_slice(text.as_str().as_bytes());
@@ -132,33 +130,5 @@ impl SessionTrace {
         out.extend_from_slice(b",\"metadata\":");
         json(out, &self.metadata);
         out.push(b'}');
-    }
-}
-
-/// Appends `value` as `serde_json` writes it. The data model's types always serialize, and
-/// writing to a vector cannot fail.
-fn json<T: Serialize + ?Sized>(out: &mut Vec<u8>, value: &T) {
-    let _ = serde_json::to_writer(out, value);
-}
-
-fn integer(out: &mut Vec<u8>, value: u64) {
-    out.extend_from_slice(itoa::Buffer::new().format(value).as_bytes());
-}
-
-fn optional_integer(out: &mut Vec<u8>, value: Option<u64>) {
-    match value {
-        Some(value) => integer(out, value),
-        None => out.extend_from_slice(b"null"),
-    }
-}
-
-/// A string as a JSON string: copied as it is when nothing in it needs escaping.
-fn string(out: &mut Vec<u8>, text: &str) {
-    if text.bytes().all(|byte| byte >= 0x20 && byte != b'"' && byte != b'\\') {
-        out.push(b'"');
-        out.extend_from_slice(text.as_bytes());
-        out.push(b'"');
-    } else {
-        json(out, text);
     }
 }

@@ -1,6 +1,9 @@
 //! Serializing a JSON text as the value it holds, through any `serde` serializer, without
 //! building a `serde_json::Value`: the text is parsed and each token handed straight to
 //! the serializer. This is how a recorded event's captured arguments and output serialize.
+//!
+//! Written here rather than taken from `serde-transcode`, which does the same: ours is a few
+//! percent faster (`benches/json.rs`, `transcode::*`).
 
 use std::cell::Cell;
 use std::fmt;
@@ -8,9 +11,16 @@ use std::fmt;
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::ser::{self, Serialize, SerializeMap, SerializeSeq, Serializer};
 
-/// A JSON text that serializes as the value it holds. An empty text is an empty object.
-#[derive(Clone, Copy)]
-pub(crate) struct JsonText<'a>(pub(crate) &'a [u8]);
+/// A JSON text that serializes as the value it holds. An empty text is an empty object; a
+/// text that is not JSON is a serialization error.
+///
+/// ```
+/// use trace_core::json::JsonText;
+/// let value = serde_json::to_value(JsonText(br#"{"q":[1,"two"]}"#)).unwrap();
+/// assert_eq!(value, serde_json::json!({"q": [1, "two"]}));
+/// ```
+#[derive(Debug, Clone, Copy)]
+pub struct JsonText<'a>(pub &'a [u8]);
 
 impl Serialize for JsonText<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {

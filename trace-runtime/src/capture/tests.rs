@@ -9,7 +9,25 @@ use serde::Serialize;
 use serde_json::{Value, json};
 use trace_core::{CapturePolicy, Map, capture};
 
-use super::CapturedText;
+use super::{ArgKey, CapturedText, Source};
+
+/// The captured arguments' object.
+fn decode_inputs(text: &[u8]) -> Map {
+    if text.is_empty() {
+        return Map::new();
+    }
+    serde_json::from_slice(text).expect("the arguments are a JSON object")
+}
+
+/// A captured value.
+fn decode_value(text: &[u8]) -> Value {
+    serde_json::from_slice(text).expect("a captured value is JSON")
+}
+
+/// An argument's key, named at run time.
+fn key(name: &str) -> ArgKey<'_> {
+    ArgKey { name, json: None }
+}
 
 /// What the policy makes of `value` captured under `name`: the reference.
 fn expected<T: Serialize + ?Sized>(policy: &CapturePolicy, name: &str, value: &T) -> Value {
@@ -19,11 +37,11 @@ fn expected<T: Serialize + ?Sized>(policy: &CapturePolicy, name: &str, value: &T
 /// What the captured text decodes to, as an argument and as the output.
 fn captured<T: Serialize + ?Sized>(policy: &CapturePolicy, name: &str, value: &T) -> (Value, Value) {
     let mut text = CapturedText::new();
-    text.input(policy, name, value);
-    text.output(policy, value);
+    text.input(policy, key(name), Source::Serialize(&value));
+    text.output(policy, Source::Serialize(&value));
     let (bytes, inputs, output) = text.finish();
-    let inputs = trace_core::recorded::decode_inputs(&bytes[inputs.start..inputs.end]);
-    let output = output.map(|span| trace_core::recorded::decode_value(&bytes[span.start..span.end]));
+    let inputs = decode_inputs(&bytes[inputs.start..inputs.end]);
+    let output = output.map(|span| decode_value(&bytes[span.start..span.end]));
     (
         inputs.get(name).cloned().unwrap_or(Value::Null),
         output.unwrap_or(Value::Null),
@@ -253,37 +271,43 @@ fn a_failing_or_panicking_serialize_becomes_the_unserializable_marker() {
 fn arguments_after_the_output_are_ignored_and_filters_replace_them() {
     let policy = CapturePolicy::default();
     let mut text = CapturedText::new();
-    text.input(&policy, "a", &1);
-    text.input_debug(&policy, "b", &Some("dbg"));
-    text.input_opaque("c", "my::Type");
-    text.input_value(&policy, "token", json!("s3cr3t"));
-    text.output(&policy, &2);
-    text.input(&policy, "late", &3);
-    let mut inputs: Map = text.decoded_inputs();
+    text.input(&policy, key("a"), Source::Serialize(&1));
+    text.input(&policy, key("b"), Source::Debug(&Some("dbg")));
+    text.input(&policy, key("c"), Source::Opaque("my::Type"));
+    text.input(&policy, key("token"), Source::Value(&json!("s3cr3t")));
+    text.output(&policy, Source::Serialize(&2));
+    text.input(&policy, key("late"), Source::Serialize(&3));
+    let (bytes, span, output) = text.finish();
+    let mut inputs: Map = decode_inputs(&bytes[span.start..span.end]);
+    let output = output.map(|span| decode_value(&bytes[span.start..span.end]));
     assert_eq!(
         Value::Object(inputs.clone()),
         json!({"a": 1, "b": "Some(\"dbg\")", "c": "<my::Type>", "token": "[REDACTED]"})
     );
     inputs.remove("a");
-    text.replace_inputs(&inputs);
+    text.replace(&inputs, output.as_ref());
     let (bytes, span, output) = text.finish();
     assert_eq!(
-        Value::Object(trace_core::recorded::decode_inputs(&bytes[span.start..span.end])),
+        Value::Object(decode_inputs(&bytes[span.start..span.end])),
         json!({"b": "Some(\"dbg\")", "c": "<my::Type>", "token": "[REDACTED]"})
     );
-    let output = output.map(|span| trace_core::recorded::decode_value(&bytes[span.start..span.end]));
+    let output = output.map(|span| decode_value(&bytes[span.start..span.end]));
     assert_eq!(output, Some(json!(2)));
 }
 
 /// What the captured text of a plain value decodes to, as an argument and as the output.
 fn captured_plain<T: super::PlainValue + ?Sized>(policy: &CapturePolicy, name: &str, value: &T) -> (Value, Value) {
     let mut text = CapturedText::new();
-    let key = serde_json::to_string(name).expect("a key") + ":";
-    text.input_plain(policy, name, &key, value.plain());
-    text.output_plain(policy, value.plain());
+    let json = serde_json::to_string(name).expect("a key") + ":";
+    let key = ArgKey {
+        name,
+        json: Some(&json),
+    };
+    text.input(policy, key, Source::Plain(value.plain()));
+    text.output(policy, Source::Plain(value.plain()));
     let (bytes, inputs, output) = text.finish();
-    let inputs = trace_core::recorded::decode_inputs(&bytes[inputs.start..inputs.end]);
-    let output = output.map(|span| trace_core::recorded::decode_value(&bytes[span.start..span.end]));
+    let inputs = decode_inputs(&bytes[inputs.start..inputs.end]);
+    let output = output.map(|span| decode_value(&bytes[span.start..span.end]));
     (
         inputs.get(name).cloned().unwrap_or(Value::Null),
         output.unwrap_or(Value::Null),

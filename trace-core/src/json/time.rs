@@ -1,13 +1,12 @@
-//! Writing a UTC time as RFC 3339 text exactly as `chrono`'s `Serialize` does, without
-//! its formatting machinery (about a tenth of the time): four-digit year, `T`, the
-//! fraction of the second with 0, 3, 6 or 9 digits (the fewest that keep it exact), `Z`.
-//!
-//! Public for the crates of this project (`#[serde(serialize_with = ..)]`), not an API.
+//! A UTC time as RFC 3339 text, exactly as `chrono`'s `Serialize` writes it, without its
+//! formatting machinery (`benches/json.rs` has the row that shows the difference):
+//! four-digit year, `T`, the fraction of the second with 0, 3, 6 or 9 digits (the fewest
+//! that keep it exact), `Z`.
 
 use chrono::{DateTime, Datelike, Timelike, Utc};
 use serde::Serializer;
 
-/// The longest text [`format`] writes for a year in `0..=9999`.
+/// The longest text [`format_time`] writes for a year in `0..=9999`.
 const MAX_LEN: usize = "2026-11-24T02:03:04.123456789Z".len();
 
 /// A formatted time, on the stack.
@@ -26,7 +25,13 @@ impl Formatted {
 
 /// Formats `at` as `chrono` serializes it, or `None` for a year outside `0..=9999` (which
 /// `chrono` writes with a sign; callers fall back to it).
-pub fn format(at: &DateTime<Utc>) -> Option<Formatted> {
+///
+/// ```
+/// let at: chrono::DateTime<chrono::Utc> = "2026-12-02T08:30:00.25Z".parse().unwrap();
+/// let text = trace_core::json::format_time(&at).unwrap();
+/// assert_eq!(format!("\"{}\"", text.as_str()), serde_json::to_string(&at).unwrap());
+/// ```
+pub fn format_time(at: &DateTime<Utc>) -> Option<Formatted> {
     let year = at.year();
     if !(0..=9999).contains(&year) {
         return None;
@@ -78,9 +83,10 @@ pub fn format(at: &DateTime<Utc>) -> Option<Formatted> {
     Some(out)
 }
 
-/// `serialize_with` for a `DateTime<Utc>`: the same text as `chrono`'s `Serialize`.
-pub fn serialize<S: Serializer>(at: &DateTime<Utc>, serializer: S) -> Result<S::Ok, S::Error> {
-    match format(at) {
+/// `serialize_with` for a `DateTime<Utc>`: the same text as `chrono`'s `Serialize`
+/// (`#[serde(serialize_with = "trace_core::json::serialize_time")]`).
+pub fn serialize_time<S: Serializer>(at: &DateTime<Utc>, serializer: S) -> Result<S::Ok, S::Error> {
+    match format_time(at) {
         Some(text) => serializer.serialize_str(text.as_str()),
         None => serde::Serialize::serialize(at, serializer),
     }
@@ -96,7 +102,7 @@ mod tests {
 
     fn ours(at: &DateTime<Utc>) -> String {
         let mut out = Vec::new();
-        serialize(at, &mut serde_json::Serializer::new(&mut out)).expect("a time serializes");
+        serialize_time(at, &mut serde_json::Serializer::new(&mut out)).expect("a time serializes");
         String::from_utf8(out).expect("UTF-8")
     }
 

@@ -2,6 +2,23 @@
 
 use std::io;
 
+impl trace_core::json::Out for TextBuffer {
+    #[inline(always)]
+    fn push(&mut self, byte: u8) {
+        TextBuffer::push(self, byte);
+    }
+
+    #[inline(always)]
+    fn extend(&mut self, bytes: &[u8]) {
+        TextBuffer::extend(self, bytes);
+    }
+
+    #[inline(always)]
+    fn extend_all<const N: usize>(&mut self, pieces: [&[u8]; N]) {
+        TextBuffer::extend_all(self, pieces);
+    }
+}
+
 impl io::Write for TextBuffer {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         self.extend(buf);

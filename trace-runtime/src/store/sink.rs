@@ -6,9 +6,9 @@ use std::sync::Arc;
 use rusqlite::Connection;
 use trace_core::SessionTrace;
 
-use crate::sink::Record;
-use crate::store::{StoreError, schema, write};
-use crate::{Sink, SinkError};
+use super::{schema, write};
+use crate::error::{SinkError, StoreError};
+use crate::sink::{Record, Sink};
 
 /// Writes sessions to a SQLite file — the default place traces live on a machine.
 ///
@@ -21,7 +21,7 @@ use crate::{Sink, SinkError};
 /// ```no_run
 /// use agent_trace::{SessionTracer, SqliteSink};
 /// let tracer = SessionTracer::builder().sink(SqliteSink::open("traces.db")?).build();
-/// # Ok::<(), agent_trace::StoreError>(())
+/// # Ok::<(), agent_trace::store::StoreError>(())
 /// ```
 pub struct SqliteSink {
     path: PathBuf,

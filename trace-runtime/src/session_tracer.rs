@@ -6,13 +6,15 @@ use std::time::Duration;
 
 use trace_core::{CapturePolicy, SessionTrace};
 
-use crate::hooks::{Hook, Hooks};
-use crate::sampling::Sampling;
-use crate::session::{LiveSessions, Session};
-use crate::sink::Record;
-use crate::stats::{Counters, TracerStats};
-use crate::writer::{Overflow, Writer, WriterConfig};
-use crate::{Sink, TraceError};
+use crate::error::TraceError;
+use crate::session::Session;
+use crate::sink::Sink;
+use crate::tracer::hooks::Hook;
+use crate::tracer::parameters::ParameterStore;
+use crate::tracer::sampling::Sampling;
+use crate::tracer::stats::TracerStats;
+use crate::tracer::writer::{Overflow, WriterConfig};
+use crate::tracer::{TracerConfig, TracerShared};
 
 /// The default capacity of the writer's queue, in records (a record is a session's start,
 /// a batch of its events, or its whole ended trace: the capacity bounds memory).
@@ -32,56 +34,6 @@ pub struct SessionTracer {
     pub(crate) shared: Arc<TracerShared>,
 }
 
-/// What every handle of one tracer shares.
-pub(crate) struct TracerShared {
-    pub(crate) counters: Arc<Counters>,
-    pub(crate) policy: CapturePolicy,
-    pub(crate) hooks: Hooks,
-    pub(crate) sampling: Sampling,
-    pub(crate) live: LiveSessions,
-    pub(crate) parameters: crate::ParameterStore,
-    /// Whether a sink wants running sessions' events.
-    streams: bool,
-    /// Whether every sink does (then an ended session's record need not repeat them).
-    all_stream: bool,
-    writer: Option<Writer>,
-}
-
-impl TracerShared {
-    /// Whether anything is written: with no sink there is nothing to stream.
-    pub(crate) fn has_sinks(&self) -> bool {
-        self.writer.is_some()
-    }
-
-    /// Whether running sessions' events are streamed (some sink wants them).
-    pub(crate) fn streams(&self) -> bool {
-        self.streams
-    }
-
-    /// Whether an ended session's record may leave out the events already streamed: every
-    /// sink has them, and no hook reads the trace on the writer thread.
-    pub(crate) fn ended_record_may_omit_streamed(&self) -> bool {
-        self.all_stream && self.hooks.is_empty()
-    }
-
-    /// Hands a record to the writer, if there is one; `false` when it was not queued. A
-    /// refusal means the writer is gone; it is counted, and `flush` reports it. A record
-    /// the overflow policy dropped is counted in `dropped_events`.
-    pub(crate) fn send(&self, record: Record) -> bool {
-        match &self.writer {
-            Some(writer) => match writer.send(record) {
-                Ok(queued) => queued,
-                Err(error) => {
-                    Counters::bump(&self.counters.write_errors);
-                    self.counters.set_last_error(error.to_string());
-                    false
-                }
-            },
-            None => false,
-        }
-    }
-}
-
 impl SessionTracer {
     /// Starts configuring a tracer.
     pub fn builder() -> SessionTracerBuilder {
@@ -93,7 +45,7 @@ impl SessionTracer {
             policy: CapturePolicy::default(),
             hooks: Vec::new(),
             close_timeout: Duration::from_secs(5),
-            parameters: crate::ParameterStore::new(),
+            parameters: ParameterStore::new(),
         }
     }
 
@@ -126,11 +78,7 @@ impl SessionTracer {
     /// flush. A failure that a retry already mended shows in [`stats`](Self::stats) and
     /// [`last_error`](Self::last_error), not here.
     pub fn flush(&self) -> Result<(), TraceError> {
-        let Some(writer) = &self.shared.writer else {
-            return Ok(());
-        };
-        self.shared.live.stream_all();
-        writer.flush()
+        self.shared.flush()
     }
 
     /// A snapshot of the tracer's counters.
@@ -139,7 +87,7 @@ impl SessionTracer {
     }
 
     /// The store of parameter values that `parameter` reads and `Session::apply` writes.
-    pub fn parameters(&self) -> crate::ParameterStore {
+    pub fn parameters(&self) -> ParameterStore {
         self.shared.parameters.clone()
     }
 
@@ -184,7 +132,7 @@ pub struct SessionTracerBuilder {
     policy: CapturePolicy,
     hooks: Vec<Arc<dyn Hook>>,
     close_timeout: Duration,
-    parameters: crate::ParameterStore,
+    parameters: ParameterStore,
 }
 
 impl SessionTracerBuilder {
@@ -220,7 +168,7 @@ impl SessionTracerBuilder {
     }
 
     /// Where `parameter` finds values that optimizers updated (default: an empty store).
-    pub fn parameters(mut self, store: crate::ParameterStore) -> Self {
+    pub fn parameters(mut self, store: ParameterStore) -> Self {
         self.parameters = store;
         self
     }
@@ -253,38 +201,20 @@ impl SessionTracerBuilder {
 
     /// Builds the tracer, or says what is wrong with the configuration.
     pub fn try_build(self) -> Result<SessionTracer, TraceError> {
-        if !self.sampling.is_valid() {
-            return Err(TraceError::InvalidSampling(self.sampling.success_fraction));
-        }
-        crate::clock::calibrate_in_background();
-        let counters = Arc::new(Counters::default());
-        let hooks = Hooks::new(self.hooks);
-        let streams = self.sinks.iter().any(|sink| sink.wants_streamed_events());
-        let all_stream = self.sinks.iter().all(|sink| sink.wants_streamed_events());
-        let writer = if self.sinks.is_empty() {
-            None
-        } else {
-            let config = WriterConfig {
+        let config = TracerConfig {
+            policy: self.policy,
+            hooks: self.hooks,
+            sampling: self.sampling,
+            parameters: self.parameters,
+            writer: WriterConfig {
                 sinks: self.sinks,
                 capacity: self.queue_capacity,
                 overflow: self.overflow,
                 close_timeout: self.close_timeout,
-            };
-            Some(Writer::start(config, Arc::clone(&counters), hooks.clone()).map_err(TraceError::WriterThread)?)
-        };
-        let shared = TracerShared {
-            counters,
-            policy: self.policy,
-            hooks,
-            sampling: self.sampling,
-            live: LiveSessions::default(),
-            parameters: self.parameters,
-            streams,
-            all_stream,
-            writer,
+            },
         };
         Ok(SessionTracer {
-            shared: Arc::new(shared),
+            shared: Arc::new(TracerShared::start(config)?),
         })
     }
 }

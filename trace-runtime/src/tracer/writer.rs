@@ -18,11 +18,11 @@ use std::time::{Duration, Instant};
 
 use trace_core::ErrorRecord;
 
-use crate::hooks::Hooks;
-use crate::sink::Record;
-use crate::stats::Counters;
+use super::hooks::Hooks;
+use super::stats::Counters;
+use crate::error::{SinkError, TraceError};
+use crate::sink::{Record, Sink};
 use crate::sync::lock;
-use crate::{Sink, SinkError, TraceError};
 
 /// The most records taken from the queue for one batch.
 const MAX_BATCH: usize = 64;

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use trace_core::{ErrorRecord, Event, Message, SessionTrace, TimeStep};
 
-use crate::stats::Counters;
+use super::stats::Counters;
 
 /// What a hook returns: an error is counted and reported, never propagated.
 pub type HookResult = Result<(), Box<dyn std::error::Error + Send + Sync>>;

@@ -1,14 +1,71 @@
-//! [`SpanGuard`]: a traced call opened by hand, recorded when it is finished or dropped.
+//! The manual API: events described by hand ([`Session::record_event`]) and calls traced
+//! by hand ([`SpanGuard`], opened by [`Session::enter`] or [`enter`]), recorded when the
+//! guard is finished or dropped.
 
 use std::any::Any;
 use std::borrow::Cow;
 use std::fmt;
 
 use serde::Serialize;
-use trace_core::{ErrorRecord, EventKind, capture};
+use trace_core::{ErrorRecord, EventBuilder, EventKind, capture};
 
-use crate::TraceError;
 use crate::call::Call;
+use crate::capture::{ArgKey, Source};
+use crate::context::{current_parent, current_session};
+use crate::error::TraceError;
+use crate::session::Session;
+
+impl Session {
+    /// Records an event described by hand; returns its id.
+    ///
+    /// The session gives it its id, turn and timestep, and, unless the builder names one,
+    /// its parent: the traced call the caller is running in, if it runs in a scope of this
+    /// session.
+    ///
+    /// ```
+    /// use agent_trace::{Event, EventKind, SessionTracer};
+    /// let session = SessionTracer::default().start_session();
+    /// let id = session.record_event(Event::builder(EventKind::Tool, "agent", "search").input("q", "rust"))?;
+    /// assert_eq!(session.end()?.events[0].id, id);
+    /// # Ok::<(), agent_trace::TraceError>(())
+    /// ```
+    pub fn record_event(&self, builder: EventBuilder) -> Result<u64, TraceError> {
+        let id = self.next_event_id();
+        let parent = current_parent(self);
+        let (turn, timestep) = (self.turn(), self.current_timestep());
+        let mut event = builder.into_event(self.now());
+        event.id = id;
+        event.parent = event.parent.or(parent);
+        event.turn = turn;
+        event.timestep = timestep;
+        self.record(event)
+    }
+
+    /// Opens a span by hand: an event that starts now and ends when the returned guard is
+    /// finished or dropped (see [`SpanGuard`]).
+    ///
+    /// ```
+    /// use agent_trace::{EventKind, SessionTracer, TracerContext};
+    /// let tracer = SessionTracer::default();
+    /// let session = tracer.start_session();
+    /// TracerContext::new(&session).sync_scope(|| {
+    ///     let mut span = session.enter(EventKind::Tool, "agent", "lookup");
+    ///     span.record_input("key", "answer");
+    ///     span.finish_ok(42)
+    /// })?;
+    /// let trace = session.end()?;
+    /// assert_eq!(trace.events[0].output, Some(serde_json::json!(42)));
+    /// # Ok::<(), agent_trace::TraceError>(())
+    /// ```
+    pub fn enter(
+        &self,
+        kind: EventKind,
+        system_id: impl Into<Cow<'static, str>>,
+        name: impl Into<Cow<'static, str>>,
+    ) -> SpanGuard {
+        SpanGuard::new(Call::enter(self.clone(), kind, system_id.into(), name.into()))
+    }
+}
 
 /// A call traced by hand: an event that started when the guard was made and is recorded
 /// when the guard is finished — or dropped.
@@ -38,21 +95,21 @@ pub struct SpanGuard {
     call: Option<Call>,
 }
 
-/// Opens a span in the current scope's session (see [`Session::enter`](crate::Session::enter)).
+/// Opens a span in the current scope's session (see [`Session::enter`]).
 /// Outside a scope the guard records nothing.
 pub fn enter(
     kind: EventKind,
     system_id: impl Into<Cow<'static, str>>,
     name: impl Into<Cow<'static, str>>,
 ) -> SpanGuard {
-    match crate::current_session() {
+    match current_session() {
         Some(session) => SpanGuard::new(Call::enter(session, kind, system_id.into(), name.into())),
         None => SpanGuard { call: None },
     }
 }
 
 impl SpanGuard {
-    pub(crate) fn new(call: Call) -> SpanGuard {
+    fn new(call: Call) -> SpanGuard {
         SpanGuard { call: Some(call) }
     }
 
@@ -69,7 +126,11 @@ impl SpanGuard {
     /// Records an argument of the call.
     pub fn record_input(&mut self, name: impl AsRef<str>, value: impl Serialize) {
         if let Some(call) = &mut self.call {
-            call.capture_input(name.as_ref(), &value);
+            let key = ArgKey {
+                name: name.as_ref(),
+                json: None,
+            };
+            call.capture_input(key, Source::Serialize(&value));
         }
     }
 
@@ -101,7 +162,7 @@ impl SpanGuard {
         let Some(mut call) = self.call.take() else {
             return Ok(());
         };
-        call.capture_output(&output);
+        call.capture_output(Source::Serialize(&output));
         call.finish_ok()
     }
 

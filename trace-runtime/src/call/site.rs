@@ -1,5 +1,6 @@
-//! What a call site's options add to its calls: metadata, messages, the error handler,
-//! graph nodes — everything that reads the call as a decoded `Event`.
+//! [`CallSite`]: what a traced function's attribute said, as a `static` in its body, and
+//! what its options add to each call — metadata, filters, messages, the error handler,
+//! graph nodes: everything but the capture itself.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
@@ -7,21 +8,82 @@ use serde_json::Value;
 use trace_core::graph::{GraphNode, NodeId, NodeKind};
 use trace_core::{CallRecord, ErrorRecord, Event, Map, Message, Outcome};
 
-use crate::site::CallSite;
-use crate::stats::Counters;
+use crate::recorded::EventNames;
+use crate::tracer::stats::Counters;
+
+/// The options of one traced function, built by the attribute macro as a `static` that
+/// names every field (a `static` cannot take the rest from a value with drop glue).
+///
+/// Not a stable API: only the macros' expansions use it.
+#[derive(Debug)]
+pub struct CallSite {
+    /// The events' kind, system id, name and module (`module_path!()`).
+    pub names: EventNames,
+    /// Whether the call is timed (`include_timing`).
+    pub include_timing: bool,
+    /// Whether resident memory is recorded before and after (`include_memory`).
+    pub include_memory: bool,
+    /// Whether each call opens a timestep (`auto_timestep`).
+    pub auto_timestep: bool,
+    /// The name of the timesteps it opens (`timestep_name`).
+    pub timestep_name: Option<&'static str>,
+    /// `gen_ai.request.model` (`model`, LLM calls).
+    pub model: Option<&'static str>,
+    /// `gen_ai.provider.name` (`provider`, LLM calls).
+    pub provider: Option<&'static str>,
+    /// The tool's name: a tool call also records a `tool_call` message (tool calls).
+    pub tool: Option<&'static str>,
+    /// `arg_filter`.
+    pub arg_filter: Option<fn(&mut Map)>,
+    /// `result_filter`.
+    pub result_filter: Option<fn(&Value) -> Value>,
+    /// `metadata`.
+    pub metadata: Option<fn(&CallRecord<'_>) -> Map>,
+    /// `message`.
+    pub message: Option<fn(&CallRecord<'_>) -> Option<Message>>,
+    /// `error_handler`.
+    pub error_handler: Option<fn(&ErrorRecord)>,
+    /// For `#[bundle]`: how the call joins the graph.
+    pub bundle: Option<BundleSite>,
+}
+
+/// What `#[bundle]` adds to a call site.
+#[derive(Debug)]
+pub struct BundleSite {
+    /// `description = "…"`.
+    pub description: Option<&'static str>,
+    /// For `#[bundle(trainable)]`: the function's source text, a trainable parameter named
+    /// `"<module>::<fn>::code"`.
+    pub code: Option<&'static str>,
+}
 
 impl CallSite {
     /// Whether the site's options read the finished event (and it must be decoded).
     pub(crate) fn reads_the_event(&self) -> bool {
-        self.metadata.is_some()
+        self.arg_filter.is_some()
+            || self.result_filter.is_some()
+            || self.metadata.is_some()
             || self.message.is_some()
             || self.tool.is_some()
             || self.error_handler.is_some()
             || self.bundle.is_some()
     }
 
-    /// Runs the site's functions on a finished event: metadata, error handler, messages.
+    /// Runs the site's functions on a finished event, in this order: the filters, then
+    /// metadata, the error handler and messages (which see the filtered values). A function
+    /// that panics is counted in `hook_errors` and leaves the event as it was.
     pub(crate) fn after_call(&self, event: &mut Event, messages: &mut Vec<Message>, counters: &Counters) {
+        if let Some(filter) = self.arg_filter {
+            let mut inputs = event.inputs.clone();
+            if guarded(counters, || filter(&mut inputs)).is_some() {
+                event.inputs = inputs;
+            }
+        }
+        if let (Some(filter), Some(output)) = (self.result_filter, event.output.as_ref())
+            && let Some(filtered) = guarded(counters, || filter(output))
+        {
+            event.output = Some(filtered);
+        }
         if let Some(metadata) = self.metadata
             && let Some(extra) = guarded(counters, || metadata(&CallRecord::new(event)))
         {
@@ -54,7 +116,7 @@ impl CallSite {
 
 /// Runs a function named in the options; a panic is counted in `hook_errors` and gives
 /// `None`.
-pub(super) fn guarded<R>(counters: &Counters, function: impl FnOnce() -> R) -> Option<R> {
+pub(crate) fn guarded<R>(counters: &Counters, function: impl FnOnce() -> R) -> Option<R> {
     match catch_unwind(AssertUnwindSafe(function)) {
         Ok(result) => Some(result),
         Err(_) => {

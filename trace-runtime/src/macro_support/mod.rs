@@ -1,0 +1,23 @@
+//! What the attribute macros' expansions call. Not a stable API: names here change without
+//! notice. The facade re-exports it as `agent_trace::__private`.
+//!
+//! Two parts: `dispatch` chooses, from the concrete types at the traced function, how a
+//! value is captured, a return value split and an error recorded (autoref specialization,
+//! behind the `capture!`, `finish!` and `nodes!` macros); `run` runs the body as the call.
+
+mod dispatch;
+mod run;
+
+pub use crate::call::{BundleSite, Call, CallSite};
+pub use crate::node::Node;
+pub use crate::recorded::EventNames;
+pub use crate::{__agent_trace_capture as capture, __agent_trace_finish as finish, __agent_trace_nodes as nodes};
+pub use dispatch::{
+    Capture, CaptureDebug, CaptureOpaque, CapturePlain, CaptureSerialize, ErrorOpaque, ErrorProbe, ErrorViaDebug,
+    ErrorViaDisplay, ErrorViaDyn, ErrorViaDynSendSync, ErrorViaError, Never, NodeProbe, NodesNone,
+    NodesViaDependencies, ReturnProbe, Split, SplitResult, SplitValue, UsageNone, UsageProbe, UsageViaTrait,
+};
+pub use run::{InCall, capture_inputs, finish_err, finish_ok, finish_with, run_sync};
+pub use serde_json::Value;
+pub use trace_core::graph::NodeId;
+pub use trace_core::{CallRecord, ErrorRecord, EventKind, Map, Message};

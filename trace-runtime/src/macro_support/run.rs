@@ -1,0 +1,114 @@
+//! Running a call: a sync body or an async one as the task's current call, a panic
+//! recorded and resumed, the capture and the finish out of line.
+
+use std::future::Future;
+use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use pin_project_lite::pin_project;
+use trace_core::ErrorRecord;
+
+use crate::call::Call;
+
+/// Runs a sync body as the call — opened by [`Call::start_sync`], so it is the task's
+/// parent meanwhile; a panic is recorded (with its message) and resumed — then finishes
+/// the call from the return value with the expansion's `finish`. Out of line, so that a
+/// traced function's own frame holds only what the untraced path needs.
+#[inline(never)]
+pub fn run_sync<R>(call: Call, body: impl FnOnce() -> R, finish: impl FnOnce(Call, &R)) -> R {
+    match catch_unwind(AssertUnwindSafe(body)) {
+        Ok(value) => {
+            finish(call, &value);
+            value
+        }
+        Err(payload) => {
+            // A refusal (the session ended meanwhile) is counted in the tracer's stats.
+            let _ = call.finish_panic(payload.as_ref());
+            resume_unwind(payload)
+        }
+    }
+}
+
+pin_project! {
+    /// Runs an async body as the call: the call is the task's parent during every poll,
+    /// a panic is recorded and resumed, and dropping the future early records `Cancelled`.
+    /// Gives the call back with the output, to be finished by the expansion.
+    pub struct InCall<F> {
+        #[pin]
+        future: F,
+        call: Option<Call>,
+    }
+}
+
+impl<F: Future> InCall<F> {
+    /// Wraps `future` as `call`.
+    pub fn new(call: Call, future: F) -> Self {
+        InCall {
+            future,
+            call: Some(call),
+        }
+    }
+}
+
+impl<F: Future> Future for InCall<F> {
+    type Output = (F::Output, Call);
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        let Some(call) = this.call.as_ref() else {
+            panic!("a traced future was polled after it completed")
+        };
+        let previous = call.enter_task();
+        let future = this.future;
+        let result = catch_unwind(AssertUnwindSafe(|| future.poll(cx)));
+        call.exit_task(previous);
+        match result {
+            Ok(Poll::Pending) => Poll::Pending,
+            Ok(Poll::Ready(output)) => match this.call.take() {
+                Some(call) => Poll::Ready((output, call)),
+                None => unreachable_call(),
+            },
+            Err(payload) => {
+                if let Some(call) = this.call.take() {
+                    // A refusal (the session ended meanwhile) is counted in the tracer's stats.
+                    let _ = call.finish_panic(payload.as_ref());
+                }
+                resume_unwind(payload)
+            }
+        }
+    }
+}
+
+fn unreachable_call() -> ! {
+    unreachable!("the call was checked at the top of poll")
+}
+
+/// Runs the expansion's argument capture, out of line: a traced function outside a scope
+/// then carries none of its code in its own frame.
+#[cold]
+#[inline(never)]
+pub fn capture_inputs(call: &mut Option<Call>, capture: impl FnOnce(&mut Call)) {
+    if let Some(call) = call {
+        capture(call);
+    }
+}
+
+/// Runs the expansion's return-value capture and finishes the call, out of line.
+#[cold]
+#[inline(never)]
+pub fn finish_with<R: ?Sized>(call: Call, returned: &R, finish: impl FnOnce(Call, &R)) {
+    finish(call, returned);
+}
+
+/// Records the end of a call that returned (its output, if any, already captured).
+pub fn finish_ok(call: Call) {
+    // A refusal (the session ended meanwhile) is counted in the tracer's stats.
+    let _ = call.finish_ok();
+}
+
+/// Records the end of a call that returned an `Err`.
+pub fn finish_err(call: Call, error: ErrorRecord) {
+    // A refusal (the session ended meanwhile) is counted in the tracer's stats.
+    let _ = call.finish_err(error);
+}
