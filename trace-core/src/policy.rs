@@ -149,8 +149,14 @@ impl CapturePolicy {
         self.redacted_keys.iter().any(|secret| secret.eq_ignore_ascii_case(key))
     }
 
-    /// Whether a user's redaction function is set (it must see every value as a `Value`).
-    #[doc(hidden)]
+    /// Whether a redaction function is set ([`redact_with`](Self::redact_with)): then every
+    /// captured value goes through it as a `Value`.
+    ///
+    /// ```
+    /// use agent_trace::CapturePolicy;
+    /// assert!(!CapturePolicy::default().has_redactor());
+    /// assert!(CapturePolicy::default().redact_with(|_, _| {}).has_redactor());
+    /// ```
     pub fn has_redactor(&self) -> bool {
         self.redactor.is_some()
     }

@@ -17,11 +17,7 @@ use crate::ast::{Body, TracedFn};
 use crate::attr::{MacroKind, Options, Setting};
 
 pub(crate) fn expand(kind: MacroKind, options: &Options, function: &TracedFn) -> TokenStream {
-    let krate = options
-        .krate
-        .as_ref()
-        .map_or_else(|| quote!(::agent_trace), |setting| setting.value.to_token_stream());
-    let private = quote!(#krate::__private);
+    let private = private_path(options);
     let site = call_site(kind, options, function, &private);
     let captures = captures(kind, options, function, &private);
     let finish = finish(kind, options, function, &private);
@@ -58,12 +54,7 @@ pub(crate) fn expand(kind: MacroKind, options: &Options, function: &TracedFn) ->
     } = function;
     let mut sig = sig.clone();
     let (node_slot, body) = if kind == MacroKind::Bundle {
-        // A bundle returns its value as a node of the graph: `-> R` becomes `-> Node<R>`.
-        let returned = match &sig.output {
-            ReturnType::Default => quote!(()),
-            ReturnType::Type(_, ty) => ty.to_token_stream(),
-        };
-        sig.output = syn::parse_quote!(-> #private::Node<#returned>);
+        sig.output = node_output(&sig.output, &private);
         (
             quote!(let mut __trace_node = #private::NodeId::DETACHED;),
             quote! {
@@ -84,6 +75,53 @@ pub(crate) fn expand(kind: MacroKind, options: &Options, function: &TracedFn) ->
             #node_slot
             #captures
             #body
+        }
+    }
+}
+
+/// `::agent_trace::__private`, or the path under the `crate = ".."` override.
+fn private_path(options: &Options) -> TokenStream {
+    let krate = options
+        .krate
+        .as_ref()
+        .map_or_else(|| quote!(::agent_trace), |setting| setting.value.to_token_stream());
+    quote!(#krate::__private)
+}
+
+/// A bundle returns its value as a node of the graph: `-> R` becomes `-> Node<R>`.
+fn node_output(output: &ReturnType, private: &TokenStream) -> ReturnType {
+    let returned = match output {
+        ReturnType::Default => quote!(()),
+        ReturnType::Type(_, ty) => ty.to_token_stream(),
+    };
+    syn::parse_quote!(-> #private::Node<#returned>)
+}
+
+/// What a `#[bundle]` function becomes when its attribute has an error: untraced, with the
+/// signature its callers expect (`-> Node<R>`, a node in no graph), so that the mistake is
+/// reported once, at the attribute, rather than again at every caller.
+pub(crate) fn bundle_fallback(options: &Options, function: &TracedFn) -> TokenStream {
+    let private = private_path(options);
+    let TracedFn {
+        outer_attrs,
+        inner_attrs,
+        vis,
+        sig,
+        body,
+    } = function;
+    let mut node_sig = sig.clone();
+    node_sig.output = node_output(&sig.output, &private);
+    let block = with_return_edge(body, &sig.output);
+    let value = if sig.asyncness.is_some() {
+        quote!(async move #block.await)
+    } else {
+        quote!((move || #block)())
+    };
+    quote! {
+        #(#outer_attrs)*
+        #vis #node_sig {
+            #(#inner_attrs)*
+            #private::Node::from_parts(#private::NodeId::DETACHED, #value)
         }
     }
 }

@@ -29,7 +29,7 @@ impl Errors {
         self.0.push(error);
     }
 
-    /// The errors as `compile_error!`s, followed by the user's item unchanged.
+    /// The errors as `compile_error!`s, followed by `item` (the user's, or what stands in for it).
     fn with_item(self, item: proc_macro2::TokenStream) -> TokenStream {
         let mut tokens: proc_macro2::TokenStream = self.0.into_iter().map(|error| error.to_compile_error()).collect();
         tokens.extend(item);
@@ -50,6 +50,10 @@ fn entry(kind: MacroKind, args: TokenStream, item: TokenStream) -> TokenStream {
     };
     valid::validate(kind, &options, &function, &mut errors);
     if !errors.0.is_empty() {
+        if kind == MacroKind::Bundle {
+            // Callers expect `Node<R>` back: give them that, or every call errs too.
+            return errors.with_item(expand::bundle_fallback(&options, &function));
+        }
         return errors.with_item(item);
     }
     expand::expand(kind, &options, &function).into()

@@ -8,11 +8,11 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use trace_core::graph::InferenceGraph;
-use trace_core::{EventChunk, Events, Map, Message, Reward, SessionStatus, SessionTrace, TimeStep, capture};
+use trace_core::{Event, EventChunk, Events, Map, Message, Reward, SessionStatus, SessionTrace, TimeStep, capture};
 
 use crate::clock::SessionClock;
 use crate::error::TraceError;
-use crate::recorded::Chunk;
+use crate::recorded::{Chunk, RecordedEvent};
 use crate::sink::{EventBatch, Record, SessionStart};
 use crate::sync::lock;
 use crate::tracer::TracerShared;
@@ -22,6 +22,7 @@ use crate::tracer::stats::Counters;
 mod chunks;
 mod graph;
 mod live;
+mod timesteps;
 
 pub(crate) use live::LiveSessions;
 
@@ -172,80 +173,9 @@ impl Session {
         state.metadata_changed = true;
     }
 
-    /// Sets the turn that events started from now on carry (see also
-    /// [`set_turn_number`](crate::set_turn_number), which acts on the current scope's
-    /// session).
-    pub fn set_turn(&self, turn: u32) {
-        self.inner.turn.store(u64::from(turn), Ordering::Relaxed);
-    }
-
-    /// The current turn.
-    pub fn turn(&self) -> Option<u32> {
-        from_slot(self.inner.turn.load(Ordering::Relaxed))
-    }
-
-    /// Opens a new timestep for `turn`, closing the open one; returns its index.
-    ///
-    /// Events and messages recorded while it is open carry its index. After the session
-    /// has ended nothing is opened and the index the timestep would have had is returned.
-    pub fn timestep(&self, turn: u32) -> u32 {
-        self.open_timestep(turn, None)
-    }
-
-    /// Like [`timestep`](Session::timestep), with a name.
-    pub fn timestep_named(&self, turn: u32, name: impl Into<String>) -> u32 {
-        self.open_timestep(turn, Some(name.into()))
-    }
-
-    fn open_timestep(&self, turn: u32, name: Option<String>) -> u32 {
-        let now = self.now();
-        let mut state = lock(&self.inner.state);
-        let index = u32::try_from(state.timesteps.len()).unwrap_or(u32::MAX);
-        if state.ended {
-            self.count_rejected();
-            return index;
-        }
-        let closed = close_open_timestep(&mut state, now);
-        let opened = TimeStep {
-            index,
-            turn: Some(turn),
-            name,
-            started_at: now,
-            ended_at: None,
-            metadata: Map::new(),
-        };
-        state.timesteps.push(opened.clone());
-        self.inner.timestep.store(u64::from(index), Ordering::Relaxed);
-        drop(state);
-        self.run_hooks(|hook, id| {
-            if let Some(closed) = &closed {
-                hook.on_timestep_end(id, closed)?;
-            }
-            hook.on_timestep_start(id, &opened)
-        });
-        index
-    }
-
-    /// Closes the open timestep, if any.
-    pub fn end_timestep(&self) {
-        let now = self.now();
-        let mut state = lock(&self.inner.state);
-        let closed = close_open_timestep(&mut state, now);
-        self.inner.timestep.store(NONE, Ordering::Relaxed);
-        drop(state);
-        if let Some(closed) = closed {
-            self.run_hooks(|hook, id| hook.on_timestep_end(id, &closed));
-        }
-    }
-
-    /// The index of the open timestep.
-    pub fn current_timestep(&self) -> Option<u32> {
-        from_slot(self.inner.timestep.load(Ordering::Relaxed))
-    }
-
     /// Records an event already placed in the session (its id, parent, turn and timestep
     /// given), its values captured under the tracer's capture policy; returns its id.
-    pub(crate) fn record(&self, mut event: trace_core::Event) -> Result<u64, TraceError> {
+    pub(crate) fn record(&self, mut event: Event) -> Result<u64, TraceError> {
         let policy = self.policy();
         policy.apply_to_map(&mut event.inputs);
         policy.apply_to_map(&mut event.metadata);
@@ -253,7 +183,7 @@ impl Session {
         let id = event.id;
         let for_hooks = self.has_event_hooks().then(|| event.clone());
         let mut text = Vec::new();
-        let (opened, mut closing) = crate::recorded::RecordedEvent::record(event, &mut text);
+        let (opened, mut closing) = RecordedEvent::record(event, &mut text);
         self.push_recorded(&opened, &mut closing, &text, for_hooks)
             .map_err(|Refused| self.refusal())?;
         Ok(id)
@@ -385,7 +315,7 @@ impl Session {
         lock(&self.inner.state).cancelled = true;
     }
 
-    pub(crate) fn run_hooks(&self, call: impl Fn(&dyn Hook, &str) -> HookResult) {
+    fn run_hooks(&self, call: impl Fn(&dyn Hook, &str) -> HookResult) {
         let tracer = &self.inner.tracer;
         if !tracer.hooks.is_empty() {
             tracer.hooks.run(&tracer.counters, |hook| call(hook, &self.inner.id));
@@ -442,7 +372,7 @@ impl SessionInner {
             None
         };
         state.ended = true;
-        let closed = close_open_timestep(&mut state, now);
+        let closed = timesteps::close_open(&mut state, now);
         self.timestep.store(NONE, Ordering::Relaxed);
         let status = if state.failed {
             SessionStatus::Error
@@ -516,13 +446,6 @@ impl fmt::Debug for Session {
             .field("ended", &self.is_ended())
             .finish_non_exhaustive()
     }
-}
-
-/// Closes the open timestep, if any, and returns it as closed.
-fn close_open_timestep(state: &mut SessionState, now: DateTime<Utc>) -> Option<TimeStep> {
-    let open = state.timesteps.last_mut().filter(|step| step.ended_at.is_none())?;
-    open.ended_at = Some(now);
-    Some(open.clone())
 }
 
 fn from_slot(slot: u64) -> Option<u32> {

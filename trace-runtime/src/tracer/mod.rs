@@ -15,6 +15,7 @@ use std::sync::Arc;
 
 use trace_core::CapturePolicy;
 
+use crate::clock;
 use crate::error::TraceError;
 
 use crate::session::LiveSessions;
@@ -56,7 +57,7 @@ impl TracerShared {
         if !config.sampling.is_valid() {
             return Err(TraceError::InvalidSampling(config.sampling.success_fraction));
         }
-        crate::clock::calibrate_in_background();
+        clock::calibrate_in_background();
         let counters = Arc::new(Counters::default());
         let hooks = Hooks::new(config.hooks);
         let sinks = &config.writer.sinks;
