@@ -14,7 +14,6 @@
 mod builder;
 mod call_record;
 pub mod capture;
-#[doc(hidden)]
 pub mod duration_nanos;
 mod event;
 mod events;
