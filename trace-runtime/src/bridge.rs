@@ -91,7 +91,7 @@ fn record_fields(call: &mut Call, record: impl FnOnce(&mut FieldVisitor<'_>)) {
             name: &name,
             json: None,
         };
-        call.capture_input(key, Source::Value(&value));
+        call.capture_input(key, Source::<()>::Value(&value));
     }
 }
 

@@ -15,6 +15,7 @@ mod state;
 use std::any::Any;
 use std::borrow::Cow;
 
+use serde::Serialize;
 use serde_json::Value;
 use trace_core::graph::NodeId;
 use trace_core::{ErrorRecord, EventKind, Outcome};
@@ -147,7 +148,7 @@ impl Call {
     }
 
     /// Captures an argument under the tracer's capture policy.
-    pub(crate) fn capture_input(&mut self, key: ArgKey<'_>, source: Source<'_>) {
+    pub(crate) fn capture_input<T: Serialize + ?Sized>(&mut self, key: ArgKey<'_>, source: Source<'_, T>) {
         if let Some(OpenCall { session, state }) = &mut self.open {
             state.captured.input(session.policy(), key, source);
         }
@@ -155,7 +156,7 @@ impl Call {
 
     /// Captures the output under the tracer's capture policy (the call site's
     /// `result_filter` runs when the call closes).
-    pub(crate) fn capture_output(&mut self, source: Source<'_>) {
+    pub(crate) fn capture_output<T: Serialize + ?Sized>(&mut self, source: Source<'_, T>) {
         if let Some(OpenCall { session, state }) = &mut self.open {
             state.captured.output(session.policy(), source);
         }

@@ -28,16 +28,16 @@ use trace_core::{CapturePolicy, Map, REDACTED, capture};
 use crate::recorded::TextSpan;
 use buffer::TextBuffer;
 pub(crate) use plain::{Plain, PlainValue};
-use serializer::Failure;
 
 /// The largest buffer kept for the thread's next call.
 const KEPT_CAPACITY: usize = 16 * 1024;
 
-/// A value to capture, by how it can be written.
-#[derive(Clone, Copy)]
-pub(crate) enum Source<'a> {
+/// A value to capture, by how it can be written. `T` is the type of a value captured
+/// through `Serialize` (the other kinds leave it `()`), so that its serialization is
+/// compiled for it rather than called through a `dyn`.
+pub(crate) enum Source<'a, T: ?Sized = ()> {
     /// Through its `Serialize` implementation.
-    Serialize(&'a dyn SerializeValue),
+    Serialize(&'a T),
     /// One JSON scalar (a number, a boolean, a character, a string, `null`).
     Plain(Plain<'a>),
     /// Its `Debug` text, as a string.
@@ -49,24 +49,13 @@ pub(crate) enum Source<'a> {
     Value(&'a Value),
 }
 
-/// A `Serialize` value with its type erased, as capture writes it.
-pub(crate) trait SerializeValue {
-    /// Writes the value at the end of `out` as JSON of at most `limit` bytes.
-    fn write_json(&self, out: &mut TextBuffer, policy: &CapturePolicy, limit: usize) -> Result<(), Failure>;
-
-    /// The value as a `Value` (see `capture::to_value`).
-    fn to_value(&self) -> Value;
-}
-
-impl<T: Serialize + ?Sized> SerializeValue for T {
-    fn write_json(&self, out: &mut TextBuffer, policy: &CapturePolicy, limit: usize) -> Result<(), Failure> {
-        serializer::write(out, policy, limit, self)
-    }
-
-    fn to_value(&self) -> Value {
-        capture::to_value(self)
+impl<T: ?Sized> Clone for Source<'_, T> {
+    fn clone(&self) -> Self {
+        *self
     }
 }
+
+impl<T: ?Sized> Copy for Source<'_, T> {}
 
 /// An argument's name, and that name as a JSON key (`"name":`) when it is known already.
 #[derive(Debug, Clone, Copy)]
@@ -108,7 +97,13 @@ impl CapturedText {
     }
 
     /// Captures an argument. An argument captured after the output is ignored.
-    pub(crate) fn input(&mut self, policy: &CapturePolicy, key: ArgKey<'_>, source: Source<'_>) {
+    #[inline]
+    pub(crate) fn input<T: Serialize + ?Sized>(
+        &mut self,
+        policy: &CapturePolicy,
+        key: ArgKey<'_>,
+        source: Source<'_, T>,
+    ) {
         if self.inputs_span.is_some() {
             return;
         }
@@ -116,6 +111,9 @@ impl CapturedText {
         let lead: &[u8] = if self.inputs == 1 { b"{" } else { b"," };
         match key.json {
             Some(json) => self.bytes.extend_all([lead, json.as_bytes()]),
+            None if trace_core::json::needs_no_escape(key.name) => {
+                self.bytes.extend_all([lead, b"\"", key.name.as_bytes(), b"\":"]);
+            }
             None => {
                 self.bytes.extend(lead);
                 trace_core::json::string(&mut self.bytes, key.name);
@@ -126,7 +124,8 @@ impl CapturedText {
     }
 
     /// Captures the output.
-    pub(crate) fn output(&mut self, policy: &CapturePolicy, source: Source<'_>) {
+    #[inline]
+    pub(crate) fn output<T: Serialize + ?Sized>(&mut self, policy: &CapturePolicy, source: Source<'_, T>) {
         let start = self.begin_output();
         write_source(&mut self.bytes, policy, "output", source);
         self.output = Some(TextSpan::new(start, self.bytes.len()));
@@ -174,8 +173,15 @@ impl CapturedText {
     }
 }
 
-/// Writes `source`, captured under `name`, as the policy would have it.
-fn write_source(bytes: &mut TextBuffer, policy: &CapturePolicy, name: &str, source: Source<'_>) {
+/// Writes `source`, captured under `name`, as the policy would have it. Inlined, so that
+/// the kind of source, known where the value is captured, picks its writer there.
+#[inline(always)]
+fn write_source<T: Serialize + ?Sized>(
+    bytes: &mut TextBuffer,
+    policy: &CapturePolicy,
+    name: &str,
+    source: Source<'_, T>,
+) {
     if policy.is_redacted(name) {
         bytes.extend_all([b"\"", REDACTED.as_bytes(), b"\""]);
         return;
@@ -188,8 +194,21 @@ fn write_source(bytes: &mut TextBuffer, policy: &CapturePolicy, name: &str, sour
         // Too long, or a failure: the policy decides on the value.
         bytes.truncate(start);
     }
+    write_through_policy(bytes, policy, name, source);
+}
+
+/// Writes what the policy makes of `source` as a `Value`: the slow way, for a value over
+/// the size limit, one that failed to write, or a policy with a redaction function.
+#[cold]
+#[inline(never)]
+fn write_through_policy<T: Serialize + ?Sized>(
+    bytes: &mut TextBuffer,
+    policy: &CapturePolicy,
+    name: &str,
+    source: Source<'_, T>,
+) {
     let value = match source {
-        Source::Serialize(value) => policy.apply(name, value.to_value()),
+        Source::Serialize(value) => policy.apply(name, capture::to_value(value)),
         Source::Plain(value) => policy.apply(name, capture::to_value(&value)),
         Source::Value(value) => policy.apply(name, value.clone()),
         Source::Debug(value) => policy.capture_debug(name, value),
@@ -201,12 +220,16 @@ fn write_source(bytes: &mut TextBuffer, policy: &CapturePolicy, name: &str, sour
 /// Writes `source` at the end of `bytes`, redacting keys as it goes; `false` (with part of
 /// the text written) when it is over the size limit or could not be written.
 #[inline]
-fn write_within_limit(bytes: &mut TextBuffer, policy: &CapturePolicy, source: Source<'_>) -> bool {
+fn write_within_limit<T: Serialize + ?Sized>(
+    bytes: &mut TextBuffer,
+    policy: &CapturePolicy,
+    source: Source<'_, T>,
+) -> bool {
     let start = bytes.len();
     let limit = policy.value_byte_limit();
     match source {
         Source::Serialize(value) => {
-            let written = catch_unwind(AssertUnwindSafe(|| value.write_json(bytes, policy, limit)));
+            let written = catch_unwind(AssertUnwindSafe(|| serializer::write(bytes, policy, limit, value)));
             matches!(written, Ok(Ok(())))
         }
         Source::Value(value) => serializer::write(bytes, policy, limit, value).is_ok(),

@@ -37,8 +37,8 @@ fn expected<T: Serialize + ?Sized>(policy: &CapturePolicy, name: &str, value: &T
 /// What the captured text decodes to, as an argument and as the output.
 fn captured<T: Serialize + ?Sized>(policy: &CapturePolicy, name: &str, value: &T) -> (Value, Value) {
     let mut text = CapturedText::new();
-    text.input(policy, key(name), Source::Serialize(&value));
-    text.output(policy, Source::Serialize(&value));
+    text.input(policy, key(name), Source::Serialize(value));
+    text.output(policy, Source::Serialize(value));
     let (bytes, inputs, output) = text.finish();
     let inputs = decode_inputs(&bytes[inputs.start..inputs.end]);
     let output = output.map(|span| decode_value(&bytes[span.start..span.end]));
@@ -272,9 +272,9 @@ fn arguments_after_the_output_are_ignored_and_filters_replace_them() {
     let policy = CapturePolicy::default();
     let mut text = CapturedText::new();
     text.input(&policy, key("a"), Source::Serialize(&1));
-    text.input(&policy, key("b"), Source::Debug(&Some("dbg")));
-    text.input(&policy, key("c"), Source::Opaque("my::Type"));
-    text.input(&policy, key("token"), Source::Value(&json!("s3cr3t")));
+    text.input(&policy, key("b"), Source::<()>::Debug(&Some("dbg")));
+    text.input(&policy, key("c"), Source::<()>::Opaque("my::Type"));
+    text.input(&policy, key("token"), Source::<()>::Value(&json!("s3cr3t")));
     text.output(&policy, Source::Serialize(&2));
     text.input(&policy, key("late"), Source::Serialize(&3));
     let (bytes, span, output) = text.finish();
@@ -303,8 +303,8 @@ fn captured_plain<T: super::PlainValue + ?Sized>(policy: &CapturePolicy, name: &
         name,
         json: Some(&json),
     };
-    text.input(policy, key, Source::Plain(value.plain()));
-    text.output(policy, Source::Plain(value.plain()));
+    text.input(policy, key, Source::<()>::Plain(value.plain()));
+    text.output(policy, Source::<()>::Plain(value.plain()));
     let (bytes, inputs, output) = text.finish();
     let inputs = decode_inputs(&bytes[inputs.start..inputs.end]);
     let output = output.map(|span| decode_value(&bytes[span.start..span.end]));

@@ -48,7 +48,7 @@ impl<'a, T: ?Sized> Capture<'a, T> {
     }
 
     /// Captures the value, written as `source` says, into `call`.
-    fn record(&self, call: &mut Call, source: Source<'_>) {
+    fn record<S: Serialize + ?Sized>(&self, call: &mut Call, source: Source<'_, S>) {
         match self.key {
             Some(key) => call.capture_input(key, source),
             None => call.capture_output(source),
@@ -77,7 +77,7 @@ pub trait CapturePlain {
 
 impl<T: PlainValue + ?Sized> CapturePlain for &&&Capture<'_, T> {
     fn __trace_capture(&self, call: &mut Call) {
-        self.record(call, Source::Plain(self.value.plain()));
+        self.record(call, Source::<()>::Plain(self.value.plain()));
     }
 }
 
@@ -87,7 +87,7 @@ pub trait CaptureSerialize {
     fn __trace_capture(&self, call: &mut Call);
 }
 
-impl<T: Serialize> CaptureSerialize for &&Capture<'_, T> {
+impl<T: Serialize + ?Sized> CaptureSerialize for &&Capture<'_, T> {
     fn __trace_capture(&self, call: &mut Call) {
         self.record(call, Source::Serialize(self.value));
     }
@@ -101,7 +101,7 @@ pub trait CaptureDebug {
 
 impl<T: Debug> CaptureDebug for &Capture<'_, T> {
     fn __trace_capture(&self, call: &mut Call) {
-        self.record(call, Source::Debug(self.value));
+        self.record(call, Source::<()>::Debug(self.value));
     }
 }
 
@@ -113,7 +113,7 @@ pub trait CaptureOpaque {
 
 impl<T: ?Sized> CaptureOpaque for Capture<'_, T> {
     fn __trace_capture(&self, call: &mut Call) {
-        self.record(call, Source::Opaque(type_name::<T>()));
+        self.record(call, Source::<()>::Opaque(type_name::<T>()));
     }
 }
 

@@ -81,7 +81,7 @@ impl SessionState {
         // The next chunk gets its room when its first event arrives (none may).
         let next = Chunk::empty(self.open.base());
         let sealed = Arc::new(std::mem::replace(&mut self.open, next));
-        self.sealed.push(Arc::clone(&sealed) as Arc<dyn EventChunk>);
+        self.sealed.push(Arc::clone(&sealed));
         Some(sealed)
     }
 

@@ -68,7 +68,7 @@ struct SessionState {
     /// The chunk events are recorded into.
     open: Chunk,
     /// Full chunks, in recording order; each was streamed when sealed, if the tracer streams.
-    sealed: Vec<Arc<dyn EventChunk>>,
+    sealed: Vec<Arc<Chunk>>,
     messages: Vec<Message>,
     timesteps: Vec<TimeStep>,
     rewards: Vec<Reward>,
@@ -389,7 +389,13 @@ impl SessionInner {
             ended_at: Some(now),
             status,
             timesteps: std::mem::take(&mut state.timesteps),
-            events: Events::from_chunks(std::mem::take(&mut state.sealed)),
+            events: Events::from_chunks(
+                state
+                    .sealed
+                    .drain(..)
+                    .map(|chunk| chunk as Arc<dyn EventChunk>)
+                    .collect(),
+            ),
             messages: std::mem::take(&mut state.messages),
             rewards: std::mem::take(&mut state.rewards),
             graph: {

@@ -47,6 +47,7 @@ impl ser::Error for Failure {
 
 /// Writes `value` at the end of `out` as JSON of at most `limit` bytes, redacting under
 /// `policy`'s keys. On failure `out` holds part of the text: truncate it.
+#[inline]
 pub(crate) fn write<T: Serialize + ?Sized>(
     out: &mut TextBuffer,
     policy: &CapturePolicy,
