@@ -65,6 +65,22 @@ pub trait EventChunk: Send + Sync {
     /// The id of the event at `index` (below [`len`](Self::len)).
     fn id(&self, index: usize) -> u64;
 
+    /// The first and last ids when the chunk holds events in increasing id order; `None`
+    /// when it does not (or holds none). By default, found by reading every id; a recorder
+    /// that knows it as it goes says so at once.
+    fn ascending_ids(&self) -> Option<(u64, u64)> {
+        let mut ids = (0..self.len()).map(|index| self.id(index));
+        let first = ids.next()?;
+        let mut last = first;
+        for id in ids {
+            if id <= last {
+                return None;
+            }
+            last = id;
+        }
+        Some((first, last))
+    }
+
     /// The event at `index` (below [`len`](Self::len)).
     fn parts(&self, index: usize) -> RecordParts<'_>;
 }

@@ -299,12 +299,16 @@ impl<'a> Records<'a> {
         };
         let remaining = chunks.iter().map(|chunk| chunk.len()).sum();
         let mut previous = 0;
-        let in_order = all().all(|(chunk, index)| {
-            let id = chunk.id(index);
-            let ordered = id > previous;
-            previous = id;
-            ordered
-        });
+        let in_order = chunks
+            .iter()
+            .filter(|chunk| !chunk.is_empty())
+            .all(|chunk| match chunk.ascending_ids() {
+                Some((first, last)) if first > previous => {
+                    previous = last;
+                    true
+                }
+                _ => false,
+            });
         let inner = if in_order {
             RecordsInner::InOrder {
                 chunks: chunks.iter(),

@@ -175,7 +175,9 @@ pub fn value<T: Serialize + ?Sized>(out: &mut Vec<u8>, value: &T) {
     let _ = serde_json::to_writer(out, value);
 }
 
-/// A JSON object written field by field, for an encoder that leaves some fields out.
+/// A JSON object written field by field, for an encoder that leaves some fields out. Field
+/// names are the encoder's own, written as they are: a name must need no escaping (debug
+/// builds check).
 ///
 /// ```
 /// use trace_core::json::Object;
@@ -197,22 +199,29 @@ impl<'a> Object<'a> {
         Object { out, first: true }
     }
 
-    /// Writes the next key and its colon; the caller writes the value.
-    pub fn key(&mut self, key: &str) -> &mut Vec<u8> {
-        self.out.push(if std::mem::take(&mut self.first) { b'{' } else { b',' });
-        string(self.out, key);
-        self.out.push(b':');
+    /// Writes the next field's name and its colon; the caller writes the value.
+    #[inline]
+    pub fn key(&mut self, name: &'static str) -> &mut Vec<u8> {
+        debug_assert!(needs_no_escape(name), "field name {name:?} needs escaping");
+        let lead: &[u8] = if std::mem::take(&mut self.first) {
+            b"{\""
+        } else {
+            b",\""
+        };
+        self.out.extend_all([lead, name.as_bytes(), b"\":"]);
         self.out
     }
 
     /// Writes a field whose value always serializes (see [`value`]).
-    pub fn field<T: Serialize + ?Sized>(&mut self, key: &str, field: &T) {
-        value(self.key(key), field);
+    #[inline]
+    pub fn field<T: Serialize + ?Sized>(&mut self, name: &'static str, field: &T) {
+        value(self.key(name), field);
     }
 
     /// Writes a field whose value is JSON text already.
-    pub fn raw(&mut self, key: &str, json: &[u8]) {
-        self.key(key).extend_from_slice(json);
+    #[inline]
+    pub fn raw(&mut self, name: &'static str, json: &[u8]) {
+        self.key(name).extend_from_slice(json);
     }
 
     /// Closes the object (`{}` when it has no field).

@@ -48,6 +48,7 @@ impl<'a, T: ?Sized> Capture<'a, T> {
     }
 
     /// Captures the value, written as `source` says, into `call`.
+    #[inline(always)]
     fn record<S: Serialize + ?Sized>(&self, call: &mut Call, source: Source<'_, S>) {
         match self.key {
             Some(key) => call.capture_input(key, source),

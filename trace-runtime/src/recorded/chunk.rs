@@ -50,7 +50,13 @@ impl ChunkPool {
 #[derive(Debug)]
 pub(crate) struct Chunk {
     base: DateTime<Utc>,
+    /// `base` in nanoseconds since the Unix epoch, when it fits (every start time up to
+    /// 2262): event starts are this plus their offset.
+    base_nanos: Option<i64>,
     events: Vec<RecordedEvent>,
+    /// Whether the events' ids increase in the order they were pushed (calls that contain
+    /// others finish after them, so often they do not).
+    ascending: bool,
     text: Vec<u8>,
     /// Where the chunk's memory goes when it is dropped.
     pool: &'static ChunkPool,
@@ -67,7 +73,9 @@ impl Chunk {
     pub(crate) fn empty(base: DateTime<Utc>) -> Chunk {
         Chunk {
             base,
+            base_nanos: nanos_since_epoch(base),
             events: Vec::new(),
+            ascending: true,
             text: Vec::new(),
             pool: &POOL,
         }
@@ -85,7 +93,9 @@ impl Chunk {
         kept_text.reserve(text);
         Chunk {
             base,
+            base_nanos: nanos_since_epoch(base),
             events: kept_events,
+            ascending: true,
             text: kept_text,
             pool,
         }
@@ -117,6 +127,9 @@ impl Chunk {
         // The room was checked: every offset fits 32 bits.
         let shift = self.text.len() as u32;
         self.text.extend_from_slice(text);
+        if let Some(last) = self.events.last() {
+            self.ascending &= last.id() < opened.id();
+        }
         self.events.push(RecordedEvent::closed(opened, closing, shift));
     }
 
@@ -136,6 +149,13 @@ impl Chunk {
     }
 }
 
+/// `at` in nanoseconds since the Unix epoch, when that fits and `at` is no leap second
+/// (whose offsets `chrono` adds its own way).
+fn nanos_since_epoch(at: DateTime<Utc>) -> Option<i64> {
+    at.timestamp_nanos_opt()
+        .filter(|_| at.timestamp_subsec_nanos() < 1_000_000_000)
+}
+
 impl EventChunk for Chunk {
     fn len(&self) -> usize {
         self.events.len()
@@ -145,8 +165,13 @@ impl EventChunk for Chunk {
         self.events[index].id()
     }
 
+    fn ascending_ids(&self) -> Option<(u64, u64)> {
+        let (first, last) = (self.events.first()?, self.events.last()?);
+        self.ascending.then(|| (first.id(), last.id()))
+    }
+
     fn parts(&self, index: usize) -> RecordParts<'_> {
-        self.events[index].parts(&self.text, self.base)
+        self.events[index].parts(&self.text, self.base, self.base_nanos)
     }
 }
 

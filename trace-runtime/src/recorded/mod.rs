@@ -266,9 +266,28 @@ impl RecordedEvent {
     }
 
     /// The event as trace-core reads it, with its spans in `text`, for a session that
-    /// started at `base`.
-    pub(crate) fn parts<'a>(&'a self, text: &'a [u8], base: DateTime<Utc>) -> RecordParts<'a> {
+    /// started at `base` (`base_nanos` since the Unix epoch, when that fits).
+    #[inline]
+    pub(crate) fn parts<'a>(&'a self, text: &'a [u8], base: DateTime<Utc>, base_nanos: Option<i64>) -> RecordParts<'a> {
         let names = self.names();
+        let (error, metadata) = match &self.rare {
+            None => (None, None),
+            Some(rare) => (rare.error.as_ref(), Some(&rare.metadata).filter(|map| !map.is_empty())),
+        };
+        let started_at = match base_nanos {
+            // The usual case: an offset from a base in range, in range itself.
+            Some(base_nanos) if self.start < i64::MAX as u64 => match base_nanos.checked_add(self.start as i64) {
+                Some(nanos) => DateTime::from_timestamp_nanos(nanos),
+                None => self.start().at(base),
+            },
+            _ => self.start().at(base),
+        };
+        let duration = if self.duration == LONG {
+            self.duration()
+        } else {
+            Duration::from_nanos(self.duration)
+        };
+        let output = (self.output[0] != NONE).then(|| Self::span(self.output).slice(text));
         RecordParts {
             id: self.id,
             parent: self.parent,
@@ -278,17 +297,13 @@ impl RecordedEvent {
             module_path: &names.module_path,
             turn: self.turn,
             timestep: self.timestep,
-            started_at: self.start().at(base),
-            duration: self.duration(),
+            started_at,
+            duration,
             outcome: self.outcome,
-            error: self.rare.as_ref().and_then(|rare| rare.error.as_ref()),
-            metadata: self
-                .rare
-                .as_ref()
-                .map(|rare| &rare.metadata)
-                .filter(|map| !map.is_empty()),
+            error,
+            metadata,
             inputs: Self::span(self.inputs).slice(text),
-            output: (self.output[0] != NONE).then(|| Self::span(self.output).slice(text)),
+            output,
         }
     }
 
@@ -296,7 +311,7 @@ impl RecordedEvent {
     /// (for the functions and hooks that read an event before it is pushed).
     pub(crate) fn decode_closing(opened: &RecordedEvent, closing: &Closing, text: &[u8], base: DateTime<Utc>) -> Event {
         let closed = RecordedEvent::closed(opened, &mut closing.clone(), 0);
-        EventRecord::from_parts(closed.parts(text, base)).to_event()
+        EventRecord::from_parts(closed.parts(text, base, None)).to_event()
     }
 
     /// An event described as data, in its recorded form, its captured values written to

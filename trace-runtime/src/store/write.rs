@@ -28,7 +28,13 @@ pub(crate) fn apply(connection: &mut Connection, path: &Path, batch: &[Record]) 
 }
 
 /// The session's row key, creating a `running` row started at `started_at` if needed.
-fn session_key(tx: &Transaction<'_>, session_id: &str, started_at: &DateTime<Utc>) -> rusqlite::Result<i64> {
+/// The session's key, its row made (running, started at what `started_at` says) if it has
+/// none yet.
+fn session_key(
+    tx: &Transaction<'_>,
+    session_id: &str,
+    started_at: impl FnOnce() -> DateTime<Utc>,
+) -> rusqlite::Result<i64> {
     let existing = tx
         .prepare_cached("SELECT sid FROM sessions WHERE session_id = ?1")?
         .query_row([session_id], |row| row.get(0))
@@ -37,14 +43,14 @@ fn session_key(tx: &Transaction<'_>, session_id: &str, started_at: &DateTime<Utc
         Some(sid) => Ok(sid),
         None => {
             tx.prepare_cached("INSERT INTO sessions (session_id, started_at, status) VALUES (?1, ?2, 'running')")?
-                .execute(params![session_id, codec::time(started_at)])?;
+                .execute(params![session_id, codec::time(&started_at())])?;
             Ok(tx.last_insert_rowid())
         }
     }
 }
 
 fn session_started(tx: &Transaction<'_>, start: &SessionStart) -> rusqlite::Result<i64> {
-    session_key(tx, &start.session_id, &start.started_at)
+    session_key(tx, &start.session_id, || start.started_at)
 }
 
 /// Inserts events not already stored; returns how many were new and how many of those failed.
@@ -79,12 +85,16 @@ fn insert_events(tx: &Transaction<'_>, sid: i64, events: &Events) -> rusqlite::R
 }
 
 fn event_batch(tx: &Transaction<'_>, batch: &EventBatch) -> rusqlite::Result<()> {
+    if batch.events.is_empty() {
+        return Ok(());
+    }
     // The start record may have been dropped by the overflow policy: then the first event
     // stands in for the session's start until its end record arrives.
-    let Some(first) = batch.events.records().map(|event| event.started_at()).min() else {
-        return Ok(());
+    let first = || {
+        let starts = batch.events.records().map(|event| event.started_at());
+        starts.min().unwrap_or_default()
     };
-    let sid = session_key(tx, &batch.session_id, &first)?;
+    let sid = session_key(tx, &batch.session_id, first)?;
     let (added, failed) = insert_events(tx, sid, &batch.events)?;
     tx.prepare_cached(
         "UPDATE sessions SET event_count = event_count + ?2, error_count = error_count + ?3 WHERE sid = ?1",
@@ -98,7 +108,7 @@ fn event_batch(tx: &Transaction<'_>, batch: &EventBatch) -> rusqlite::Result<()>
 }
 
 fn session_ended(tx: &Transaction<'_>, trace: &SessionTrace) -> rusqlite::Result<()> {
-    let sid = session_key(tx, &trace.session_id, &trace.started_at)?;
+    let sid = session_key(tx, &trace.session_id, || trace.started_at)?;
     // Events normally arrived streamed (and the trace then carries none); insert whatever
     // did not — a dropped batch, or a trace written whole with `write_session`.
     let (mut added, mut failed) = (0, 0);
