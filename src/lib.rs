@@ -6,7 +6,7 @@
 #[doc(inline)]
 pub use trace_core::{
     CallRecord, CapturePolicy, ErrorRecord, Event, EventBuilder, EventKind, Events, LlmUsage, Map, Message, Outcome,
-    Reward, SessionStatus, SessionTrace, TimeStep,
+    PatternError, Reward, SessionStatus, SessionTrace, TimeStep,
 };
 #[doc(inline)]
 pub use trace_core::{assert_parity, capture, graph, otel, parity};

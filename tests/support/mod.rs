@@ -51,3 +51,24 @@ impl Drop for TempDir {
         let _ = std::fs::remove_dir_all(&self.0);
     }
 }
+
+/// The variable that tells a re-run test binary which test it runs as a child.
+const CHILD: &str = "AGENT_TRACE_TEST_CHILD";
+
+/// Whether this process is the child run of the test `name` (see [`run_child`]).
+pub fn is_child(name: &str) -> bool {
+    std::env::var(CHILD).is_ok_and(|child| child == name)
+}
+
+/// Runs the test `name` again in a child process (the test binary re-running itself), so
+/// that a crash takes down only the child; `env` is set in it. Returns its output.
+pub fn run_child(name: &str, env: &[(&str, &std::ffi::OsStr)]) -> std::process::Output {
+    let mut command = std::process::Command::new(std::env::current_exe().expect("the test binary"));
+    command
+        .args(["--exact", name, "--test-threads", "1", "--nocapture"])
+        .env(CHILD, name);
+    for (key, value) in env {
+        command.env(key, value);
+    }
+    command.output().expect("the child runs")
+}

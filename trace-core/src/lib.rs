@@ -31,7 +31,10 @@ pub use call_record::{CallRecord, LlmUsage};
 pub use event::{ErrorRecord, Event, EventKind, Outcome};
 pub use events::{EventChunk, EventRecord, Events, RecordParts, Records};
 pub use message::Message;
-pub use policy::{CapturePolicy, DEFAULT_REDACTED_KEYS, REDACTED, TRUNCATED_KEY, truncated};
+pub use policy::{
+    CapturePolicy, DEFAULT_MAX_DEPTH, DEFAULT_REDACTED_KEYS, MAX_DEPTH_LIMIT, PatternError, REDACTED, TRUNCATED_KEY,
+    depth_marker, truncated,
+};
 pub use reward::Reward;
 pub use trace::{SessionStatus, SessionTrace, TimeStep};
 

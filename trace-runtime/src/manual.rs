@@ -7,7 +7,7 @@ use std::borrow::Cow;
 use std::fmt;
 
 use serde::Serialize;
-use trace_core::{ErrorRecord, EventBuilder, EventKind, capture};
+use trace_core::{ErrorRecord, EventBuilder, EventKind};
 
 use crate::call::Call;
 use crate::capture::{ArgKey, Source};
@@ -140,7 +140,7 @@ impl SpanGuard {
             && let Some(policy) = call.policy()
         {
             let key = key.into();
-            let value = policy.apply(&key, capture::to_value(&value));
+            let value = crate::capture::capture_value(policy, &key, &value);
             call.metadata(key, value);
         }
     }

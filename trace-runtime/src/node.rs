@@ -96,7 +96,7 @@ pub fn node<T: Serialize>(value: T) -> Node<T> {
 pub fn node_named<T: Serialize>(name: impl Into<String>, value: T) -> Node<T> {
     let id = current_session().map_or(NodeId::DETACHED, |session| {
         let name = name.into();
-        let captured = session.policy().apply(&name, capture::to_value(&value));
+        let captured = crate::capture::capture_value(session.policy(), &name, &value);
         session.add_graph_node(NodeKind::Input, name, captured, Vec::new())
     });
     Node { id, value }

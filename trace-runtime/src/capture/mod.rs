@@ -4,13 +4,9 @@
 //!
 //! Capture has one path. A value arrives as a [`Source`] — how it can be written: through
 //! `Serialize`, as a plain JSON scalar, through `Debug`, as its type's name (opaque), or as
-//! a `Value` already — and [`write_source`] writes every kind the same way: a value under
-//! a redacted name is `"[REDACTED]"`; otherwise it is written straight into the text (by
-//! the serializer of [`serializer`], which redacts keys as it writes them), and only when
-//! the rest of the policy could change it — its text is over the size limit, or a redaction
-//! function is set — or when writing it fails, is it captured the slow way (as a `Value`,
-//! through [`CapturePolicy::apply`]) and that written instead: the text is always what the
-//! policy would have made of the value.
+//! a `Value` already — and [`write_source`] writes every kind the same way, in one pass
+//! under the whole policy: the text is always what the policy makes of the value, never a
+//! part of one, and no user impl's panic leaves the writer.
 
 mod buffer;
 mod plain;
@@ -20,14 +16,16 @@ mod tests;
 
 use std::fmt::Debug;
 use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::LazyLock;
 
 use serde::Serialize;
 use serde_json::Value;
-use trace_core::{CapturePolicy, Map, REDACTED, capture};
+use trace_core::{CapturePolicy, ErrorRecord, Map, REDACTED};
 
 use crate::recorded::TextSpan;
 use buffer::TextBuffer;
 pub(crate) use plain::{Plain, PlainValue};
+use serializer::{Failure, Written};
 
 /// The largest buffer kept for the thread's next call.
 const KEPT_CAPACITY: usize = 16 * 1024;
@@ -173,8 +171,15 @@ impl CapturedText {
     }
 }
 
-/// Writes `source`, captured under `name`, as the policy would have it. Inlined, so that
-/// the kind of source, known where the value is captured, picks its writer there.
+/// Writes `source`, captured under `name`, as the policy would have it, in one pass: a
+/// value under a redacted name is `"[REDACTED]"`; otherwise it is written straight into
+/// the text by the serializer of [`serializer`] (keys and secret strings redacted, depth
+/// bounded, what passes the limit counted rather than kept). A value over the limit is then
+/// replaced by its truncation marker, one that failed to write (or whose `Serialize` or
+/// `Debug` impl panicked) by the unserializable marker — the text is rolled back to the
+/// value's start first — and a policy with a redaction function hands it the result.
+/// Inlined, so that the kind of source, known where the value is captured, picks its
+/// writer there.
 #[inline(always)]
 fn write_source<T: Serialize + ?Sized>(
     bytes: &mut TextBuffer,
@@ -186,71 +191,118 @@ fn write_source<T: Serialize + ?Sized>(
         bytes.extend_all([b"\"", REDACTED.as_bytes(), b"\""]);
         return;
     }
-    if !policy.has_redactor() {
-        let start = bytes.len();
-        if write_within_limit(bytes, policy, source) {
-            return;
-        }
-        // Too long, or a failure: the policy decides on the value.
-        bytes.truncate(start);
-    }
-    write_through_policy(bytes, policy, name, source);
-}
-
-/// Writes what the policy makes of `source` as a `Value`: the slow way, for a value over
-/// the size limit, one that failed to write, or a policy with a redaction function.
-#[cold]
-#[inline(never)]
-fn write_through_policy<T: Serialize + ?Sized>(
-    bytes: &mut TextBuffer,
-    policy: &CapturePolicy,
-    name: &str,
-    source: Source<'_, T>,
-) {
-    let value = match source {
-        Source::Serialize(value) => policy.apply(name, capture::to_value(value)),
-        Source::Plain(value) => policy.apply(name, capture::to_value(&value)),
-        Source::Value(value) => policy.apply(name, value.clone()),
-        Source::Debug(value) => policy.capture_debug(name, value),
-        Source::Opaque(type_name) => policy.apply(name, Value::String(format!("<{type_name}>"))),
-    };
-    write_value(bytes, &value);
-}
-
-/// Writes `source` at the end of `bytes`, redacting keys as it goes; `false` (with part of
-/// the text written) when it is over the size limit or could not be written.
-#[inline]
-fn write_within_limit<T: Serialize + ?Sized>(
-    bytes: &mut TextBuffer,
-    policy: &CapturePolicy,
-    source: Source<'_, T>,
-) -> bool {
     let start = bytes.len();
-    let limit = policy.value_byte_limit();
-    match source {
-        Source::Serialize(value) => {
-            let written = catch_unwind(AssertUnwindSafe(|| serializer::write(bytes, policy, limit, value)));
-            matches!(written, Ok(Ok(())))
-        }
-        Source::Value(value) => serializer::write(bytes, policy, limit, value).is_ok(),
-        Source::Debug(value) => serializer::write_debug(bytes, limit, value).is_ok(),
+    let written = match source {
+        Source::Serialize(value) => guarded("Serialize", || serializer::write(bytes, policy, value)),
+        Source::Value(value) => serializer::write(bytes, policy, value),
+        Source::Debug(value) => guarded("Debug", || serializer::write_debug(bytes, policy, value)),
+        Source::Plain(Plain::Str(text)) => Ok(serializer::write_str(bytes, policy, text)),
         Source::Plain(value) => {
-            if let Plain::Str(text) = value
-                && text.len() > limit
-            {
-                // A string longer than the limit is cut: the policy makes the marker.
-                return false;
-            }
             write_plain(bytes, value);
-            bytes.len() - start <= limit
+            Ok(within_limit(bytes, policy, start))
         }
         Source::Opaque(type_name) => {
             bytes.extend(b"\"<");
             trace_core::json::escape(bytes, type_name);
             bytes.extend(b">\"");
-            bytes.len() - start <= limit
+            Ok(within_limit(bytes, policy, start))
+        }
+    };
+    match written {
+        Ok(Written::Whole) => {}
+        Ok(Written::Cut { len }) => write_truncated(bytes, policy, start, len),
+        Err(failure) => {
+            bytes.truncate(start);
+            write_unserializable(bytes, &failure.to_string());
         }
     }
+    if policy.has_redactor() {
+        run_redactor(bytes, policy, name, start);
+    }
+}
+
+/// Runs a user's impl (`what` names the trait) as it writes a value; a panic is a failure
+/// that names it and says what it panicked with.
+#[inline(always)]
+fn guarded(what: &str, write: impl FnOnce() -> Result<Written, Failure>) -> Result<Written, Failure> {
+    catch_unwind(AssertUnwindSafe(write)).unwrap_or_else(|payload| Err(panicked(what, payload.as_ref())))
+}
+
+#[cold]
+fn panicked(what: &str, payload: &(dyn std::any::Any + Send)) -> Failure {
+    let record = ErrorRecord::from_panic(payload);
+    Failure::Custom(format!("{what} implementation panicked: {}", record.message))
+}
+
+/// How a short text written from `start` stands against the limit.
+#[inline]
+fn within_limit(bytes: &TextBuffer, policy: &CapturePolicy, start: usize) -> Written {
+    let len = bytes.len() - start;
+    if len <= policy.value_byte_limit() {
+        Written::Whole
+    } else {
+        Written::Cut { len }
+    }
+}
+
+/// Replaces the start of a cut value's text, written from `start`, with the truncation
+/// marker `{"$truncated":true,"len":…,"head":"…"}`, its head looked at for secrets again
+/// (one may run on past the cut).
+#[cold]
+#[inline(never)]
+fn write_truncated(bytes: &mut TextBuffer, policy: &CapturePolicy, start: usize, len: usize) {
+    let kept = &bytes.as_slice()[start..];
+    let kept = &kept[..kept.len().min(policy.value_byte_limit())];
+    let head = match std::str::from_utf8(kept) {
+        Ok(head) => head,
+        Err(error) => std::str::from_utf8(&kept[..error.valid_up_to()]).unwrap_or_default(),
+    };
+    let head = match policy
+        .redacts_strings()
+        .then(|| policy.redact_string(head, true))
+        .flatten()
+    {
+        Some(redacted) => redacted,
+        None => head.to_owned(),
+    };
+    bytes.truncate(start);
+    bytes.extend(br#"{"$truncated":true,"len":"#);
+    bytes.decimal(len as u64);
+    bytes.extend(br#","head":"#);
+    trace_core::json::string(bytes, &head);
+    bytes.push(b'}');
+}
+
+/// Writes `{"$unserializable":"<reason>"}`.
+#[cold]
+fn write_unserializable(bytes: &mut TextBuffer, reason: &str) {
+    bytes.extend(br#"{"$unserializable":"#);
+    trace_core::json::string(bytes, reason);
+    bytes.push(b'}');
+}
+
+/// Hands the value written from `start` to the policy's redaction function and writes
+/// what it makes of it instead.
+#[cold]
+#[inline(never)]
+fn run_redactor(bytes: &mut TextBuffer, policy: &CapturePolicy, name: &str, start: usize) {
+    // The text is bounded in depth and length, so it reads back.
+    let Ok(value) = serde_json::from_slice::<Value>(&bytes.as_slice()[start..]) else {
+        return;
+    };
+    let value = policy.run_redactor(name, value);
+    bytes.truncate(start);
+    write_value(bytes, &value);
+}
+
+/// Captures `value` under `name` as a `Value`, the way a traced call's argument is captured
+/// (metadata, node values, manual spans' fields).
+pub(crate) fn capture_value<T: Serialize + ?Sized>(policy: &CapturePolicy, name: &str, value: &T) -> Value {
+    let mut bytes = TextBuffer::default();
+    write_source(&mut bytes, policy, name, Source::Serialize(value));
+    // What the writer writes is JSON within the reading depth.
+    serde_json::from_slice(bytes.as_slice())
+        .unwrap_or_else(|error| trace_core::capture::unserializable(&error.to_string()))
 }
 
 /// Writes a JSON scalar.
@@ -273,8 +325,19 @@ fn write_plain(bytes: &mut TextBuffer, value: Plain<'_>) {
     }
 }
 
-/// Writes a value that is already captured.
+/// Writes a value that is already captured, as it is (depth bounded still).
 fn write_value<T: Serialize + ?Sized>(bytes: &mut TextBuffer, value: &T) {
-    // A `Value` or a map of them always serializes, and writing to a buffer cannot fail.
-    let _ = serde_json::to_writer(bytes, value);
+    static AS_IT_IS: LazyLock<CapturePolicy> = LazyLock::new(|| {
+        CapturePolicy::default()
+            .redacted_keys(std::iter::empty::<String>())
+            .redact_known_secrets(false)
+            .max_value_bytes(usize::MAX)
+            .max_depth(trace_core::MAX_DEPTH_LIMIT)
+    });
+    let start = bytes.len();
+    // A `Value` or a map of them always serializes.
+    if serializer::write(bytes, &AS_IT_IS, value).is_err() {
+        bytes.truncate(start);
+        bytes.extend(b"null");
+    }
 }

@@ -13,6 +13,7 @@
 use std::any::type_name;
 use std::fmt::{Debug, Display};
 use std::ops::Deref;
+use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use serde::Serialize;
 use trace_core::graph::NodeId;
@@ -164,8 +165,20 @@ impl<'a, R: ?Sized> SplitValue<'a, R> for ReturnProbe<'a, R> {
 /// Wraps an error to record it.
 pub struct ErrorProbe<'a, E: ?Sized>(pub &'a E);
 
+/// Records an error through its `what` impl (`Display`, `Debug`): a panic in it is recorded
+/// as the error's message, naming the impl.
+fn guarded_error<E: ?Sized>(what: &str, record: impl FnOnce() -> ErrorRecord) -> ErrorRecord {
+    catch_unwind(AssertUnwindSafe(record)).unwrap_or_else(|payload| {
+        let panic = ErrorRecord::from_panic(payload.as_ref());
+        ErrorRecord::new(
+            type_name::<E>(),
+            format!("<{what} implementation panicked: {}>", panic.message),
+        )
+    })
+}
+
 macro_rules! error_level {
-    ($(#[$doc:meta])* $trait:ident, $refs:ty, [$($bound:tt)*], |$probe:ident| $body:expr) => {
+    ($(#[$doc:meta])* $trait:ident, $refs:ty, [$($bound:tt)*], $what:literal, |$probe:ident| $body:expr) => {
         $(#[$doc])*
         pub trait $trait {
             /// The error as recorded.
@@ -174,7 +187,7 @@ macro_rules! error_level {
         impl<E: ?Sized + $($bound)*> $trait for $refs {
             fn __trace_error(&self) -> ErrorRecord {
                 let $probe: &E = self.0;
-                $body
+                guarded_error::<E>($what, || $body)
             }
         }
     };
@@ -182,27 +195,27 @@ macro_rules! error_level {
 
 error_level!(
     /// An error type: type name, message and `source()` chain.
-    ErrorViaError, &&&&&ErrorProbe<'_, E>, [std::error::Error],
+    ErrorViaError, &&&&&ErrorProbe<'_, E>, [std::error::Error], "Display",
     |error| ErrorRecord::from_error(error)
 );
 error_level!(
     /// A handle on a `dyn Error + Send + Sync` (`anyhow::Error`, `Box<dyn Error + Send + Sync>`).
-    ErrorViaDynSendSync, &&&&ErrorProbe<'_, E>, [Deref<Target = dyn std::error::Error + Send + Sync + 'static>],
+    ErrorViaDynSendSync, &&&&ErrorProbe<'_, E>, [Deref<Target = dyn std::error::Error + Send + Sync + 'static>], "Display",
     |error| ErrorRecord { kind: type_name::<E>().to_owned(), ..ErrorRecord::from_error(&**error) }
 );
 error_level!(
     /// A handle on a `dyn Error` (`Box<dyn Error>`).
-    ErrorViaDyn, &&&ErrorProbe<'_, E>, [Deref<Target = dyn std::error::Error + 'static>],
+    ErrorViaDyn, &&&ErrorProbe<'_, E>, [Deref<Target = dyn std::error::Error + 'static>], "Display",
     |error| ErrorRecord { kind: type_name::<E>().to_owned(), ..ErrorRecord::from_error(&**error) }
 );
 error_level!(
     /// Anything `Display`.
-    ErrorViaDisplay, &&ErrorProbe<'_, E>, [Display],
+    ErrorViaDisplay, &&ErrorProbe<'_, E>, [Display], "Display",
     |error| ErrorRecord::new(type_name::<E>(), error.to_string())
 );
 error_level!(
     /// Anything `Debug`.
-    ErrorViaDebug, &ErrorProbe<'_, E>, [Debug],
+    ErrorViaDebug, &ErrorProbe<'_, E>, [Debug], "Debug",
     |error| ErrorRecord::new(type_name::<E>(), format!("{error:?}"))
 );
 
@@ -229,7 +242,8 @@ pub trait NodesViaDependencies {
 
 impl<T: Dependencies + ?Sized> NodesViaDependencies for &NodeProbe<'_, T> {
     fn __trace_nodes(&self, nodes: &mut Vec<NodeId>) {
-        self.0.collect_nodes(nodes);
+        // A panicking impl of the user's own adds what it found before it panicked.
+        let _ = catch_unwind(AssertUnwindSafe(|| self.0.collect_nodes(nodes)));
     }
 }
 
@@ -254,7 +268,8 @@ pub trait UsageViaTrait {
 
 impl<T: LlmUsage + ?Sized> UsageViaTrait for &UsageProbe<'_, T> {
     fn __trace_usage(&self) -> (Option<u64>, Option<u64>) {
-        (self.0.input_tokens(), self.0.output_tokens())
+        // A panicking impl of the user's own records no usage.
+        catch_unwind(AssertUnwindSafe(|| (self.0.input_tokens(), self.0.output_tokens()))).unwrap_or((None, None))
     }
 }
 

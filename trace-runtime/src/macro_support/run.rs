@@ -19,7 +19,8 @@ use crate::call::Call;
 pub fn run_sync<R>(call: Call, body: impl FnOnce() -> R, finish: impl FnOnce(Call, &R)) -> R {
     match catch_unwind(AssertUnwindSafe(body)) {
         Ok(value) => {
-            finish(call, &value);
+            // The caller gets its value back whatever the finish does (see `finish_with`).
+            let _ = catch_unwind(AssertUnwindSafe(|| finish(call, &value)));
             value
         }
         Err(payload) => {
@@ -89,8 +90,13 @@ fn unreachable_call() -> ! {
 #[cold]
 #[inline(never)]
 pub fn capture_inputs(call: &mut Option<Call>, capture: impl FnOnce(&mut Call)) {
-    if let Some(call) = call {
-        capture(call);
+    if let Some(open) = call {
+        // Every user impl the capture calls is guarded where it is called; should anything
+        // else panic, the call ends there (recorded as cancelled) rather than the panic
+        // reaching the caller.
+        if catch_unwind(AssertUnwindSafe(|| capture(open))).is_err() {
+            *call = None;
+        }
     }
 }
 
@@ -98,7 +104,9 @@ pub fn capture_inputs(call: &mut Option<Call>, capture: impl FnOnce(&mut Call)) 
 #[cold]
 #[inline(never)]
 pub fn finish_with<R: ?Sized>(call: Call, returned: &R, finish: impl FnOnce(Call, &R)) {
-    finish(call, returned);
+    // As in `capture_inputs`: the caller gets its value back whatever happens here (the
+    // call, dropped while unwinding, is recorded as panicked).
+    let _ = catch_unwind(AssertUnwindSafe(|| finish(call, returned)));
 }
 
 /// Records the end of a call that returned (its output, if any, already captured).

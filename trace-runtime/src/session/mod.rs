@@ -8,7 +8,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use trace_core::graph::InferenceGraph;
-use trace_core::{Event, EventChunk, Events, Map, Message, Reward, SessionStatus, SessionTrace, TimeStep, capture};
+use trace_core::{Event, EventChunk, Events, Map, Message, Reward, SessionStatus, SessionTrace, TimeStep};
 
 use crate::clock::SessionClock;
 use crate::error::TraceError;
@@ -163,7 +163,7 @@ impl Session {
     /// `SessionTracer::stats().rejected_after_end`.
     pub fn set_metadata(&self, key: impl Into<String>, value: impl Serialize) {
         let key = key.into();
-        let value = self.policy().apply(&key, capture::to_value(&value));
+        let value = crate::capture::capture_value(self.policy(), &key, &value);
         let mut state = lock(&self.inner.state);
         if state.ended {
             self.count_rejected();

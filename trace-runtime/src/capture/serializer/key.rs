@@ -13,7 +13,7 @@ pub(super) struct KeyWriter<'w, 'a>(pub(super) &'w mut JsonWriter<'a>, pub(super
 
 impl KeyWriter<'_, '_> {
     fn text(self, key: &str) -> Result<bool, Failure> {
-        self.0.key(self.1, key)
+        Ok(self.0.key(self.1, key))
     }
 
     fn integer(self, key: impl itoa::Integer) -> Result<bool, Failure> {

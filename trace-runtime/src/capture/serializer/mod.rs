@@ -1,16 +1,23 @@
-//! A `serde` serializer that writes compact JSON straight into a [`TextBuffer`] and applies
-//! the capture policy's key redaction as it goes: a value under a redacted key — a struct
-//! field, a map key, an enum variant, at any depth — is written as `"[REDACTED]"`.
+//! A `serde` serializer that writes compact JSON straight into a [`TextBuffer`] under the
+//! capture policy, in one pass over the value:
+//!
+//! - a value under a redacted key — a struct field, a map key, an enum variant, at any
+//!   depth — is written as `"[REDACTED]"`, and the secrets inside string values are
+//!   redacted as the strings are written;
+//! - past the policy's depth the rest of a value is the depth marker, and the writer never
+//!   recurses further into it, so a value nested 10,000 deep costs a few frames;
+//! - past the byte limit the text is counted but not kept (a little over the limit stays in
+//!   the buffer, the rest is measured and dropped), so an over-long value costs its length
+//!   in time and the limit in memory.
 //!
 //! It writes what `serde_json` would (through trace-core's JSON primitives: numbers with
 //! `itoa` and `zmij`, strings escaped the same way, non-finite floats as `null`), but
-//! without a writer call per piece, and it stops as soon as the text passes its byte limit,
-//! so an over-long value costs no more than the limit.
+//! without a writer call per piece.
 
 use std::fmt::{self, Display, Write as _};
 
 use serde::ser::{self, Serialize};
-use trace_core::json::{escape, float, needs_no_escape};
+use trace_core::json::{escape, escaped_len, float, needs_no_escape};
 use trace_core::{CapturePolicy, REDACTED};
 
 use super::buffer::TextBuffer;
@@ -20,11 +27,13 @@ mod key;
 
 use compound::Compound;
 
+/// How much past the limit the buffer may hold before what is past the limit is counted
+/// and dropped.
+const SPILL: usize = 4096;
+
 /// Why a value was not written.
 #[derive(Debug)]
 pub(crate) enum Failure {
-    /// Its text passed the byte limit.
-    OverLimit,
     /// Its `Serialize` implementation failed (or a map key is not a string).
     Custom(String),
 }
@@ -32,7 +41,6 @@ pub(crate) enum Failure {
 impl Display for Failure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Failure::OverLimit => f.write_str("the value is over the capture limit"),
             Failure::Custom(message) => f.write_str(message),
         }
     }
@@ -46,69 +54,144 @@ impl ser::Error for Failure {
     }
 }
 
-/// Writes `value` at the end of `out` as JSON of at most `limit` bytes, redacting under
-/// `policy`'s keys. On failure `out` holds part of the text: truncate it.
+/// How a value was written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Written {
+    /// Whole, within the limit.
+    Whole,
+    /// Past the limit: the buffer holds at least the limit's worth of the text's start;
+    /// the whole text is `len` bytes.
+    Cut {
+        /// The length of the whole text.
+        len: usize,
+    },
+}
+
+/// Writes `value` at the end of `out` as JSON under `policy`. On failure `out` holds part
+/// of the text: truncate it.
 #[inline]
 pub(crate) fn write<T: Serialize + ?Sized>(
     out: &mut TextBuffer,
     policy: &CapturePolicy,
-    limit: usize,
     value: &T,
-) -> Result<(), Failure> {
-    let mut writer = JsonWriter {
-        end: out.len().saturating_add(limit),
-        out,
-        policy,
-    };
+) -> Result<Written, Failure> {
+    let mut writer = JsonWriter::new(out, policy);
     value.serialize(&mut writer)?;
-    writer.check()
+    Ok(writer.finish())
 }
 
-/// Writes the `Debug` text of `text` at the end of `out` as a JSON string of at most
-/// `limit` bytes.
-pub(crate) fn write_debug(out: &mut TextBuffer, limit: usize, text: &dyn fmt::Debug) -> Result<(), Failure> {
-    let end = out.len().saturating_add(limit);
-    out.push(b'"');
-    let mut escaper = Escaper { out, end, over: false };
-    let written = write!(escaper, "{text:?}");
-    if escaper.over {
-        return Err(Failure::OverLimit);
-    }
-    written.map_err(|_| Failure::Custom("a `Debug` implementation failed".to_owned()))?;
-    out.push(b'"');
-    if out.len() > end {
-        return Err(Failure::OverLimit);
-    }
-    Ok(())
+/// Writes a string at the end of `out` as a JSON string under `policy`.
+#[inline]
+pub(crate) fn write_str(out: &mut TextBuffer, policy: &CapturePolicy, text: &str) -> Written {
+    let mut writer = JsonWriter::new(out, policy);
+    writer.string(text);
+    writer.finish()
+}
+
+/// Writes the `Debug` text of `value` at the end of `out` as a JSON string under `policy`.
+pub(crate) fn write_debug(
+    out: &mut TextBuffer,
+    policy: &CapturePolicy,
+    value: &dyn fmt::Debug,
+) -> Result<Written, Failure> {
+    let mut writer = JsonWriter::new(out, policy);
+    writer.formatted("Debug", format_args!("{value:?}"))?;
+    Ok(writer.finish())
 }
 
 struct JsonWriter<'a> {
     out: &'a mut TextBuffer,
     policy: &'a CapturePolicy,
+    /// Where the value starts.
+    start: usize,
     /// The length the text may reach.
     end: usize,
+    /// How many bytes were written past `end` and dropped.
+    spilled: usize,
+    /// How many levels deep the value being written is.
+    depth: usize,
 }
 
-impl JsonWriter<'_> {
+impl<'a> JsonWriter<'a> {
     #[inline]
-    fn check(&self) -> Result<(), Failure> {
-        if self.out.len() > self.end {
-            Err(Failure::OverLimit)
-        } else {
-            Ok(())
+    fn new(out: &'a mut TextBuffer, policy: &'a CapturePolicy) -> Self {
+        let start = out.len();
+        JsonWriter {
+            end: start.saturating_add(policy.value_byte_limit()),
+            start,
+            out,
+            policy,
+            spilled: 0,
+            depth: 0,
         }
     }
 
     #[inline]
-    fn string(&mut self, text: &str) -> Result<(), Failure> {
-        self.quoted(b"", text, b"\"")
+    fn finish(self) -> Written {
+        if self.spilled == 0 && self.out.len() <= self.end {
+            Written::Whole
+        } else {
+            Written::Cut {
+                len: self.out.len() - self.start + self.spilled,
+            }
+        }
+    }
+
+    /// Drops what the buffer holds past the limit once there is much of it, counting it.
+    #[inline]
+    fn spill(&mut self) {
+        if self.out.len() > self.end.saturating_add(SPILL) {
+            self.spill_now();
+        }
+    }
+
+    #[cold]
+    fn spill_now(&mut self) {
+        self.spilled += self.out.len() - self.end;
+        self.out.truncate(self.end);
+    }
+
+    /// Whether the text is past its limit already.
+    #[inline]
+    fn is_cut(&self) -> bool {
+        self.spilled > 0 || self.out.len() > self.end
+    }
+
+    /// A string value: its secrets redacted.
+    #[inline]
+    fn string(&mut self, text: &str) {
+        if self.policy.may_hold_secret(text.len()) {
+            return self.secret_string(text);
+        }
+        self.quoted(b"", text, b"\"");
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn secret_string(&mut self, text: &str) {
+        // Of a string longer than what can be kept, only the start is looked at.
+        let room = self.end.saturating_sub(self.out.len());
+        if text.len() > room.saturating_add(SPILL) {
+            let kept = floor_char_boundary(text, room);
+            let rest = escaped_len(&text.as_bytes()[kept..]);
+            match self.policy.redact_string(&text[..kept], true) {
+                Some(redacted) => self.quoted(b"", &redacted, b""),
+                None => self.quoted(b"", &text[..kept], b""),
+            }
+            self.spilled += rest + 1;
+            return self.spill_now();
+        }
+        match self.policy.redact_string(text, false) {
+            Some(redacted) => self.quoted(b"", &redacted, b"\""),
+            None => self.quoted(b"", text, b"\""),
+        }
     }
 
     /// Writes `lead`, `text` as a JSON string, then `trail`.
     #[inline]
-    fn quoted(&mut self, lead: &[u8], text: &str, trail: &[u8]) -> Result<(), Failure> {
-        if text.len() > self.end.saturating_sub(self.out.len()) {
-            return Err(Failure::OverLimit);
+    fn quoted(&mut self, lead: &[u8], text: &str, trail: &[u8]) {
+        if text.len() > self.end.saturating_add(SPILL).saturating_sub(self.out.len()) {
+            return self.long_quoted(lead, text, trail);
         }
         if needs_no_escape(text) {
             self.out.extend_all([lead, b"\"", text.as_bytes(), trail]);
@@ -117,18 +200,60 @@ impl JsonWriter<'_> {
             escape(self.out, text);
             self.out.extend(trail);
         }
-        Ok(())
+        self.spill();
+    }
+
+    /// A string longer than what may be kept of it: the start of it escaped, the rest
+    /// counted.
+    #[cold]
+    #[inline(never)]
+    fn long_quoted(&mut self, lead: &[u8], text: &str, trail: &[u8]) {
+        let kept = floor_char_boundary(text, self.end.saturating_sub(self.out.len()));
+        self.out.extend_all([lead, b"\""]);
+        escape(self.out, &text[..kept]);
+        self.spilled += escaped_len(&text.as_bytes()[kept..]) + trail.len();
+        self.spill_now();
     }
 
     /// Writes `lead`, then `"key":`; says whether the value under it is to be redacted.
     #[inline]
-    fn key(&mut self, lead: &[u8], key: &str) -> Result<bool, Failure> {
-        self.quoted(lead, key, b"\":")?;
-        Ok(self.policy.is_redacted(key))
+    fn key(&mut self, lead: &[u8], key: &str) -> bool {
+        self.quoted(lead, key, b"\":");
+        self.policy.is_redacted(key)
     }
 
     fn redacted(&mut self) {
         self.out.extend_all([b"\"", REDACTED.as_bytes(), b"\""]);
+    }
+
+    /// Whether a value nested one level further would be past the depth limit; if so, the
+    /// depth marker is written in its place.
+    #[inline]
+    fn too_deep(&mut self) -> bool {
+        if self.depth < self.policy.depth_limit() {
+            return false;
+        }
+        self.depth_marker();
+        true
+    }
+
+    #[cold]
+    fn depth_marker(&mut self) {
+        self.out.extend(br#"{"$truncated":true,"depth":"#);
+        self.out.decimal(self.policy.depth_limit() as u64);
+        self.out.push(b'}');
+    }
+
+    /// Writes a value one level further down (inside `Some`, a newtype or a variant).
+    #[inline]
+    fn nested<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Failure> {
+        if self.too_deep() {
+            return Ok(());
+        }
+        self.depth += 1;
+        let written = value.serialize(&mut *self);
+        self.depth -= 1;
+        written
     }
 
     #[inline]
@@ -157,9 +282,70 @@ impl JsonWriter<'_> {
     }
 
     /// Opens `{"variant":` for an enum variant holding data.
-    fn variant(&mut self, variant: &'static str) -> Result<bool, Failure> {
+    fn variant(&mut self, variant: &'static str) -> bool {
         self.key(b"{", variant)
     }
+
+    /// Writes formatted text (`Debug` or `Display`) as a JSON string, escaped as it is
+    /// formatted, its secrets redacted. `what` names the trait, for the error.
+    fn formatted(&mut self, what: &str, arguments: fmt::Arguments<'_>) -> Result<(), Failure> {
+        let opening = self.out.len();
+        self.out.push(b'"');
+        let mut escaper = Escaper { writer: self };
+        if escaper.write_fmt(arguments).is_err() {
+            return Err(Failure::Custom(format!("{what} implementation returned an error")));
+        }
+        if self.is_cut() {
+            // The kept start is looked at when the cut value's marker is made.
+            self.spilled += 1;
+            return Ok(());
+        }
+        self.out.push(b'"');
+        if self.policy.may_hold_secret(self.out.len() - opening) {
+            self.redact_written_string(opening);
+        }
+        Ok(())
+    }
+
+    /// Redacts the secrets of the JSON string written from `opening` to the end.
+    #[cold]
+    #[inline(never)]
+    fn redact_written_string(&mut self, opening: usize) {
+        let written = &self.out.as_slice()[opening..];
+        if self.policy.has_patterns() {
+            // Patterns are matched against the text itself, not its escaped form.
+            if let Ok(text) = serde_json::from_slice::<String>(written)
+                && let Some(redacted) = self.policy.redact_string(&text, false)
+            {
+                self.out.truncate(opening);
+                self.quoted(b"", &redacted, b"\"");
+            }
+            return;
+        }
+        // The known secrets are the same in the escaped text: redacted in place.
+        let mut found = Vec::new();
+        self.policy
+            .find_known_secrets(&written[1..written.len() - 1], false, |range| found.push(range));
+        if found.is_empty() {
+            return;
+        }
+        let text = written[1..written.len() - 1].to_vec();
+        self.out.truncate(opening + 1);
+        let mut copied = 0;
+        for range in found {
+            self.out.extend_all([&text[copied..range.start], REDACTED.as_bytes()]);
+            copied = range.end;
+        }
+        self.out.extend_all([&text[copied..], b"\""]);
+    }
+}
+
+/// The largest character boundary of `text` at or below `at`.
+fn floor_char_boundary(text: &str, at: usize) -> usize {
+    if at >= text.len() {
+        return text.len();
+    }
+    (0..=at).rev().find(|&at| text.is_char_boundary(at)).unwrap_or(0)
 }
 
 impl<'w, 'a> ser::Serializer for &'w mut JsonWriter<'a> {
@@ -227,11 +413,13 @@ impl<'w, 'a> ser::Serializer for &'w mut JsonWriter<'a> {
     }
 
     fn serialize_char(self, value: char) -> Result<(), Failure> {
-        self.string(value.encode_utf8(&mut [0; 4]))
+        self.string(value.encode_utf8(&mut [0; 4]));
+        Ok(())
     }
 
     fn serialize_str(self, value: &str) -> Result<(), Failure> {
-        self.string(value)
+        self.string(value);
+        Ok(())
     }
 
     fn serialize_bytes(self, value: &[u8]) -> Result<(), Failure> {
@@ -247,7 +435,7 @@ impl<'w, 'a> ser::Serializer for &'w mut JsonWriter<'a> {
     }
 
     fn serialize_some<T: Serialize + ?Sized>(self, value: &T) -> Result<(), Failure> {
-        value.serialize(self)
+        self.nested(value)
     }
 
     fn serialize_unit(self) -> Result<(), Failure> {
@@ -260,11 +448,12 @@ impl<'w, 'a> ser::Serializer for &'w mut JsonWriter<'a> {
     }
 
     fn serialize_unit_variant(self, _name: &'static str, _index: u32, variant: &'static str) -> Result<(), Failure> {
-        self.string(variant)
+        self.quoted(b"", variant, b"\"");
+        Ok(())
     }
 
     fn serialize_newtype_struct<T: Serialize + ?Sized>(self, _name: &'static str, value: &T) -> Result<(), Failure> {
-        value.serialize(self)
+        self.nested(value)
     }
 
     fn serialize_newtype_variant<T: Serialize + ?Sized>(
@@ -274,10 +463,10 @@ impl<'w, 'a> ser::Serializer for &'w mut JsonWriter<'a> {
         variant: &'static str,
         value: &T,
     ) -> Result<(), Failure> {
-        if self.variant(variant)? {
+        if self.variant(variant) {
             self.redacted();
         } else {
-            value.serialize(&mut *self)?;
+            self.nested(value)?;
         }
         self.out.push(b'}');
         Ok(())
@@ -302,10 +491,12 @@ impl<'w, 'a> ser::Serializer for &'w mut JsonWriter<'a> {
         variant: &'static str,
         _len: usize,
     ) -> Result<Compound<'w, 'a>, Failure> {
-        let redacted = self.variant(variant)?;
-        let mut compound = Compound::open(self, b'[', b"]}");
-        compound.redact_next = redacted;
-        Ok(compound)
+        if self.variant(variant) {
+            // `{"Variant":"[REDACTED]"}`.
+            self.redacted();
+            return Ok(Compound::skipping(self, b"}"));
+        }
+        Ok(Compound::open(self, b'[', b"]}"))
     }
 
     fn serialize_map(self, _len: Option<usize>) -> Result<Compound<'w, 'a>, Failure> {
@@ -323,44 +514,32 @@ impl<'w, 'a> ser::Serializer for &'w mut JsonWriter<'a> {
         variant: &'static str,
         _len: usize,
     ) -> Result<Compound<'w, 'a>, Failure> {
-        let redacted = self.variant(variant)?;
-        let mut compound = Compound::open(self, b'{', b"}}");
-        compound.redact_next = redacted;
-        Ok(compound)
+        if self.variant(variant) {
+            self.redacted();
+            return Ok(Compound::skipping(self, b"}"));
+        }
+        Ok(Compound::open(self, b'{', b"}}"))
     }
 
     fn collect_str<T: Display + ?Sized>(self, value: &T) -> Result<(), Failure> {
-        let end = self.end;
-        self.out.push(b'"');
-        let mut escaper = Escaper {
-            out: self.out,
-            end,
-            over: false,
-        };
-        let written = write!(escaper, "{value}");
-        if escaper.over {
-            return Err(Failure::OverLimit);
-        }
-        written.map_err(|_| Failure::Custom("a `Display` implementation failed".to_owned()))?;
-        self.out.push(b'"');
-        Ok(())
+        self.formatted("Display", format_args!("{value}"))
     }
 }
 
-/// Escapes `Debug` or `Display` text into a JSON string as it is formatted, stopping past
-/// the limit.
-struct Escaper<'a> {
-    out: &'a mut TextBuffer,
-    end: usize,
-    over: bool,
+/// Escapes `Debug` or `Display` text into a JSON string as it is formatted, counting
+/// rather than keeping what passes the limit.
+struct Escaper<'w, 'a> {
+    writer: &'w mut JsonWriter<'a>,
 }
 
-impl fmt::Write for Escaper<'_> {
+impl fmt::Write for Escaper<'_, '_> {
     fn write_str(&mut self, text: &str) -> fmt::Result {
-        escape(self.out, text);
-        if self.out.len() > self.end {
-            self.over = true;
-            return Err(fmt::Error);
+        let writer = &mut *self.writer;
+        if writer.spilled > 0 {
+            writer.spilled += escaped_len(text.as_bytes());
+        } else {
+            escape(writer.out, text);
+            writer.spill();
         }
         Ok(())
     }

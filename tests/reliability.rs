@@ -1,0 +1,318 @@
+//! Faults and bad input a demanding user throws at the SDK, one test per row of
+//! docs/reliability.md, named after its case. Cases that could take the process down run in
+//! a child process (the test binary re-running itself).
+
+mod support;
+
+use std::fmt;
+
+use agent_trace::{CapturePolicy, SessionTracer, SqliteSink, TraceStore, TracerContext, trace_tool_call};
+use serde_json::{Value, json};
+use support::{TempDir, is_child, only_event, run_child, traced};
+
+/// A value whose `Debug` impl panics (and which has no `Serialize`).
+struct PanicsInDebug;
+
+impl fmt::Debug for PanicsInDebug {
+    fn fmt(&self, _: &mut fmt::Formatter<'_>) -> fmt::Result {
+        panic!("debug exploded")
+    }
+}
+
+#[trace_tool_call]
+fn takes_a_panicking_debug(label: &str, _value: PanicsInDebug) -> usize {
+    label.len()
+}
+
+#[trace_tool_call]
+fn returns_a_panicking_debug(n: u32) -> (u32, PanicsInDebug) {
+    (n, PanicsInDebug)
+}
+
+fn unserializable(reason: &str) -> Value {
+    json!({ "$unserializable": reason })
+}
+
+/// A tracer into a fresh store, and the store's directory.
+fn store_tracer(name: &str) -> (SessionTracer, TempDir) {
+    let dir = TempDir::new(name);
+    let tracer = SessionTracer::builder()
+        .sink(SqliteSink::open(dir.db()).expect("a store"))
+        .build();
+    (tracer, dir)
+}
+
+#[test]
+fn argument_whose_debug_panics() {
+    let (tracer, dir) = store_tracer("debug-argument");
+    let session = tracer.start_session_with_id("debug-argument");
+    let returned = TracerContext::new(&session).sync_scope(|| takes_a_panicking_debug("four", PanicsInDebug));
+    assert_eq!(returned, 4, "the body ran and its value came back");
+    let trace = session.end().unwrap();
+    let event = only_event(&trace);
+    assert_eq!(
+        event.inputs["label"],
+        json!("four"),
+        "the sibling argument keeps its value"
+    );
+    assert_eq!(
+        event.inputs["_value"],
+        unserializable("Debug implementation panicked: debug exploded")
+    );
+    assert_eq!(event.output, Some(json!(4)));
+    tracer.flush().unwrap();
+    let stored = TraceStore::open(dir.db())
+        .unwrap()
+        .get("debug-argument")
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.events[0].inputs, event.inputs, "the stored session reads back");
+}
+
+#[test]
+fn result_whose_debug_panics() {
+    let ((n, _), trace) = traced(|| returns_a_panicking_debug(7));
+    assert_eq!(n, 7, "the return value reaches the caller");
+    assert_eq!(
+        only_event(&trace).output,
+        Some(unserializable("Debug implementation panicked: debug exploded"))
+    );
+}
+
+/// `depth` arrays, one inside the other, around `1`.
+fn nested(depth: usize) -> Value {
+    (0..depth).fold(json!(1), |inner, _| Value::Array(vec![inner]))
+}
+
+/// How many arrays deep `value` goes before something else.
+fn array_depth(mut value: &Value) -> usize {
+    let mut depth = 0;
+    while let Value::Array(items) = value {
+        depth += 1;
+        value = &items[0];
+    }
+    depth
+}
+
+#[trace_tool_call]
+fn takes_a_deep_value(name: &str, deep: Value) -> usize {
+    drop(deep);
+    name.len()
+}
+
+#[test]
+fn value_nested_200_deep() {
+    let (tracer, dir) = store_tracer("deep-200");
+    let session = tracer.start_session_with_id("deep-200");
+    TracerContext::new(&session).sync_scope(|| {
+        takes_a_deep_value("first", nested(200));
+        takes_a_deep_value("second", json!([1, 2]));
+    });
+    let trace = session.end().unwrap();
+    tracer.flush().unwrap();
+    let stored = TraceStore::open(dir.db()).unwrap().get("deep-200").unwrap().unwrap();
+    assert_eq!(stored.events, trace.events, "the whole session reads back");
+    let first = &stored.events[0].inputs;
+    assert_eq!(
+        first["name"],
+        json!("first"),
+        "the sibling argument keeps its name and value"
+    );
+    assert_eq!(array_depth(&first["deep"]), 64);
+    let mut innermost = &first["deep"];
+    while let Value::Array(items) = innermost {
+        innermost = &items[0];
+    }
+    assert_eq!(innermost, &json!({"$truncated": true, "depth": 64}));
+    assert_eq!(stored.events[1].inputs["deep"], json!([1, 2]));
+}
+
+#[trace_tool_call]
+fn reads_a_deep_value(deep: &Value) -> bool {
+    deep.is_array()
+}
+
+#[test]
+fn value_nested_10000_deep_on_a_2_mib_stack() {
+    const NAME: &str = "value_nested_10000_deep_on_a_2_mib_stack";
+    if is_child(NAME) {
+        // Built and dropped on a large stack: only the capture runs on the small one.
+        let deep = std::thread::Builder::new()
+            .stack_size(256 << 20)
+            .spawn(|| nested(10_000))
+            .unwrap()
+            .join()
+            .unwrap();
+        let (deep, trace) = std::thread::Builder::new()
+            .stack_size(2 << 20)
+            .spawn(move || {
+                let session = SessionTracer::default().start_session();
+                // Cloning or dropping it recurses too: the program keeps it and reads it.
+                assert!(TracerContext::new(&session).sync_scope(|| reads_a_deep_value(&deep)));
+                (deep, session.end().unwrap())
+            })
+            .unwrap()
+            .join()
+            .unwrap();
+        let event = only_event(&trace);
+        assert_eq!(array_depth(&event.inputs["deep"]), 64);
+        println!("recorded: depth {}", array_depth(&event.inputs["deep"]));
+        std::thread::Builder::new()
+            .stack_size(256 << 20)
+            .spawn(move || drop(deep))
+            .unwrap()
+            .join()
+            .unwrap();
+        return;
+    }
+    let output = run_child(NAME, &[]);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success() && stdout.contains("recorded: depth 64"),
+        "the child records the value and exits normally: {:?}\n{stdout}\n{}",
+        output.status,
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+#[trace_tool_call]
+fn takes_a_long_text(text: String) -> usize {
+    text.len()
+}
+
+#[test]
+fn string_argument_of_100_mb() {
+    let text = "abc \"quoted\"\n".repeat(100_000_000 / 13);
+    let len = text.len();
+    let (returned, trace) = traced(|| takes_a_long_text(text));
+    assert_eq!(returned, len);
+    let captured = &only_event(&trace).inputs["text"];
+    assert_eq!(captured["$truncated"], json!(true));
+    // Every 13-byte piece escapes to 16 bytes, and the quotes around the whole.
+    assert_eq!(captured["len"], json!(len / 13 * 16 + 2));
+    let head = captured["head"].as_str().unwrap();
+    assert!(head.len() <= 64 * 1024 && head.len() > 60 * 1024, "{}", head.len());
+    assert!(head.starts_with(r#""abc \"quoted\"\nabc"#), "{}", &head[..40]);
+}
+
+#[trace_tool_call]
+fn sends_headers(url: &str, headers: Vec<(String, String)>) -> usize {
+    url.len() + headers.len()
+}
+
+#[test]
+fn bearer_token_in_a_list_of_pairs() {
+    let headers = vec![
+        (
+            "Authorization".to_owned(),
+            "Bearer eyJhbGciOi.secret-value-123".to_owned(),
+        ),
+        ("Accept".to_owned(), "application/json".to_owned()),
+    ];
+    let (_, trace) = traced(|| sends_headers("https://api.example.com", headers));
+    let inputs = &only_event(&trace).inputs;
+    assert_eq!(
+        inputs["headers"],
+        json!([["Authorization", "Bearer [REDACTED]"], ["Accept", "application/json"]])
+    );
+    let text = serde_json::to_string(&trace).unwrap();
+    assert!(!text.contains("secret-value-123"), "the token is nowhere in the trace");
+}
+
+#[derive(Debug)]
+#[allow(dead_code)]
+struct ClientConfig {
+    base_url: &'static str,
+    key: &'static str,
+}
+
+#[trace_tool_call]
+fn connects(config: ClientConfig, prompt: &str) -> usize {
+    config.base_url.len() + prompt.len()
+}
+
+#[test]
+fn secrets_inside_values_are_redacted_at_any_depth() {
+    let config = ClientConfig {
+        base_url: "https://api.example.com",
+        key: "sk-ant-api03-AbCdEfGhIjKlMnOpQrStUvWxYz012345",
+    };
+    let (_, trace) = traced(|| connects(config, "my AWS key is AKIAIOSFODNN7EXAMPLE, keep it"));
+    let inputs = &only_event(&trace).inputs;
+    assert_eq!(
+        inputs["config"],
+        json!(r#"ClientConfig { base_url: "https://api.example.com", key: "[REDACTED]" }"#),
+        "a value captured through `Debug` is redacted too"
+    );
+    assert_eq!(inputs["prompt"], json!("my AWS key is [REDACTED], keep it"));
+}
+
+#[test]
+fn redaction_patterns_of_ones_own_and_the_off_switch() {
+    let policy = CapturePolicy::default()
+        .redact_known_secrets(false)
+        .redact_pattern(r"\b\d{3}-\d{2}-\d{4}\b")
+        .unwrap();
+    let session = SessionTracer::builder().capture(policy).build().start_session();
+    TracerContext::new(&session).sync_scope(|| {
+        sends_headers(
+            "ssn 123-45-6789",
+            vec![("Authorization".to_owned(), "Bearer abcdefgh12345678".to_owned())],
+        )
+    });
+    let trace = session.end().unwrap();
+    let inputs = &only_event(&trace).inputs;
+    assert_eq!(inputs["url"], json!("ssn [REDACTED]"));
+    assert_eq!(
+        inputs["headers"][0][1],
+        json!("Bearer abcdefgh12345678"),
+        "built-in shapes off"
+    );
+    let error = CapturePolicy::default().redact_pattern("(unclosed").unwrap_err();
+    assert!(error.to_string().contains("`(unclosed`"), "{error}");
+}
+
+#[test]
+fn redaction_function_that_panics() {
+    let policy = CapturePolicy::default().redact_with(|name, _| {
+        if name == "url" {
+            panic!("redactor exploded")
+        }
+    });
+    let session = SessionTracer::builder().capture(policy).build().start_session();
+    let returned = TracerContext::new(&session).sync_scope(|| sends_headers("abc", Vec::new()));
+    assert_eq!(returned, 3);
+    let trace = session.end().unwrap();
+    let inputs = &only_event(&trace).inputs;
+    assert_eq!(
+        inputs["url"],
+        unserializable("redact_with function panicked: redactor exploded")
+    );
+    assert_eq!(inputs["headers"], json!([]));
+}
+
+/// An error whose `Display` impl panics.
+#[derive(Debug)]
+struct PanicsInDisplay;
+
+impl fmt::Display for PanicsInDisplay {
+    fn fmt(&self, _: &mut fmt::Formatter<'_>) -> fmt::Result {
+        panic!("display exploded")
+    }
+}
+
+impl std::error::Error for PanicsInDisplay {}
+
+#[trace_tool_call]
+fn fails_with_a_panicking_display(n: u32) -> Result<u32, PanicsInDisplay> {
+    if n == 0 { Err(PanicsInDisplay) } else { Ok(n) }
+}
+
+#[test]
+fn error_whose_display_panics() {
+    let (returned, trace) = traced(|| fails_with_a_panicking_display(0));
+    assert!(returned.is_err(), "the caller gets the error");
+    let error = only_event(&trace).error.as_ref().unwrap();
+    assert_eq!(error.message, "<Display implementation panicked: display exploded>");
+    assert!(error.kind.ends_with("PanicsInDisplay"), "{}", error.kind);
+}
