@@ -316,3 +316,119 @@ fn error_whose_display_panics() {
     assert_eq!(error.message, "<Display implementation panicked: display exploded>");
     assert!(error.kind.ends_with("PanicsInDisplay"), "{}", error.kind);
 }
+
+#[trace_tool_call]
+fn looks_up(query: &str, limit: u32) -> Vec<u32> {
+    (0..limit.min(query.len() as u32)).collect()
+}
+
+/// A store holding one session of three calls, and the `data` of its second event.
+fn store_of_three(name: &str) -> (TempDir, String) {
+    let (tracer, dir) = store_tracer(name);
+    let session = tracer.start_session_with_id(name);
+    TracerContext::new(&session).sync_scope(|| {
+        looks_up("first", 2);
+        looks_up("second", 3);
+        looks_up("third", 1);
+    });
+    session.end().unwrap();
+    tracer.flush().unwrap();
+    drop(tracer);
+    let data: String = rusqlite::Connection::open(dir.db())
+        .unwrap()
+        .query_row("SELECT data FROM events WHERE id = 2", [], |row| row.get(0))
+        .unwrap();
+    (dir, data)
+}
+
+fn set_event_data(dir: &TempDir, data: &str) {
+    let connection = rusqlite::Connection::open(dir.db()).unwrap();
+    let changed = connection
+        .execute("UPDATE events SET data = ?1 WHERE id = 2", [data])
+        .unwrap();
+    assert_eq!(changed, 1);
+}
+
+#[test]
+fn stored_event_cut_off_mid_value() {
+    let (dir, data) = store_of_three("cut-off-row");
+    // What an older version left when a `Debug` impl panicked mid-write.
+    let broken = data.replace(r#""inputs":{"#, r#""inputs":{"value":""#);
+    assert_ne!(broken, data);
+    set_event_data(&dir, &broken);
+    let trace = TraceStore::open(dir.db()).unwrap().get("cut-off-row").unwrap().unwrap();
+    assert_eq!(trace.events.len(), 3, "the session reads, every event in it");
+    assert_eq!(trace.events[0].inputs["query"], json!("first"));
+    assert_eq!(trace.events[2].inputs["query"], json!("third"));
+    let broken = &trace.events[1];
+    assert_eq!((broken.id, broken.name.as_str()), (2, "looks_up"));
+    assert_eq!(
+        broken.system_id, trace.events[0].system_id,
+        "the store's own fields read"
+    );
+    assert!(broken.duration > std::time::Duration::ZERO);
+    let reason = broken.inputs["$unreadable"].as_str().expect("the inputs' marker");
+    assert!(!reason.is_empty());
+    assert_eq!(broken.output, Some(json!([0, 1, 2])), "the output beside it reads");
+}
+
+#[test]
+fn stored_value_nested_past_the_reading_depth() {
+    let (dir, data) = store_of_three("too-deep-row");
+    let deep = serde_json::to_string(&nested(200)).unwrap();
+    let broken = data.replace(r#""query":"second""#, &format!(r#""query":{deep}"#));
+    set_event_data(&dir, &broken);
+    let trace = TraceStore::open(dir.db())
+        .unwrap()
+        .get("too-deep-row")
+        .unwrap()
+        .unwrap();
+    assert_eq!(trace.events.len(), 3);
+    let reason = trace.events[1].inputs["$unreadable"]
+        .as_str()
+        .expect("the inputs' marker");
+    assert!(reason.contains("recursion limit"), "{reason}");
+    assert_eq!(trace.events[1].output, Some(json!([0, 1, 2])));
+    assert_eq!(trace.events[2].inputs["limit"], json!(1));
+}
+
+#[test]
+fn stored_row_that_is_not_json_at_all() {
+    let (dir, _) = store_of_three("garbage-row");
+    set_event_data(&dir, "\u{1}not json");
+    let store = TraceStore::open(dir.db()).unwrap();
+    let trace = store.get("garbage-row").unwrap().unwrap();
+    assert_eq!(trace.events.len(), 3);
+    let broken = &trace.events[1];
+    assert_eq!(broken.name, "looks_up", "the columns read");
+    assert!(
+        broken.metadata.contains_key("$unreadable.started_at"),
+        "{:?}",
+        broken.metadata
+    );
+    assert_eq!(trace.events[2].inputs["query"], json!("third"));
+}
+
+#[test]
+fn stored_session_metadata_unreadable() {
+    let (dir, _) = store_of_three("bad-metadata");
+    rusqlite::Connection::open(dir.db())
+        .unwrap()
+        .execute("UPDATE sessions SET metadata = '{\"a\":', messages = 'null x'", [])
+        .unwrap();
+    let store = TraceStore::open(dir.db()).unwrap();
+    let trace = store.get("bad-metadata").unwrap().unwrap();
+    assert_eq!(trace.events.len(), 3);
+    assert!(
+        trace.metadata.contains_key("$unreadable.metadata"),
+        "{:?}",
+        trace.metadata
+    );
+    assert!(
+        trace.metadata.contains_key("$unreadable.messages"),
+        "{:?}",
+        trace.metadata
+    );
+    let listed = store.list(&agent_trace::TraceFilter::default()).unwrap();
+    assert_eq!(listed.len(), 1, "the session is listed");
+}

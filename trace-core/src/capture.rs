@@ -49,3 +49,20 @@ pub fn unserializable(reason: &str) -> Value {
     marker.insert(UNSERIALIZABLE_KEY.to_owned(), Value::String(reason.to_owned()));
     Value::Object(marker)
 }
+
+/// The key of the marker for a stored value that could not be read back.
+pub const UNREADABLE_KEY: &str = "$unreadable";
+
+/// The marker for a stored value that could not be read back, with the reason: what a
+/// store returns in place of a field it cannot decode, so that the rest of the session
+/// still reads.
+///
+/// ```
+/// use agent_trace::capture::unreadable;
+/// assert_eq!(unreadable("EOF while parsing"), serde_json::json!({"$unreadable": "EOF while parsing"}));
+/// ```
+pub fn unreadable(reason: &str) -> Value {
+    let mut marker = Map::new();
+    marker.insert(UNREADABLE_KEY.to_owned(), Value::String(reason.to_owned()));
+    Value::Object(marker)
+}

@@ -97,8 +97,16 @@ pub(crate) struct EventRow<'a> {
     pub(crate) data: &'a str,
 }
 
+/// The event stored in a row, or what can be read of it (see [`salvage`](super::salvage)).
+pub(crate) fn decode(row: EventRow<'_>) -> Event {
+    match decode_exactly(&row) {
+        Ok(event) => event,
+        Err(reason) => super::salvage::salvage(row, &reason),
+    }
+}
+
 /// The event stored in a row; the error says what does not decode.
-pub(crate) fn decode(row: EventRow<'_>) -> Result<Event, String> {
+fn decode_exactly(row: &EventRow<'_>) -> Result<Event, String> {
     if row.data.starts_with("{\"id\":") {
         return serde_json::from_str(row.data).map_err(|e| e.to_string());
     }
@@ -113,7 +121,7 @@ pub(crate) fn decode(row: EventRow<'_>) -> Result<Event, String> {
         parent: stored.parent,
         kind: stored.kind,
         system_id: stored.system_id,
-        name: row.name,
+        name: row.name.clone(),
         module_path: stored.module_path,
         turn: stored.turn,
         timestep: stored.timestep,
@@ -167,7 +175,7 @@ mod tests {
     fn round_trip(event: &Event) -> Event {
         let data = encoded(event);
         let data = String::from_utf8(data).expect("JSON is UTF-8");
-        decode(EventRow {
+        decode_exactly(&EventRow {
             id: event.id,
             name: event.name.clone(),
             outcome: event.outcome.as_str(),
@@ -200,7 +208,7 @@ mod tests {
         let mut event = event(1);
         event.output = Some(Value::from(4));
         let data = serde_json::to_string(&event).expect("serializes");
-        let back = decode(EventRow {
+        let back = decode_exactly(&EventRow {
             id: 1,
             name: "search".to_owned(),
             outcome: "ok",
@@ -212,7 +220,7 @@ mod tests {
     #[test]
     fn an_unknown_outcome_is_named() {
         let data = String::from_utf8(encoded(&event(1))).expect("JSON is UTF-8");
-        let error = decode(EventRow {
+        let error = decode_exactly(&EventRow {
             id: 1,
             name: "search".to_owned(),
             outcome: "maybe",

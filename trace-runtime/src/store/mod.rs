@@ -6,6 +6,7 @@
 mod codec;
 mod event_row;
 mod read;
+mod salvage;
 mod schema;
 mod sink;
 mod write;

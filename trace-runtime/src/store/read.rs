@@ -34,14 +34,23 @@ impl Decoder<'_> {
         row.get(column).map_err(|e| self.sql(e))
     }
 
-    fn json<T: serde::de::DeserializeOwned>(
+    /// A JSON column that may not decode: its default then, with the reason noted under
+    /// `$unreadable.<what>` (a session is read whatever one column holds).
+    fn json_or_default<T: serde::de::DeserializeOwned + Default>(
         &self,
         row: &Row<'_>,
         column: usize,
         what: &'static str,
+        notes: &mut Map,
     ) -> Result<T, StoreError> {
         let text: String = self.get(row, column)?;
-        codec::json_back(&text).map_err(|e| self.corrupt(what, e))
+        Ok(codec::json_back(&text).unwrap_or_else(|error| {
+            notes.insert(
+                format!("$unreadable.{what}"),
+                serde_json::Value::from(error.to_string()),
+            );
+            T::default()
+        }))
     }
 
     fn time(
@@ -90,6 +99,7 @@ pub(super) fn session(
     let row = header
         .query_row([session_id], |row| {
             Ok((|| {
+                let mut notes = Map::new();
                 Ok::<_, StoreError>((
                     decoder.get::<i64>(row, 0)?,
                     SessionTrace {
@@ -97,20 +107,24 @@ pub(super) fn session(
                         started_at: decoder.time(row, 1, "started_at")?,
                         ended_at: decoder.time_opt(row, 2, "ended_at")?,
                         status: decoder.status(row, 3)?,
-                        metadata: decoder.json(row, 4, "metadata")?,
-                        timesteps: decoder.json(row, 5, "timesteps")?,
-                        messages: decoder.json(row, 6, "messages")?,
-                        rewards: decoder.json(row, 7, "rewards")?,
-                        graph: decoder.json(row, 8, "graph")?,
+                        metadata: Map::new(),
+                        timesteps: decoder.json_or_default(row, 5, "timesteps", &mut notes)?,
+                        messages: decoder.json_or_default(row, 6, "messages", &mut notes)?,
+                        rewards: decoder.json_or_default(row, 7, "rewards", &mut notes)?,
+                        graph: decoder.json_or_default(row, 8, "graph", &mut notes)?,
                         events: trace_core::Events::new(),
                     },
+                    decoder.json_or_default::<Map>(row, 4, "metadata", &mut notes)?,
+                    notes,
                 ))
             })())
         })
         .optional()
         .map_err(sql)?;
     let Some(decoded) = row else { return Ok(None) };
-    let (sid, mut trace) = decoded?;
+    let (sid, mut trace, metadata, notes) = decoded?;
+    trace.metadata = metadata;
+    trace.metadata.extend(notes);
 
     let mut events = connection
         .prepare_cached("SELECT id, name, outcome, data FROM events WHERE sid = ?1 ORDER BY id")
@@ -125,8 +139,7 @@ pub(super) fn session(
             name: decoder.get(row, 1)?,
             outcome: &outcome,
             data: &data,
-        })
-        .map_err(|detail| decoder.corrupt("event", detail))?;
+        });
         trace.events.push(event);
     }
     Ok(Some(trace))
@@ -189,7 +202,9 @@ pub(super) fn list(
             path,
             session_id: &session_id,
         };
-        let metadata: Map = decoder.json(row, 6, "metadata")?;
+        let mut metadata: Map = Map::new();
+        let read: Map = decoder.json_or_default(row, 6, "metadata", &mut metadata)?;
+        metadata.extend(read);
         if let Some((key, wanted)) = &filter.metadata
             && metadata.get(key) != Some(wanted)
         {
