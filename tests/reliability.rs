@@ -8,7 +8,7 @@ use std::fmt;
 
 use agent_trace::{CapturePolicy, SessionTracer, SqliteSink, TraceStore, TracerContext, trace_tool_call};
 use serde_json::{Value, json};
-use support::{TempDir, is_child, only_event, run_child, traced};
+use support::{TempDir, is_child, only_event, run_child, spawn_child, traced};
 
 /// A value whose `Debug` impl panics (and which has no `Serialize`).
 struct PanicsInDebug;
@@ -431,4 +431,342 @@ fn stored_session_metadata_unreadable() {
     );
     let listed = store.list(&agent_trace::TraceFilter::default()).unwrap();
     assert_eq!(listed.len(), 1, "the session is listed");
+}
+
+/// `n` tool calls in a new session of `tracer` with id `id`, ended.
+fn session_of(tracer: &SessionTracer, id: &str, n: u32) {
+    let session = tracer.start_session_with_id(id);
+    TracerContext::new(&session).sync_scope(|| {
+        for i in 0..n {
+            looks_up("call", i % 4);
+        }
+    });
+    session.end().unwrap();
+}
+
+fn stored_events(dir: &TempDir, session_id: &str) -> usize {
+    TraceStore::open(dir.db())
+        .unwrap()
+        .get(session_id)
+        .unwrap()
+        .map_or(0, |trace| trace.events.len())
+}
+
+#[test]
+fn store_file_deleted_while_running() {
+    let (tracer, dir) = store_tracer("deleted-file");
+    session_of(&tracer, "before", 100);
+    tracer.flush().unwrap();
+    std::fs::remove_file(dir.db()).unwrap();
+    session_of(&tracer, "after", 100);
+    tracer.flush().unwrap();
+    let stats = tracer.stats();
+    assert_eq!(stats.write_errors, 1, "the deletion is counted");
+    let error = tracer.last_error().unwrap();
+    assert!(
+        error.contains(&dir.db().display().to_string()) && error.contains("deleted"),
+        "{error}"
+    );
+    assert_eq!(
+        stored_events(&dir, "after"),
+        100,
+        "what came after is in the file at the path"
+    );
+    assert_eq!(stored_events(&dir, "before"), 0);
+    drop(tracer);
+    let integrity: String = rusqlite::Connection::open(dir.db())
+        .unwrap()
+        .query_row("PRAGMA integrity_check", [], |row| row.get(0))
+        .unwrap();
+    assert_eq!(integrity, "ok");
+}
+
+#[test]
+fn store_folder_removed_while_running() {
+    let parent = TempDir::new("removed-folder");
+    let folder = parent.0.join("store");
+    std::fs::create_dir_all(&folder).unwrap();
+    let path = folder.join("traces.db");
+    let tracer = SessionTracer::builder().sink(SqliteSink::open(&path).unwrap()).build();
+    session_of(&tracer, "before", 10);
+    tracer.flush().unwrap();
+    std::fs::remove_dir_all(&folder).unwrap();
+    session_of(&tracer, "after", 100);
+    let error = tracer
+        .flush()
+        .expect_err("nothing can be written while the folder is gone");
+    assert!(error.to_string().contains("store"), "{error}");
+    assert!(tracer.stats().write_errors >= 1);
+    assert_eq!(
+        tracer.stats().events_written,
+        10,
+        "nothing unwritten is counted as written"
+    );
+    std::fs::create_dir_all(&folder).unwrap();
+    tracer.flush().expect("written once the folder is back");
+    drop(tracer);
+    let trace = TraceStore::open(&path).unwrap().get("after").unwrap().unwrap();
+    assert_eq!(trace.events.len(), 100);
+}
+
+const STORE_PATH: &str = "AGENT_TRACE_TEST_STORE";
+const START_SIGNAL: &str = "AGENT_TRACE_TEST_START";
+const WRITERS: usize = 4;
+const SESSIONS_PER_WRITER: usize = 50;
+const EVENTS_PER_SESSION: u32 = 100;
+
+/// In a child: waits for the start signal (a file), opens the store, writes its sessions
+/// with a flush after each, and prints how many opens and flushes failed.
+fn write_as_one_of_many() {
+    let path = std::env::var_os(STORE_PATH).expect("the store's path");
+    let signal = std::env::var_os(START_SIGNAL).expect("the start signal");
+    while !std::path::Path::new(&signal).exists() {
+        std::thread::sleep(std::time::Duration::from_micros(200));
+    }
+    let sink = match SqliteSink::open(&path) {
+        Ok(sink) => sink,
+        Err(error) => {
+            println!("open failed: {error}");
+            return;
+        }
+    };
+    let tracer = SessionTracer::builder().sink(sink).build();
+    let mut failures = 0;
+    for n in 0..SESSIONS_PER_WRITER {
+        session_of(&tracer, &format!("{}-{n}", std::process::id()), EVENTS_PER_SESSION);
+        if let Err(error) = tracer.flush() {
+            failures += 1;
+            eprintln!("flush failed: {error}");
+        }
+    }
+    println!(
+        "flush errors: {failures}; write errors: {}",
+        tracer.stats().write_errors
+    );
+}
+
+/// Runs `WRITERS` children of `name` into `path` at once; returns what they printed.
+fn many_writers(name: &str, dir: &TempDir, path: &std::path::Path) -> Vec<String> {
+    let signal = dir.0.join("start");
+    let children: Vec<_> = (0..WRITERS)
+        .map(|_| {
+            spawn_child(
+                name,
+                &[(STORE_PATH, path.as_os_str()), (START_SIGNAL, signal.as_os_str())],
+            )
+        })
+        .collect();
+    std::fs::write(&signal, b"go").unwrap();
+    children
+        .into_iter()
+        .map(|child| {
+            let output = child.wait_with_output().unwrap();
+            let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+            assert!(
+                output.status.success(),
+                "{stdout}{}",
+                String::from_utf8_lossy(&output.stderr)
+            );
+            stdout
+        })
+        .collect()
+}
+
+fn assert_every_event_stored(path: &std::path::Path, reports: &[String]) {
+    for report in reports {
+        assert!(report.contains("flush errors: 0; write errors: 0"), "{report}");
+    }
+    let connection = rusqlite::Connection::open(path).unwrap();
+    let events: i64 = connection
+        .query_row("SELECT count(*) FROM events", [], |row| row.get(0))
+        .unwrap();
+    assert_eq!(
+        events as usize,
+        WRITERS * SESSIONS_PER_WRITER * EVENTS_PER_SESSION as usize
+    );
+    let sessions: i64 = connection
+        .query_row("SELECT count(*) FROM sessions WHERE status = 'success'", [], |row| {
+            row.get(0)
+        })
+        .unwrap();
+    assert_eq!(sessions as usize, WRITERS * SESSIONS_PER_WRITER);
+    let integrity: String = connection
+        .query_row("PRAGMA integrity_check", [], |row| row.get(0))
+        .unwrap();
+    assert_eq!(integrity, "ok");
+}
+
+#[test]
+fn four_processes_writing_one_existing_store() {
+    const NAME: &str = "four_processes_writing_one_existing_store";
+    if is_child(NAME) {
+        return write_as_one_of_many();
+    }
+    let dir = TempDir::new("many-writers");
+    drop(SqliteSink::open(dir.db()).unwrap());
+    let reports = many_writers(NAME, &dir, &dir.db());
+    assert_every_event_stored(&dir.db(), &reports);
+}
+
+#[test]
+fn four_processes_creating_one_new_store_at_once() {
+    const NAME: &str = "four_processes_creating_one_new_store_at_once";
+    if is_child(NAME) {
+        return write_as_one_of_many();
+    }
+    let dir = TempDir::new("many-creators");
+    let reports = many_writers(NAME, &dir, &dir.db());
+    assert_every_event_stored(&dir.db(), &reports);
+}
+
+/// What a slow streaming sink was given.
+#[derive(Default)]
+struct Received {
+    starts: usize,
+    streamed_events: usize,
+    ended: Vec<agent_trace::SessionTrace>,
+}
+
+/// A sink that takes its time over every batch.
+struct SlowSink(std::sync::Arc<std::sync::Mutex<Received>>);
+
+impl agent_trace::sink::Sink for SlowSink {
+    fn name(&self) -> &str {
+        "slow"
+    }
+
+    fn write_session(&mut self, trace: &agent_trace::SessionTrace) -> Result<(), agent_trace::sink::SinkError> {
+        self.0.lock().unwrap().ended.push(trace.clone());
+        Ok(())
+    }
+
+    fn write_batch(&mut self, batch: &[agent_trace::sink::Record]) -> Result<(), agent_trace::sink::SinkError> {
+        use agent_trace::sink::Record;
+        std::thread::sleep(std::time::Duration::from_millis(2));
+        let mut received = self.0.lock().unwrap();
+        for record in batch {
+            match record {
+                Record::SessionStarted(_) => received.starts += 1,
+                Record::Events(events) => received.streamed_events += events.events.len(),
+                Record::SessionEnded(trace) => received.ended.push((**trace).clone()),
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    fn wants_streamed_events(&self) -> bool {
+        true
+    }
+}
+
+#[test]
+fn drop_newest_under_a_slow_sink() {
+    const SESSIONS: usize = 20;
+    const EVENTS: u32 = 1000;
+    let received = std::sync::Arc::default();
+    let tracer = SessionTracer::builder()
+        .sink(SlowSink(std::sync::Arc::clone(&received)))
+        .queue_capacity(1)
+        .overflow(agent_trace::Overflow::DropNewest)
+        .build();
+    for n in 0..SESSIONS {
+        session_of(&tracer, &format!("session-{n}"), EVENTS);
+    }
+    tracer.flush().unwrap();
+    let stats = tracer.stats();
+    let received = received.lock().unwrap();
+    assert!(stats.dropped_records > 0, "the test drops batches: {stats:?}");
+    assert_eq!(received.starts, SESSIONS, "every start waits");
+    assert_eq!(
+        received.streamed_events + stats.dropped_events as usize,
+        SESSIONS * EVENTS as usize,
+        "every event not streamed is counted as dropped"
+    );
+    assert_eq!(received.ended.len(), SESSIONS);
+    for trace in &received.ended {
+        let streamed_all = trace.events.is_empty();
+        assert!(
+            streamed_all || trace.events.len() == EVENTS as usize,
+            "the ended trace holds them all"
+        );
+    }
+}
+
+/// A small tmpfs mounted for the test, unmounted when dropped; `None` (with a message)
+/// where this process may not mount one.
+struct SmallDisk(TempDir);
+
+impl SmallDisk {
+    fn mount(name: &str, size: &str) -> Option<SmallDisk> {
+        let dir = TempDir::new(name);
+        let mounted = std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(&dir.0)
+            .output();
+        match mounted {
+            Ok(output) if output.status.success() => Some(SmallDisk(dir)),
+            Ok(output) => {
+                eprintln!(
+                    "skipped: cannot mount a tmpfs (needs root): {}",
+                    String::from_utf8_lossy(&output.stderr).trim()
+                );
+                None
+            }
+            Err(error) => {
+                eprintln!("skipped: cannot run mount: {error}");
+                None
+            }
+        }
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount").arg(&self.0.0).status();
+    }
+}
+
+/// Fills the file system `dir` is on; returns the filler, to be removed to make room.
+fn fill_disk(dir: &std::path::Path) -> std::path::PathBuf {
+    use std::io::Write;
+    let filler = dir.join("filler");
+    let mut file = std::fs::File::create(&filler).unwrap();
+    let chunk = vec![0u8; 64 * 1024];
+    while file.write_all(&chunk).is_ok() {}
+    for size in [4096, 512, 1] {
+        while file.write_all(&chunk[..size]).is_ok() {}
+    }
+    filler
+}
+
+#[test]
+fn disk_full_and_staying_full() {
+    let Some(disk) = SmallDisk::mount("full-disk", "4m") else {
+        return;
+    };
+    let path = disk.0.db();
+    let tracer = SessionTracer::builder()
+        .sink(SqliteSink::open(&path).unwrap())
+        .queue_capacity(4)
+        .block_timeout(std::time::Duration::from_millis(200))
+        .build();
+    session_of(&tracer, "before", 10);
+    tracer.flush().unwrap();
+    let filler = fill_disk(&disk.0.0);
+    // Every end returns: the agent goes on (this loop would hang without the timeout).
+    for n in 0..200 {
+        session_of(&tracer, &format!("while-full-{n}"), 50);
+    }
+    let stats = tracer.stats();
+    assert!(stats.dropped_records > 0 && stats.dropped_events > 0, "{stats:?}");
+    let error = tracer.last_error().unwrap();
+    assert!(error.contains("dropped") && error.contains("full"), "{error}");
+    std::fs::remove_file(filler).unwrap();
+    tracer.flush().expect("what is pending is written once there is room");
+    session_of(&tracer, "after", 50);
+    tracer.flush().expect("written once there is room");
+    assert_eq!(stored_events(&disk.0, "after"), 50, "new sessions are written");
+    assert_eq!(stored_events(&disk.0, "before"), 10);
+    drop(tracer);
 }

@@ -63,6 +63,12 @@ pub fn is_child(name: &str) -> bool {
 /// Runs the test `name` again in a child process (the test binary re-running itself), so
 /// that a crash takes down only the child; `env` is set in it. Returns its output.
 pub fn run_child(name: &str, env: &[(&str, &std::ffi::OsStr)]) -> std::process::Output {
+    spawn_child(name, env).wait_with_output().expect("the child runs")
+}
+
+/// Starts the test `name` again in a child process, as [`run_child`] does, without waiting
+/// for it.
+pub fn spawn_child(name: &str, env: &[(&str, &std::ffi::OsStr)]) -> std::process::Child {
     let mut command = std::process::Command::new(std::env::current_exe().expect("the test binary"));
     command
         .args(["--exact", name, "--test-threads", "1", "--nocapture"])
@@ -70,5 +76,9 @@ pub fn run_child(name: &str, env: &[(&str, &std::ffi::OsStr)]) -> std::process::
     for (key, value) in env {
         command.env(key, value);
     }
-    command.output().expect("the child runs")
+    command
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("the child starts")
 }

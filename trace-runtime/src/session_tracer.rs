@@ -45,6 +45,7 @@ impl SessionTracer {
             policy: CapturePolicy::default(),
             hooks: Vec::new(),
             close_timeout: Duration::from_secs(5),
+            block_timeout: Duration::from_secs(5),
             parameters: ParameterStore::new(),
         }
     }
@@ -132,6 +133,7 @@ pub struct SessionTracerBuilder {
     policy: CapturePolicy,
     hooks: Vec<Arc<dyn Hook>>,
     close_timeout: Duration,
+    block_timeout: Duration,
     parameters: ParameterStore,
 }
 
@@ -186,6 +188,26 @@ impl SessionTracerBuilder {
         self
     }
 
+    /// How long recording waits for room in the writer's full queue before it drops the
+    /// record (default 5 s): a sink that keeps failing — a full disk — then costs the
+    /// program one such wait, after which records that find the queue full are dropped at
+    /// once (counted in `stats().dropped_records` and `dropped_events`, named in
+    /// `last_error()`), until the sink writes again and records fit.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use agent_trace::{MemorySink, SessionTracer};
+    /// let tracer = SessionTracer::builder()
+    ///     .sink(MemorySink::new())
+    ///     .block_timeout(Duration::from_millis(500))
+    ///     .build();
+    /// # drop(tracer);
+    /// ```
+    pub fn block_timeout(mut self, timeout: Duration) -> Self {
+        self.block_timeout = timeout;
+        self
+    }
+
     /// Builds the tracer, starting its writer thread if it has sinks.
     ///
     /// # Panics
@@ -211,6 +233,7 @@ impl SessionTracerBuilder {
                 capacity: self.queue_capacity,
                 overflow: self.overflow,
                 close_timeout: self.close_timeout,
+                block_timeout: self.block_timeout,
             },
         };
         Ok(SessionTracer {

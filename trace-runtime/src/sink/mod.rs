@@ -70,6 +70,26 @@ impl Record {
             _ => 0,
         }
     }
+
+    /// What the record is, in words (for messages).
+    pub(crate) fn description(&self) -> &'static str {
+        match self {
+            Record::SessionStarted(_) => "the start",
+            Record::Events(_) => "a batch of events",
+            Record::SessionEnded(_) => "the ended trace",
+            Record::SessionDiscarded(_) => "the discard",
+        }
+    }
+
+    /// The session the record is of.
+    pub(crate) fn session_id(&self) -> &str {
+        match self {
+            Record::SessionStarted(start) => &start.session_id,
+            Record::Events(batch) => &batch.session_id,
+            Record::SessionEnded(trace) => &trace.session_id,
+            Record::SessionDiscarded(session_id) => session_id,
+        }
+    }
 }
 
 /// A destination for traces.

@@ -3,7 +3,7 @@
 use std::path::Path;
 use std::time::Duration;
 
-use rusqlite::{Connection, OpenFlags};
+use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 
 use crate::error::StoreError;
 
@@ -86,6 +86,41 @@ pub(crate) fn open(path: &Path, create: bool) -> Result<Connection, StoreError> 
     let sql = |source| StoreError::from_sqlite(path, source);
     let mut connection = Connection::open_with_flags(path, flags).map_err(sql)?;
     connection.busy_timeout(BUSY_TIMEOUT).map_err(sql)?;
+    // WAL, so that readers read while a writer writes (the mode is kept in the file;
+    // asking again is a no-op).
+    connection.pragma_update(None, "journal_mode", "WAL").map_err(sql)?;
+    connection.pragma_update(None, "synchronous", "NORMAL").map_err(sql)?;
+    if schema_version(&connection, path)? == SCHEMA_VERSION {
+        return Ok(connection);
+    }
+    // A new store, or an older one: checked and brought up to date in one transaction that
+    // holds the write lock from its start, so that processes opening the store at once do
+    // it one after the other (each later one finds the schema made).
+    let transaction = connection
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(sql)?;
+    let version = schema_version(&transaction, path)?;
+    if version == 0 {
+        let tables: i64 = transaction
+            .query_row("SELECT count(*) FROM sqlite_master", [], |row| row.get(0))
+            .map_err(sql)?;
+        if tables > 0 {
+            return Err(StoreError::NotATraceStore {
+                path: path.to_path_buf(),
+            });
+        }
+    }
+    for (target, migration) in MIGRATIONS.iter().filter(|(target, _)| *target > version) {
+        transaction.execute_batch(migration).map_err(sql)?;
+        transaction.pragma_update(None, "user_version", target).map_err(sql)?;
+    }
+    transaction.commit().map_err(sql)?;
+    Ok(connection)
+}
+
+/// The store's schema version, after checking it is one this code reads.
+fn schema_version(connection: &Connection, path: &Path) -> Result<i64, StoreError> {
+    let sql = |source| StoreError::from_sqlite(path, source);
     let version: i64 = connection
         .query_row("PRAGMA user_version", [], |row| row.get(0))
         .map_err(sql)?;
@@ -96,23 +131,5 @@ pub(crate) fn open(path: &Path, create: bool) -> Result<Connection, StoreError> 
             supported: SCHEMA_VERSION,
         });
     }
-    if version == 0 {
-        let tables: i64 = connection
-            .query_row("SELECT count(*) FROM sqlite_master", [], |row| row.get(0))
-            .map_err(sql)?;
-        if tables > 0 {
-            return Err(StoreError::NotATraceStore {
-                path: path.to_path_buf(),
-            });
-        }
-    }
-    connection.pragma_update(None, "journal_mode", "WAL").map_err(sql)?;
-    connection.pragma_update(None, "synchronous", "NORMAL").map_err(sql)?;
-    for (target, migration) in MIGRATIONS.iter().filter(|(target, _)| *target > version) {
-        let transaction = connection.transaction().map_err(sql)?;
-        transaction.execute_batch(migration).map_err(sql)?;
-        transaction.pragma_update(None, "user_version", target).map_err(sql)?;
-        transaction.commit().map_err(sql)?;
-    }
-    Ok(connection)
+    Ok(version)
 }

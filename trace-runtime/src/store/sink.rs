@@ -8,7 +8,7 @@ use trace_core::SessionTrace;
 
 use super::{schema, write};
 use crate::error::{SinkError, StoreError};
-use crate::sink::{Record, Sink};
+use crate::sink::{Record, Sink, SinkReport};
 
 /// Writes sessions to a SQLite file — the default place traces live on a machine.
 ///
@@ -26,6 +26,28 @@ use crate::sink::{Record, Sink};
 pub struct SqliteSink {
     path: PathBuf,
     connection: Connection,
+    /// The file the connection has open (device and inode), to notice its path naming
+    /// another file, or none.
+    file: Option<FileIdentity>,
+    /// What happened in the background since the writer last asked.
+    report: SinkReport,
+}
+
+/// A file's device and inode.
+type FileIdentity = (u64, u64);
+
+/// The file `path` names now (`None` where there is none, or the platform does not say).
+fn file_identity(path: &Path) -> Option<FileIdentity> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        std::fs::metadata(path).ok().map(|meta| (meta.dev(), meta.ino()))
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = path;
+        None
+    }
 }
 
 impl std::fmt::Debug for SqliteSink {
@@ -44,7 +66,12 @@ impl SqliteSink {
     pub fn open(path: impl AsRef<Path>) -> Result<SqliteSink, StoreError> {
         let path = path.as_ref().to_path_buf();
         let connection = schema::open(&path, true)?;
-        Ok(SqliteSink { path, connection })
+        Ok(SqliteSink {
+            file: file_identity(&path),
+            path,
+            connection,
+            report: SinkReport::default(),
+        })
     }
 
     /// How long a write waits for another connection's lock before it fails (and is
@@ -60,6 +87,39 @@ impl SqliteSink {
     pub fn path(&self) -> &Path {
         &self.path
     }
+
+    /// Before a batch: when the path no longer names the file the connection has open (it
+    /// was deleted, or another file put in its place), opens — or creates — the store at
+    /// the path, so that what is written is in the file there, and reports a failure
+    /// naming the path (what was written before is not in that file).
+    fn reopen_if_moved(&mut self) -> Result<(), StoreError> {
+        let Some(file) = self.file else { return Ok(()) };
+        let now = file_identity(&self.path);
+        if now == Some(file) {
+            return Ok(());
+        }
+        // The old connection is closed first, so that SQLite removes its write-ahead log
+        // before a new database is made under the same name.
+        drop(std::mem::replace(
+            &mut self.connection,
+            Connection::open_in_memory().map_err(|source| StoreError::from_sqlite(&self.path, source))?,
+        ));
+        // Should this fail, the identity is still the old file's: the next batch tries again.
+        self.connection = schema::open(&self.path, true)?;
+        self.file = file_identity(&self.path);
+        let what = if now.is_none() {
+            "deleted"
+        } else {
+            "replaced by another file"
+        };
+        self.report.failures += 1;
+        self.report.last_error = Some(format!(
+            "the store {} was {what} while it was written; writing to the store now at that path \
+             (what was written before is not in it)",
+            self.path.display()
+        ));
+        Ok(())
+    }
 }
 
 impl Sink for SqliteSink {
@@ -72,7 +132,12 @@ impl Sink for SqliteSink {
     }
 
     fn write_batch(&mut self, batch: &[Record]) -> Result<(), SinkError> {
+        self.reopen_if_moved()?;
         Ok(write::apply(&mut self.connection, &self.path, batch)?)
+    }
+
+    fn take_report(&mut self) -> SinkReport {
+        std::mem::take(&mut self.report)
     }
 
     fn wants_streamed_events(&self) -> bool {

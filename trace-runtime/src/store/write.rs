@@ -4,17 +4,22 @@ use std::collections::BTreeSet;
 use std::path::Path;
 
 use chrono::{DateTime, Utc};
-use rusqlite::{Connection, OptionalExtension, Transaction, params};
+use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
 use trace_core::{Events, SessionTrace};
 
 use super::{codec, event_row};
 use crate::error::StoreError;
 use crate::sink::{EventBatch, Record, SessionStart};
 
-/// Writes a batch of records in one transaction: all of it, or none.
+/// Writes a batch of records in one transaction: all of it, or none. The transaction takes
+/// the write lock when it begins (`BEGIN IMMEDIATE`), waiting for another process's with the
+/// busy timeout: one that began reading and then wrote could not wait, and would fail with
+/// "database is locked" at once.
 pub(crate) fn apply(connection: &mut Connection, path: &Path, batch: &[Record]) -> Result<(), StoreError> {
     let error = |source| StoreError::from_sqlite(path, source);
-    let transaction = connection.transaction().map_err(error)?;
+    let transaction = connection
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(error)?;
     for record in batch {
         match record {
             Record::SessionStarted(start) => session_started(&transaction, start).map(|_| ()),

@@ -32,9 +32,13 @@ pub struct TracerStats {
     pub write_errors: u64,
     /// Writes tried again after a failure.
     pub retries: u64,
-    /// Streamed events not queued because the queue was full and the overflow policy is
-    /// `DropNewest`. They still reach sinks inside their session's ended trace.
+    /// Events not queued for the sinks: in streamed batches the `DropNewest` policy dropped
+    /// (they still reach sinks inside their session's ended trace), in records dropped
+    /// after the block timeout, and events a sink reported giving up on.
     pub dropped_events: u64,
+    /// Records (a session's start, a batch of its events, its ended trace) not queued: by
+    /// `DropNewest`, or because the queue stayed full for the block timeout.
+    pub dropped_records: u64,
     /// The most commands that ever waited for the writer at once: at most the queue's
     /// capacity, plus the one the writer is taking, plus one waiting caller per thread.
     pub queue_high_water: u64,
@@ -58,10 +62,13 @@ pub(crate) struct Counters {
     pub(crate) write_errors: AtomicU64,
     pub(crate) retries: AtomicU64,
     pub(crate) dropped_events: AtomicU64,
+    pub(crate) dropped_records: AtomicU64,
     pub(crate) queue_depth: AtomicU64,
     pub(crate) queue_high_water: AtomicU64,
     pub(crate) hook_errors: AtomicU64,
     last_error: Mutex<Option<String>>,
+    /// The latest failure other than dropping.
+    last_sink_error: Mutex<Option<String>>,
 }
 
 impl Counters {
@@ -75,7 +82,17 @@ impl Counters {
 
     /// Remembers the latest failure, for `SessionTracer::last_error`.
     pub(crate) fn set_last_error(&self, error: String) {
+        *lock(&self.last_sink_error) = Some(error.clone());
         *lock(&self.last_error) = Some(error);
+    }
+
+    /// Remembers that records are dropped, for `SessionTracer::last_error`, with the latest
+    /// failure that made the writer fall behind.
+    pub(crate) fn set_dropping(&self, what: &str) {
+        let cause = lock(&self.last_sink_error)
+            .clone()
+            .unwrap_or_else(|| "no sink failed".to_owned());
+        *lock(&self.last_error) = Some(format!("{what}; the sinks' last error: {cause}"));
     }
 
     pub(crate) fn last_error(&self) -> Option<String> {
@@ -97,6 +114,7 @@ impl Counters {
             write_errors: read(&self.write_errors),
             retries: read(&self.retries),
             dropped_events: read(&self.dropped_events),
+            dropped_records: read(&self.dropped_records),
             queue_high_water: read(&self.queue_high_water),
             hook_errors: read(&self.hook_errors),
         }

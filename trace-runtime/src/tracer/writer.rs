@@ -6,11 +6,13 @@
 //! doubling to 1 s). While a sink holds more than [`MAX_PENDING`] records the writer stops
 //! taking from the queue, so the queue fills and callers wait (or, with
 //! `Overflow::DropNewest`, streamed batches are dropped and counted): memory stays bounded
-//! and nothing accepted is lost.
+//! and nothing accepted is lost. A caller waits at most the block timeout; then what it
+//! brings is dropped and counted, and so is what finds the queue full after it, until a
+//! record fits again.
 
 use std::collections::{HashMap, VecDeque};
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender, TrySendError};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
@@ -36,12 +38,19 @@ const MAX_BACKOFF: Duration = Duration::from_secs(1);
 /// What to do when the writer's queue is full.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum Overflow {
-    /// The recording thread waits for room (the default): nothing is dropped.
+    /// The recording thread waits for room (the default): nothing is dropped while the
+    /// sinks keep up. When the queue stays full for the block timeout
+    /// ([`SessionTracerBuilder::block_timeout`](crate::SessionTracerBuilder::block_timeout),
+    /// 5 s by default) — a sink keeps failing — the record is dropped, and so is every
+    /// record that finds the queue full until one fits again: each counted in
+    /// `stats().dropped_records` (its events in `dropped_events`) and named in
+    /// `last_error()`.
     #[default]
     Block,
-    /// Streamed event batches that do not fit are dropped and counted in
-    /// `stats().dropped_events`; the events still reach the sinks inside their session's
-    /// ended trace. Session starts and ends, and flushes, always wait.
+    /// Streamed event batches that do not fit are dropped at once and counted in
+    /// `stats().dropped_events` and `dropped_records`; the events still reach the sinks
+    /// inside their session's ended trace. Session starts and ends, and flushes, wait as
+    /// under `Block`.
     DropNewest,
 }
 
@@ -52,6 +61,8 @@ pub(crate) struct WriterConfig {
     pub(crate) overflow: Overflow,
     /// How long a closing writer keeps retrying a failing sink before it gives up.
     pub(crate) close_timeout: Duration,
+    /// How long a record waits for room in a full queue before it is dropped.
+    pub(crate) block_timeout: Duration,
 }
 
 enum Command {
@@ -67,6 +78,11 @@ pub(crate) struct Writer {
     counters: Arc<Counters>,
     overflow: Overflow,
     flushes_waiting: Arc<AtomicUsize>,
+    /// How long a record waits for room in the queue.
+    block_timeout: Duration,
+    /// A record waited the block timeout in vain, and no record has fitted nor has a sink
+    /// written since (shared with the writer thread).
+    stuck: Arc<AtomicBool>,
 }
 
 impl Writer {
@@ -76,10 +92,13 @@ impl Writer {
             capacity,
             overflow,
             close_timeout,
+            block_timeout,
         } = config;
         let (queue, commands) = mpsc::sync_channel(capacity);
         let flushes_waiting = Arc::new(AtomicUsize::new(0));
+        let stuck = Arc::new(AtomicBool::new(false));
         let mut thread_state = WriterThread {
+            stuck: Arc::clone(&stuck),
             commands,
             outlets: sinks.into_iter().map(Outlet::new).collect(),
             counters: Arc::clone(&counters),
@@ -96,35 +115,84 @@ impl Writer {
             counters,
             overflow,
             flushes_waiting,
+            block_timeout,
+            stuck,
         })
     }
 
-    /// Queues a record. Streamed event batches may be dropped (and counted) under
-    /// `Overflow::DropNewest`; everything else waits for room.
-    /// Queues a record; `Ok(false)` when the overflow policy dropped it instead.
+    /// Queues a record; `Ok(false)` when it was dropped instead (and counted). Under
+    /// `Overflow::DropNewest` a streamed event batch that does not fit is dropped at once.
+    /// Anything else waits for room — at most the block timeout: then the queue is taken
+    /// to be stuck (a sink keeps failing), the record is dropped, and so is every record
+    /// that finds the queue full until one fits again, so that a failing sink costs the
+    /// program one wait, not one a record.
     pub(crate) fn send(&self, record: Record) -> Result<bool, TraceError> {
-        let droppable =
-            self.overflow == Overflow::DropNewest && matches!(record, Record::Events(_) | Record::SessionStarted(_));
+        let droppable = self.overflow == Overflow::DropNewest && matches!(record, Record::Events(_));
         let queue = self.queue.as_ref().ok_or(TraceError::WriterStopped)?;
         self.count_in();
+        let command = match queue.try_send(Command::Record(record)) {
+            Ok(()) => {
+                self.stuck.store(false, Ordering::Relaxed);
+                return Ok(true);
+            }
+            Err(TrySendError::Disconnected(_)) => {
+                self.count_out();
+                return Err(TraceError::WriterStopped);
+            }
+            Err(TrySendError::Full(command)) => command,
+        };
         if droppable {
-            return match queue.try_send(Command::Record(record)) {
-                Ok(()) => Ok(true),
-                Err(TrySendError::Full(Command::Record(record))) => {
-                    self.count_out();
-                    Counters::add(&self.counters.dropped_events, record.event_count());
-                    Ok(false)
-                }
-                Err(_) => {
-                    self.count_out();
-                    Err(TraceError::WriterStopped)
-                }
-            };
+            self.drop_record(command, None);
+            return Ok(false);
         }
-        queue.send(Command::Record(record)).map(|()| true).map_err(|_| {
-            self.count_out();
-            TraceError::WriterStopped
-        })
+        if self.stuck.load(Ordering::Relaxed) {
+            self.drop_record(command, Some(Duration::ZERO));
+            return Ok(false);
+        }
+        self.send_within_timeout(queue, command)
+    }
+
+    /// Waits for room in the queue for at most the block timeout.
+    #[cold]
+    fn send_within_timeout(&self, queue: &SyncSender<Command>, mut command: Command) -> Result<bool, TraceError> {
+        let deadline = Instant::now() + self.block_timeout;
+        let mut pause = Duration::from_micros(50);
+        loop {
+            match queue.try_send(command) {
+                Ok(()) => return Ok(true),
+                Err(TrySendError::Disconnected(_)) => {
+                    self.count_out();
+                    return Err(TraceError::WriterStopped);
+                }
+                Err(TrySendError::Full(back)) => command = back,
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                self.stuck.store(true, Ordering::Relaxed);
+                self.drop_record(command, Some(self.block_timeout));
+                return Ok(false);
+            }
+            std::thread::sleep(pause.min(deadline - now));
+            pause = (pause * 2).min(Duration::from_millis(10));
+        }
+    }
+
+    /// Counts a record that is not queued: its events in `dropped_events`, itself in
+    /// `dropped_records`; one dropped because the queue stayed full (`waited`) is also
+    /// named in `last_error`, with the error that stopped the sinks.
+    fn drop_record(&self, command: Command, waited: Option<Duration>) {
+        self.count_out();
+        let Command::Record(record) = command else { return };
+        let events = record.event_count();
+        Counters::add(&self.counters.dropped_events, events);
+        Counters::bump(&self.counters.dropped_records);
+        if let Some(waited) = waited {
+            self.counters.set_dropping(&format!(
+                "dropped {} of session `{}` ({events} events): the writer's queue stayed full for {waited:?}",
+                record.description(),
+                record.session_id(),
+            ));
+        }
     }
 
     /// Waits until every sink has written and flushed everything queued before this call;
@@ -304,6 +372,8 @@ struct WriterThread {
     hooks: Hooks,
     flushes_waiting: Arc<AtomicUsize>,
     close_timeout: Duration,
+    /// See [`Writer`]'s: cleared when a sink writes.
+    stuck: Arc<AtomicBool>,
 }
 
 impl WriterThread {
@@ -367,6 +437,10 @@ impl WriterThread {
         for outlet in &mut self.outlets {
             outlet.pending.extend(batch.iter().cloned());
             outlet.write_pending(&self.counters, &self.hooks, force);
+        }
+        if self.outlets.iter().all(|outlet| outlet.pending.is_empty()) {
+            // The sinks keep up again: a full queue is worth waiting for once more.
+            self.stuck.store(false, Ordering::Relaxed);
         }
     }
 
