@@ -84,6 +84,13 @@ mod large_string {
         });
     }
 
+    /// Measuring the escaped length of the whole argument, which the traced call does.
+    #[divan::bench(sample_count = 20)]
+    fn escaped_len_100_mb(bencher: Bencher<'_, '_>) {
+        let text: &str = &LARGE;
+        bencher.bench_local(|| trace_core::json::escaped_len(black_box(text.as_bytes())));
+    }
+
     #[divan::bench(sample_count = 20)]
     fn untraced_100_mb(bencher: Bencher<'_, '_>) {
         let text: &str = &LARGE;
