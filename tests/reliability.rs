@@ -770,3 +770,45 @@ fn disk_full_and_staying_full() {
     assert_eq!(stored_events(&disk.0, "before"), 10);
     drop(tracer);
 }
+
+/// A value whose `Serialize` impl panics after writing part of itself.
+struct PanicsMidSerialize;
+
+impl serde::Serialize for PanicsMidSerialize {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(None)?;
+        map.serialize_entry("written", "already")?;
+        panic!("serialize exploded")
+    }
+}
+
+/// A value whose `Serialize` impl returns an error.
+struct RefusesToSerialize;
+
+impl serde::Serialize for RefusesToSerialize {
+    fn serialize<S: serde::Serializer>(&self, _: S) -> Result<S::Ok, S::Error> {
+        Err(serde::ser::Error::custom("refuses to serialize"))
+    }
+}
+
+#[trace_tool_call]
+fn takes_bad_values(first: PanicsMidSerialize, second: RefusesToSerialize, ratio: f64) -> f64 {
+    drop((first, second));
+    ratio
+}
+
+#[test]
+fn argument_whose_serialize_panics_or_fails_and_a_non_finite_float() {
+    let (returned, trace) = traced(|| takes_bad_values(PanicsMidSerialize, RefusesToSerialize, f64::NAN));
+    assert!(returned.is_nan());
+    let event = only_event(&trace);
+    assert_eq!(
+        event.inputs["first"],
+        unserializable("Serialize implementation panicked: serialize exploded"),
+        "what it wrote before panicking is rolled back"
+    );
+    assert_eq!(event.inputs["second"], unserializable("refuses to serialize"));
+    assert_eq!(event.inputs["ratio"], Value::Null);
+    assert_eq!(event.output, Some(Value::Null));
+}

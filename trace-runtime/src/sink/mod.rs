@@ -104,7 +104,10 @@ impl Record {
 ///
 /// A write that fails (returns an error or panics) is counted in `stats().write_errors`,
 /// reported by `last_error()` and by the next `flush()`, and retried with backoff with the
-/// same records, in order, until it succeeds: nothing is dropped.
+/// same records, in order, until it succeeds: nothing the writer took is dropped. (While
+/// a sink keeps failing, the writer stops taking records; those that then wait longer than
+/// the tracer's block timeout for room are dropped and counted, so that the program is not
+/// stalled.)
 ///
 /// ```
 /// use agent_trace::SessionTrace;
