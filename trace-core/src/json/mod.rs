@@ -122,7 +122,12 @@ pub fn escaped_len(text: &[u8]) -> usize {
         }
         total += lanes.iter().map(|&lane| usize::from(lane)).sum::<usize>();
     }
-    total + blocks.remainder().iter().map(|&byte| usize::from(extra(byte))).sum::<usize>()
+    total
+        + blocks
+            .remainder()
+            .iter()
+            .map(|&byte| usize::from(extra(byte)))
+            .sum::<usize>()
 }
 
 /// Whether `text` goes into a JSON string as it is: checked eight bytes at a time.
@@ -303,7 +308,10 @@ mod tests {
             );
             // Long enough to pass through the side-by-side blocks, and the rest.
             let long = text.repeat(40) + "\u{1}";
-            assert_eq!(escaped_len(long.as_bytes()) + 2, serde_json::to_vec(&long).map_or(0, |v| v.len()));
+            assert_eq!(
+                escaped_len(long.as_bytes()) + 2,
+                serde_json::to_vec(&long).map_or(0, |v| v.len())
+            );
         }
     }
 

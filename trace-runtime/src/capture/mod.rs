@@ -196,7 +196,15 @@ fn write_source<T: Serialize + ?Sized>(
         Source::Serialize(value) => guarded("Serialize", || serializer::write(bytes, policy, value)),
         Source::Value(value) => serializer::write(bytes, policy, value),
         Source::Debug(value) => guarded("Debug", || serializer::write_debug(bytes, policy, value)),
-        Source::Plain(Plain::Str(text)) => Ok(serializer::write_str(bytes, policy, text)),
+        Source::Plain(Plain::Str(text)) => {
+            if text.len() <= policy.value_byte_limit() / 6 && !policy.may_hold_secret(text.len()) {
+                // Short, and too short to hold a secret: within the limit however escaped.
+                trace_core::json::string(bytes, text);
+                Ok(Written::Whole)
+            } else {
+                Ok(serializer::write_str(bytes, policy, text))
+            }
+        }
         Source::Plain(value) => {
             write_plain(bytes, value);
             Ok(within_limit(bytes, policy, start))

@@ -200,7 +200,8 @@ impl<'a> JsonWriter<'a> {
             escape(self.out, text);
             self.out.extend(trail);
         }
-        self.spill();
+        // What passed the limit is dropped at the next element (`Compound::separator`):
+        // until then the buffer holds at most a few times `SPILL` past it.
     }
 
     /// A string longer than what may be kept of it: the start of it escaped, the rest
