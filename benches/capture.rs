@@ -18,6 +18,11 @@ use std::sync::LazyLock;
 use agent_trace::{CapturePolicy, SessionTracer, TracerContext, trace_tool_call};
 use divan::Bencher;
 
+#[path = "common/memory.rs"]
+mod memory;
+
+use memory::peak_rss as peak_memory;
+
 fn main() {
     for text in [SHORT, PROMPT_200, &PROMPT, &PROMPT_WITH_SECRET] {
         assert_eq!(
@@ -43,16 +48,6 @@ fn count_bytes_untraced(text: &str) -> usize {
 }
 
 static LARGE: LazyLock<String> = LazyLock::new(|| "an argument of text, \"quoted\"\n".repeat(100_000_000 / 30));
-
-/// The process's peak resident memory in bytes (`VmHWM`).
-fn peak_memory() -> u64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find_map(|line| line.strip_prefix("VmHWM:"))
-        .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
-        .map_or(0, |kib| kib * 1024)
-}
 
 fn report_peak_memory() {
     let text: &str = &LARGE;

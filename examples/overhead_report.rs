@@ -24,11 +24,14 @@ const CALLS: u64 = 1_000_000;
 const PER_SESSION: u64 = 1_000;
 const MODES: &[&str] = &["plain", "disabled", "no_sink", "counting", "json", "jsonl", "sqlite"];
 
+#[path = "../benches/common/memory.rs"]
+mod memory;
 #[path = "../benches/common/sinks.rs"]
 mod sinks;
 #[path = "../benches/common/subject.rs"]
 mod subject;
 
+use memory::peak_rss;
 use sinks::{Counting, JsonBytes};
 use subject::{plain, settle_clock, traced};
 
@@ -42,16 +45,6 @@ fn cpu_time() -> Duration {
         .collect();
     let ticks = |i: usize| fields.get(i).and_then(|f| f.parse::<u64>().ok()).unwrap_or(0);
     Duration::from_millis((ticks(11) + ticks(12)) * 10)
-}
-
-/// Peak resident memory of this process, in bytes.
-fn peak_rss() -> u64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find_map(|line| line.strip_prefix("VmHWM:"))
-        .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
-        .map_or(0, |kib| kib * 1024)
 }
 
 fn run_sessions(tracer: &SessionTracer) -> u64 {

@@ -793,8 +793,7 @@ impl serde::Serialize for RefusesToSerialize {
 }
 
 #[trace_tool_call]
-fn takes_bad_values(first: PanicsMidSerialize, second: RefusesToSerialize, ratio: f64) -> f64 {
-    drop((first, second));
+fn takes_bad_values(_first: PanicsMidSerialize, _second: RefusesToSerialize, ratio: f64) -> f64 {
     ratio
 }
 
@@ -804,11 +803,11 @@ fn argument_whose_serialize_panics_or_fails_and_a_non_finite_float() {
     assert!(returned.is_nan());
     let event = only_event(&trace);
     assert_eq!(
-        event.inputs["first"],
+        event.inputs["_first"],
         unserializable("Serialize implementation panicked: serialize exploded"),
         "what it wrote before panicking is rolled back"
     );
-    assert_eq!(event.inputs["second"], unserializable("refuses to serialize"));
+    assert_eq!(event.inputs["_second"], unserializable("refuses to serialize"));
     assert_eq!(event.inputs["ratio"], Value::Null);
     assert_eq!(event.output, Some(Value::Null));
 }
