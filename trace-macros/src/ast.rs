@@ -27,6 +27,8 @@ pub(crate) enum Body {
 pub(crate) struct Binding {
     pub(crate) ident: Ident,
     pub(crate) is_self: bool,
+    /// The parameter's `#[cfg(..)]` attributes: its capture exists only where it does.
+    pub(crate) cfgs: Vec<Attribute>,
 }
 
 /// A function whose body does not parse: `attrs vis sig { tokens }`.
@@ -100,8 +102,21 @@ impl TracedFn {
                 FnArg::Receiver(receiver) => bindings.push(Binding {
                     ident: Ident::new("self", receiver.self_token.span),
                     is_self: true,
+                    cfgs: Vec::new(),
                 }),
-                FnArg::Typed(typed) => collect_pattern(&typed.pat, &mut bindings),
+                FnArg::Typed(typed) => {
+                    let from = bindings.len();
+                    collect_pattern(&typed.pat, &mut bindings);
+                    let cfgs: Vec<Attribute> = typed
+                        .attrs
+                        .iter()
+                        .filter(|attr| attr.path().is_ident("cfg"))
+                        .cloned()
+                        .collect();
+                    for binding in &mut bindings[from..] {
+                        binding.cfgs.clone_from(&cfgs);
+                    }
+                }
             }
         }
         bindings
@@ -142,6 +157,7 @@ fn collect_pattern(pat: &Pat, bindings: &mut Vec<Binding>) {
             bindings.push(Binding {
                 ident: pat.ident.clone(),
                 is_self: pat.ident == "self",
+                cfgs: Vec::new(),
             });
             if let Some((_, sub)) = &pat.subpat {
                 collect_pattern(sub, bindings);

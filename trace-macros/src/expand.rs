@@ -33,9 +33,20 @@ pub(crate) fn expand(kind: MacroKind, options: &Options, function: &TracedFn) ->
         run_boxed(call, future, &finish, &private)
     } else {
         let block = with_return_edge(&function.body, &function.sig.output);
+        let block = if returns_never(&function.sig.output) {
+            // `-> !`: the body runs as a call returning `()` (it never does).
+            quote!({
+                #[allow(unreachable_code, clippy::diverging_sub_expression)]
+                let __trace_never = { #block; ::core::unreachable!() };
+                __trace_never
+            })
+        } else {
+            block
+        };
         quote! {
-            #[allow(unused_mut)]
-            let mut __trace_body = move || #block;
+            // Made `FnOnce` by its bound, so that a body may return what it borrows through
+            // a `&mut` parameter (an `FnMut` closure could not let it escape).
+            let __trace_body = #private::once(move || #block);
             match __trace_call {
                 ::core::option::Option::None => __trace_body(),
                 ::core::option::Option::Some(__trace_open) => {
@@ -133,10 +144,12 @@ fn call_site(kind: MacroKind, options: &Options, function: &TracedFn, private: &
         .system_id
         .as_ref()
         .map_or_else(|| kind.default_system_id().to_owned(), |s| s.value.value());
-    let name = options
-        .name
-        .as_ref()
-        .map_or_else(|| fn_name(function), |s| s.value.value());
+    // A tool call is named after its tool, unless `name` says otherwise.
+    let name = match (&options.name, kind, &options.tool) {
+        (Some(name), _, _) => name.value.value(),
+        (None, MacroKind::Tool, Some(tool)) => tool.value.value(),
+        (None, _, _) => fn_name(function),
+    };
     let flag = |setting: &Option<Setting<bool>>, default: bool| setting.as_ref().map_or(default, |s| s.value);
     let string = |setting: &Option<Setting<LitStr>>| match setting {
         Some(s) => {
@@ -232,7 +245,8 @@ fn captures(kind: MacroKind, options: &Options, function: &TracedFn, private: &T
             .filter(|binding| !binding.is_self)
             .map(|binding| {
                 let ident = binding.ident;
-                quote!(#private::nodes!(&#ident, &mut __trace_dependencies);)
+                let cfgs = binding.cfgs;
+                quote!(#(#cfgs)* #private::nodes!(&#ident, &mut __trace_dependencies);)
             });
         quote! {
             let mut __trace_dependencies = ::std::vec::Vec::new();
@@ -254,11 +268,13 @@ fn captures(kind: MacroKind, options: &Options, function: &TracedFn, private: &T
         })
         .map(|binding| {
             let ident = binding.ident;
+            let cfgs = binding.cfgs;
             let name = ident.to_string();
             let name = name.strip_prefix("r#").unwrap_or(&name).to_owned();
             // The key as JSON, written once here: an identifier holds nothing JSON escapes.
             let json_key = format!("\"{name}\":");
             quote! {
+                #(#cfgs)*
                 #private::capture!(__trace_open, #private::Capture::input(#name, #json_key, &#ident));
             }
         })
@@ -276,9 +292,16 @@ fn captures(kind: MacroKind, options: &Options, function: &TracedFn, private: &T
     }
 }
 
+/// Whether the function returns `!`.
+fn returns_never(output: &ReturnType) -> bool {
+    matches!(output, ReturnType::Type(_, ty) if matches!(**ty, Type::Never(_)))
+}
+
 /// Finishes `__trace_open` from `__trace_return`.
 fn finish(kind: MacroKind, options: &Options, function: &TracedFn, private: &TokenStream) -> TokenStream {
-    if matches!(function.sig.output, ReturnType::Default) && function.boxed_future().is_none() {
+    if (matches!(function.sig.output, ReturnType::Default) || returns_never(&function.sig.output))
+        && function.boxed_future().is_none()
+    {
         return quote!(#private::finish_ok(__trace_open););
     }
     let output = options.capture_result.as_ref().is_none_or(|s| s.value);
@@ -324,6 +347,10 @@ fn with_return_edge(body: &Body, output: &ReturnType) -> TokenStream {
     let ReturnType::Type(_, declared) = output else {
         return quote_spanned!(body.span()=> { #contents });
     };
+    if matches!(**declared, Type::Never(_)) {
+        // `!` is not a type a `let` may name on stable Rust.
+        return quote_spanned!(body.span()=> { #contents });
+    }
     let mut erased = (**declared).clone();
     EraseImplTrait.visit_type_mut(&mut erased);
     let edge = quote_spanned! {declared.span()=>

@@ -17,7 +17,7 @@ pub use dispatch::{
     ErrorViaDisplay, ErrorViaDyn, ErrorViaDynSendSync, ErrorViaError, Never, NodeProbe, NodesNone,
     NodesViaDependencies, ReturnProbe, Split, SplitResult, SplitValue, UsageNone, UsageProbe, UsageViaTrait,
 };
-pub use run::{InCall, capture_inputs, finish_err, finish_ok, finish_with, run_sync};
+pub use run::{InCall, capture_inputs, finish_err, finish_ok, finish_with, once, run_sync};
 pub use serde_json::Value;
 pub use trace_core::graph::NodeId;
 pub use trace_core::{CallRecord, ErrorRecord, EventKind, Map, Message};

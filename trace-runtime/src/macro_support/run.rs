@@ -85,6 +85,13 @@ fn unreachable_call() -> ! {
     unreachable!("the call was checked at the top of poll")
 }
 
+/// The sync body as an `FnOnce` closure: the bound decides the closure's kind, so that
+/// the body may move what it captured (and return a borrow through a `&mut` parameter).
+#[inline(always)]
+pub fn once<R, F: FnOnce() -> R>(body: F) -> F {
+    body
+}
+
 /// Runs the expansion's argument capture, out of line: a traced function outside a scope
 /// then carries none of its code in its own frame.
 #[cold]
