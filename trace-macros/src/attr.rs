@@ -58,6 +58,16 @@ impl MacroKind {
         }
     }
 
+    /// Every attribute.
+    const ALL: [MacroKind; 6] = [
+        MacroKind::Agent,
+        MacroKind::Environment,
+        MacroKind::Runtime,
+        MacroKind::Llm,
+        MacroKind::Tool,
+        MacroKind::Bundle,
+    ];
+
     /// The options this attribute accepts, in the order the docs list them.
     fn options(self) -> Vec<&'static str> {
         let mut options = COMMON_OPTIONS.to_vec();
@@ -145,6 +155,9 @@ enum RawValue {
     Bare,
     Assigned(Expr),
     List(Punctuated<Ident, Token![,]>),
+    /// Parentheses around something other than names (`fields(user = 1)`): an error,
+    /// reported by the option it was given to.
+    Tokens,
 }
 
 impl Parse for RawOption {
@@ -156,7 +169,13 @@ impl Parse for RawOption {
         } else if input.peek(syn::token::Paren) {
             let content;
             syn::parenthesized!(content in input);
-            RawValue::List(content.parse_terminated(Ident::parse_any, Token![,])?)
+            let tokens: TokenStream = content.parse()?;
+            let names =
+                |input: ParseStream<'_>| Punctuated::<Ident, Token![,]>::parse_terminated_with(input, Ident::parse_any);
+            match names.parse2(tokens) {
+                Ok(names) => RawValue::List(names),
+                Err(_) => RawValue::Tokens,
+            }
         } else {
             RawValue::Bare
         };
@@ -179,14 +198,7 @@ impl Options {
         for option in raw {
             let key = option.key.to_string();
             if !valid.contains(&key.as_str()) {
-                errors.push(syn::Error::new(
-                    option.key.span(),
-                    format!(
-                        "unknown option `{key}` for #[{}]; valid options are: {}",
-                        kind.attribute(),
-                        valid.join(", ")
-                    ),
-                ));
+                errors.push(syn::Error::new(option.key.span(), unknown_option(kind, &key, &valid)));
                 continue;
             }
             options.set(&key, option, errors);
@@ -233,9 +245,9 @@ impl Options {
             "auto_timestep" => flag!(auto_timestep),
             "include_timing" => flag!(include_timing),
             "include_memory" => flag!(include_memory),
-            "arg_filter" => path!(arg_filter, "fn(&mut Map<String, Value>)"),
+            "arg_filter" => path!(arg_filter, "fn(&mut Map)"),
             "result_filter" => path!(result_filter, "fn(&Value) -> Value"),
-            "metadata" => path!(metadata, "fn(&CallRecord) -> Map<String, Value>"),
+            "metadata" => path!(metadata, "fn(&CallRecord) -> Map"),
             "message" => path!(message, "fn(&CallRecord) -> Option<Message>"),
             "error_handler" => path!(error_handler, "fn(&ErrorRecord)"),
             "crate" => {
@@ -262,6 +274,52 @@ impl Options {
             _ => errors.push(syn::Error::new(ident.span(), format!("option `{key}` is not handled"))),
         }
     }
+}
+
+/// What to say of an option `key` this attribute does not take: whose it is, or what it
+/// was likely meant to be, then the options there are.
+fn unknown_option(kind: MacroKind, key: &str, valid: &[&str]) -> String {
+    let attribute = kind.attribute();
+    let list = valid.join(", ");
+    if key == "fields" {
+        return format!(
+            "#[{attribute}] has no `fields` option: to add metadata computed at call time, name a function with \
+             `metadata = my_fn` (`fn(&CallRecord) -> Map`)"
+        );
+    }
+    let owner = MacroKind::ALL
+        .into_iter()
+        .find(|other| *other != kind && other.options().contains(&key));
+    if let Some(owner) = owner {
+        return format!(
+            "option `{key}` belongs to #[{}], not #[{attribute}]; #[{attribute}] takes: {list}",
+            owner.attribute()
+        );
+    }
+    let near = valid
+        .iter()
+        .map(|option| (edit_distance(key, option), *option))
+        .filter(|(distance, option)| *distance <= 2.min(option.len() / 2))
+        .min();
+    match near {
+        Some((_, option)) => format!("unknown option `{key}` for #[{attribute}]; did you mean `{option}`?"),
+        None => format!("unknown option `{key}` for #[{attribute}]; valid options are: {list}"),
+    }
+}
+
+/// The Levenshtein distance between two short words.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut previous: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut current = vec![i + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let substitution = previous[j] + usize::from(ca != *cb);
+            current.push(substitution.min(previous[j + 1] + 1).min(current[j] + 1));
+        }
+        previous = current;
+    }
+    previous[b.len()]
 }
 
 fn expect_string(key: &Ident, value: RawValue, errors: &mut Errors) -> Option<LitStr> {
@@ -298,7 +356,7 @@ fn expect_bool(key: &Ident, value: RawValue, errors: &mut Errors) -> Option<bool
             ));
             None
         }
-        RawValue::List(_) => {
+        RawValue::List(_) | RawValue::Tokens => {
             errors.push(syn::Error::new(
                 key.span(),
                 format!("`{key}` takes a boolean: `{key}` or `{key} = false`"),
