@@ -89,3 +89,91 @@ fn a_tool_is_named_after_its_tool() {
     let (_, trace) = traced(|| call("Oslo"));
     assert_eq!(only_event(&trace).name, "weather");
 }
+
+trait Tool {
+    fn name(&self) -> &str;
+    fn call(&self, input: &str) -> String;
+}
+
+struct Weather;
+
+impl Tool for Weather {
+    fn name(&self) -> &str {
+        "weather"
+    }
+
+    #[trace_tool_call(tool = self.name())]
+    fn call(&self, input: &str) -> String {
+        format!("sunny in {input}")
+    }
+}
+
+struct Clock;
+
+impl Tool for Clock {
+    fn name(&self) -> &str {
+        "clock"
+    }
+
+    #[trace_tool_call(tool = self.name())]
+    fn call(&self, _input: &str) -> String {
+        "noon".to_owned()
+    }
+}
+
+#[test]
+fn tools_in_a_registry_named_at_run_time() {
+    let registry: Vec<Box<dyn Tool>> = vec![Box::new(Weather), Box::new(Clock)];
+    let (_, trace) = traced(|| registry.iter().map(|tool| tool.call("Oslo")).collect::<Vec<_>>());
+    let names: Vec<&str> = trace.events.iter().map(|event| event.name.as_str()).collect();
+    assert_eq!(names, ["weather", "clock"]);
+    let tools: Vec<&serde_json::Value> = trace.messages.iter().map(|message| &message.content["tool"]).collect();
+    assert_eq!(
+        tools,
+        [&json!("weather"), &json!("clock")],
+        "the tool_call messages name them too"
+    );
+}
+
+const PLANNER: &str = "planner";
+
+#[agent_trace::trace_agent("decide")]
+fn positional_name(turn: u32) -> u32 {
+    turn
+}
+
+#[agent_trace::trace_agent(name = PLANNER, system_id = format!("agent-{}", 7))]
+fn const_name(turn: u32) -> u32 {
+    turn
+}
+
+struct Client {
+    model: String,
+}
+
+impl Client {
+    #[agent_trace::trace_llm_call(model = self.model.as_str(), provider = "openai")]
+    fn complete(&self, prompt: &str) -> usize {
+        prompt.len()
+    }
+}
+
+#[test]
+fn names_from_a_literal_a_const_or_an_expression() {
+    let client = Client {
+        model: "gpt-5-mini".to_owned(),
+    };
+    let (_, trace) = traced(|| (positional_name(1), const_name(2), client.complete("hi")));
+    let names: Vec<(&str, &str)> = trace
+        .events
+        .iter()
+        .map(|event| (event.name.as_str(), event.system_id.as_str()))
+        .collect();
+    assert_eq!(
+        names,
+        [("decide", "agent"), ("planner", "agent-7"), ("complete", "agent")]
+    );
+    let llm = &trace.events[2];
+    assert_eq!(llm.metadata["gen_ai.request.model"], json!("gpt-5-mini"));
+    assert_eq!(llm.metadata["gen_ai.provider.name"], json!("openai"));
+}

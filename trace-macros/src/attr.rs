@@ -121,8 +121,8 @@ fn set_once<T>(slot: &mut Option<Setting<T>>, key: &Ident, value: T, errors: &mu
 /// What the attribute said.
 #[derive(Default)]
 pub(crate) struct Options {
-    pub(crate) system_id: Option<Setting<LitStr>>,
-    pub(crate) name: Option<Setting<LitStr>>,
+    pub(crate) system_id: Option<Setting<Text>>,
+    pub(crate) name: Option<Setting<Text>>,
     pub(crate) skip: Vec<Ident>,
     pub(crate) skip_all: Option<Setting<bool>>,
     pub(crate) capture_self: Option<Setting<bool>>,
@@ -138,11 +138,36 @@ pub(crate) struct Options {
     pub(crate) include_memory: Option<Setting<bool>>,
     pub(crate) error_handler: Option<Setting<Path>>,
     pub(crate) krate: Option<Setting<Path>>,
-    pub(crate) model: Option<Setting<LitStr>>,
-    pub(crate) provider: Option<Setting<LitStr>>,
-    pub(crate) tool: Option<Setting<LitStr>>,
+    pub(crate) model: Option<Setting<Text>>,
+    pub(crate) provider: Option<Setting<Text>>,
+    pub(crate) tool: Option<Setting<Text>>,
     pub(crate) trainable: Option<Setting<bool>>,
     pub(crate) description: Option<Setting<LitStr>>,
+}
+
+/// A name-like option's value: a string literal, known when the function is compiled (it
+/// lives in the call site's `static`), or any expression, evaluated when a call records.
+pub(crate) enum Text {
+    Literal(LitStr),
+    Expr(Box<Expr>),
+}
+
+impl Text {
+    /// The literal's text, for a literal.
+    pub(crate) fn literal(&self) -> Option<String> {
+        match self {
+            Text::Literal(lit) => Some(lit.value()),
+            Text::Expr(_) => None,
+        }
+    }
+
+    /// The expression, for one that is not a literal.
+    pub(crate) fn expr(&self) -> Option<&Expr> {
+        match self {
+            Text::Literal(_) => None,
+            Text::Expr(expr) => Some(expr),
+        }
+    }
 }
 
 /// `key`, `key = value` or `key(a, b)`.
@@ -187,6 +212,20 @@ impl Options {
     /// Parses the attribute's arguments; problems go to `errors`.
     pub(crate) fn parse(kind: MacroKind, args: TokenStream, errors: &mut Errors) -> Options {
         let mut options = Options::default();
+        // `#[trace_agent("name")]`: a name first, without its key.
+        let (positional, args) = match split_positional_name(args) {
+            Ok(split) => split,
+            Err(error) => {
+                errors.push(error);
+                return options;
+            }
+        };
+        if let Some(name) = positional {
+            options.name = Some(Setting {
+                span: name.span(),
+                value: Text::Literal(name),
+            });
+        }
         let raw = match Punctuated::<RawOption, Token![,]>::parse_terminated.parse2(args) {
             Ok(raw) => raw,
             Err(error) => {
@@ -215,6 +254,13 @@ impl Options {
                 }
             };
         }
+        macro_rules! text {
+            ($slot:ident) => {
+                if let Some(value) = expect_text(&ident, value, errors) {
+                    set_once(&mut self.$slot, &ident, value, errors);
+                }
+            };
+        }
         macro_rules! flag {
             ($slot:ident) => {
                 if let Some(value) = expect_bool(&ident, value, errors) {
@@ -230,12 +276,12 @@ impl Options {
             };
         }
         match key {
-            "system_id" => string!(system_id),
-            "name" => string!(name),
+            "system_id" => text!(system_id),
+            "name" => text!(name),
             "timestep_name" => string!(timestep_name),
-            "model" => string!(model),
-            "provider" => string!(provider),
-            "tool" => string!(tool),
+            "model" => text!(model),
+            "provider" => text!(provider),
+            "tool" => text!(tool),
             "description" => string!(description),
             "trainable" => flag!(trainable),
             "skip_all" => flag!(skip_all),
@@ -274,6 +320,21 @@ impl Options {
             _ => errors.push(syn::Error::new(ident.span(), format!("option `{key}` is not handled"))),
         }
     }
+}
+
+/// A string literal standing first, and the options after it.
+fn split_positional_name(args: TokenStream) -> syn::Result<(Option<LitStr>, TokenStream)> {
+    let parser = |input: ParseStream<'_>| {
+        if !input.peek(LitStr) {
+            return Ok((None, input.parse::<TokenStream>()?));
+        }
+        let name: LitStr = input.parse()?;
+        if !input.is_empty() {
+            input.parse::<Token![,]>()?;
+        }
+        Ok((Some(name), input.parse::<TokenStream>()?))
+    };
+    parser.parse2(args)
 }
 
 /// What to say of an option `key` this attribute does not take: whose it is, or what it
@@ -320,6 +381,27 @@ fn edit_distance(a: &str, b: &str) -> usize {
         previous = current;
     }
     previous[b.len()]
+}
+
+fn expect_text(key: &Ident, value: RawValue, errors: &mut Errors) -> Option<Text> {
+    match value {
+        RawValue::Assigned(Expr::Lit(ExprLit { lit: Lit::Str(lit), .. })) => Some(Text::Literal(lit)),
+        RawValue::Assigned(Expr::Lit(other)) => {
+            errors.push(syn::Error::new_spanned(
+                other,
+                format!("`{key}` takes a string: `{key} = \"…\"`, or an expression giving one"),
+            ));
+            None
+        }
+        RawValue::Assigned(expr) => Some(Text::Expr(Box::new(expr))),
+        _ => {
+            errors.push(syn::Error::new(
+                key.span(),
+                format!("`{key}` takes a string: `{key} = \"…\"`, or an expression giving one"),
+            ));
+            None
+        }
+    }
 }
 
 fn expect_string(key: &Ident, value: RawValue, errors: &mut Errors) -> Option<LitStr> {

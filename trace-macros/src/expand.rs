@@ -14,11 +14,12 @@ use syn::visit_mut::VisitMut;
 use syn::{ExprAsync, ExprCall, LitStr, ReturnType, Type};
 
 use crate::ast::{Body, TracedFn};
-use crate::attr::{MacroKind, Options, Setting};
+use crate::attr::{MacroKind, Options, Setting, Text};
 
 pub(crate) fn expand(kind: MacroKind, options: &Options, function: &TracedFn) -> TokenStream {
     let private = private_path(options);
     let site = call_site(kind, options, function, &private);
+    let names = names_at_run_time(kind, options, &private);
     let captures = captures(kind, options, function, &private);
     let finish = finish(kind, options, function, &private);
 
@@ -83,6 +84,7 @@ pub(crate) fn expand(kind: MacroKind, options: &Options, function: &TracedFn) ->
             #site
             #[allow(unused_mut)]
             let mut __trace_call = #private::Call::#start(&__TRACE_SITE);
+            #names
             #node_slot
             #captures
             #body
@@ -140,16 +142,16 @@ pub(crate) fn bundle_fallback(options: &Options, function: &TracedFn) -> TokenSt
 /// The `static` holding the function's options.
 fn call_site(kind: MacroKind, options: &Options, function: &TracedFn, private: &TokenStream) -> TokenStream {
     let variant = format_ident!("{}", kind.event_kind());
-    let system_id = options
-        .system_id
-        .as_ref()
-        .map_or_else(|| kind.default_system_id().to_owned(), |s| s.value.value());
-    // A tool call is named after its tool, unless `name` says otherwise.
+    let literal = |setting: &Option<Setting<Text>>| setting.as_ref().and_then(|s| s.value.literal());
+    let system_id = literal(&options.system_id).unwrap_or_else(|| kind.default_system_id().to_owned());
+    // A tool call is named after its tool, unless `name` says otherwise; a name given by
+    // an expression is set when the call starts (`names_at_run_time`).
     let name = match (&options.name, kind, &options.tool) {
-        (Some(name), _, _) => name.value.value(),
-        (None, MacroKind::Tool, Some(tool)) => tool.value.value(),
-        (None, _, _) => fn_name(function),
-    };
+        (Some(name), _, _) => name.value.literal(),
+        (None, MacroKind::Tool, Some(tool)) => tool.value.literal(),
+        (None, _, _) => None,
+    }
+    .unwrap_or_else(|| fn_name(function));
     let flag = |setting: &Option<Setting<bool>>, default: bool| setting.as_ref().map_or(default, |s| s.value);
     let string = |setting: &Option<Setting<LitStr>>| match setting {
         Some(s) => {
@@ -158,17 +160,22 @@ fn call_site(kind: MacroKind, options: &Options, function: &TracedFn, private: &
         }
         None => quote!(::core::option::Option::None),
     };
+    let text = |setting: &Option<Setting<Text>>| match literal(setting) {
+        Some(value) => quote!(::core::option::Option::Some(#value)),
+        None => quote!(::core::option::Option::None),
+    };
     let include_timing = flag(&options.include_timing, true);
     let include_memory = flag(&options.include_memory, false);
     let auto_timestep = flag(&options.auto_timestep, false) || options.timestep_name.is_some();
     let timestep_name = string(&options.timestep_name);
-    let model = string(&options.model);
-    let provider = string(&options.provider);
+    let model = text(&options.model);
+    let provider = text(&options.provider);
     let tool = match (kind, &options.tool) {
-        (MacroKind::Tool, Some(tool)) => {
-            let tool = &tool.value;
-            quote!(::core::option::Option::Some(#tool))
-        }
+        (MacroKind::Tool, Some(tool)) => match tool.value.literal() {
+            Some(tool) => quote!(::core::option::Option::Some(#tool)),
+            // Named when the call starts: the event's name.
+            None => quote!(::core::option::Option::Some("")),
+        },
         (MacroKind::Tool, None) => quote!(::core::option::Option::Some(#name)),
         _ => quote!(::core::option::Option::None),
     };
@@ -225,6 +232,33 @@ fn call_site(kind: MacroKind, options: &Options, function: &TracedFn, private: &
             error_handler: #error_handler,
             bundle: #bundle,
         };
+    }
+}
+
+/// Sets, when a call records, the names and request fields given as expressions.
+fn names_at_run_time(kind: MacroKind, options: &Options, private: &TokenStream) -> TokenStream {
+    fn expr(setting: &Option<Setting<Text>>) -> Option<&syn::Expr> {
+        setting.as_ref().and_then(|s| s.value.expr())
+    }
+    let name = expr(&options.name).or_else(|| match (kind, &options.name) {
+        (MacroKind::Tool, None) => expr(&options.tool),
+        _ => None,
+    });
+    let system_id = expr(&options.system_id);
+    let model = expr(&options.model);
+    let provider = expr(&options.provider);
+    if name.is_none() && system_id.is_none() && model.is_none() && provider.is_none() {
+        return TokenStream::new();
+    }
+    let some = |value: Option<&syn::Expr>| match value {
+        Some(value) => quote!(::core::option::Option::Some(::core::convert::AsRef::<str>::as_ref(&(#value)))),
+        None => quote!(::core::option::Option::None),
+    };
+    let (name, system_id, model, provider) = (some(name), some(system_id), some(model), some(provider));
+    quote! {
+        if let ::core::option::Option::Some(__trace_open) = &mut __trace_call {
+            #private::Call::named(__trace_open, #name, #system_id, #model, #provider);
+        }
     }
 }
 

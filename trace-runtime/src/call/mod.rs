@@ -174,6 +174,29 @@ impl Call {
         self.open.as_ref().map(|open| open.session.policy())
     }
 
+    /// Sets the names and request fields an attribute gave as expressions (`name = …`,
+    /// `system_id = …`, `model = …`, `provider = …`): evaluated when the call records.
+    pub fn named(&mut self, name: Option<&str>, system_id: Option<&str>, model: Option<&str>, provider: Option<&str>) {
+        let Some(open) = &mut self.open else { return };
+        if name.is_some() || system_id.is_some() {
+            let event = &open.state.event;
+            let names = event.names();
+            let names = Names::shared(
+                names.kind.clone(),
+                system_id.map_or_else(|| names.system_id.clone(), |id| Cow::Owned(id.to_owned())),
+                name.map_or_else(|| names.name.clone(), |name| Cow::Owned(name.to_owned())),
+                names.module_path.clone(),
+            );
+            open.state.event = event.renamed(names);
+        }
+        if let Some(model) = model {
+            self.metadata("gen_ai.request.model", Value::from(model));
+        }
+        if let Some(provider) = provider {
+            self.metadata("gen_ai.provider.name", Value::from(provider));
+        }
+    }
+
     /// Sets the module the call was made from.
     pub(crate) fn set_module_path(&mut self, module_path: Cow<'static, str>) {
         if let Some(open) = &mut self.open {

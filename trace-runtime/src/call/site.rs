@@ -31,7 +31,9 @@ pub struct CallSite {
     pub model: Option<&'static str>,
     /// `gen_ai.provider.name` (`provider`, LLM calls).
     pub provider: Option<&'static str>,
-    /// The tool's name: a tool call also records a `tool_call` message (tool calls).
+    /// The tool's name: a tool call also records a `tool_call` message (tool calls); empty
+    /// when the tool is named when the call starts (`tool = <expression>`): then the event's
+    /// name.
     pub tool: Option<&'static str>,
     /// `arg_filter`.
     pub arg_filter: Option<fn(&mut Map)>,
@@ -98,6 +100,7 @@ impl CallSite {
                 (Some(output), None) => output.clone(),
                 (None, None) => Value::Null,
             };
+            let tool = if tool.is_empty() { event.name.as_str() } else { tool };
             let content = serde_json::json!({ "tool": tool, "args": event.inputs, "result": result });
             messages.push(Message::new(
                 event.system_id.clone(),

@@ -88,7 +88,7 @@ pub(crate) fn open(path: &Path, create: bool) -> Result<Connection, StoreError> 
     connection.busy_timeout(BUSY_TIMEOUT).map_err(sql)?;
     // WAL, so that readers read while a writer writes (the mode is kept in the file;
     // asking again is a no-op).
-    connection.pragma_update(None, "journal_mode", "WAL").map_err(sql)?;
+    set_wal(&connection).map_err(sql)?;
     connection.pragma_update(None, "synchronous", "NORMAL").map_err(sql)?;
     if schema_version(&connection, path)? == SCHEMA_VERSION {
         return Ok(connection);
@@ -116,6 +116,26 @@ pub(crate) fn open(path: &Path, create: bool) -> Result<Connection, StoreError> 
     }
     transaction.commit().map_err(sql)?;
     Ok(connection)
+}
+
+/// Puts the database in WAL mode. Changing the mode takes a lock without SQLite's busy
+/// handler: when another process opening a new store at the same moment holds one, the
+/// change is tried again until the busy timeout has passed.
+fn set_wal(connection: &Connection) -> rusqlite::Result<()> {
+    let deadline = std::time::Instant::now() + BUSY_TIMEOUT;
+    let mut pause = Duration::from_millis(1);
+    loop {
+        match connection.pragma_update(None, "journal_mode", "WAL") {
+            Err(rusqlite::Error::SqliteFailure(error, _))
+                if matches!(error.code, rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+                    && std::time::Instant::now() < deadline =>
+            {
+                std::thread::sleep(pause);
+                pause = (pause * 2).min(Duration::from_millis(50));
+            }
+            result => return result,
+        }
+    }
 }
 
 /// The store's schema version, after checking it is one this code reads.
