@@ -17,9 +17,9 @@ pub use trace_macros::{bundle, trace_agent, trace_env, trace_llm_call, trace_run
 pub use trace_runtime::TracingLayer;
 #[doc(inline)]
 pub use trace_runtime::{
-    ContextExt, Hook, HookResult, Node, Overflow, ParameterStore, Sampling, Scope, Session, SessionTracer,
-    SessionTracerBuilder, SpanGuard, TraceError, TracerContext, TracerStats, WithContext, current_session, enter, node,
-    node_named, parameter, set_turn_number, spawn,
+    ContextExt, CurrentCall, Hook, HookResult, Node, Overflow, ParameterStore, Sampling, Scope, Session, SessionTracer,
+    SessionTracerBuilder, SpanGuard, TraceError, TracerContext, TracerStats, WithContext, current_call,
+    current_session, enter, node, node_named, parameter, set_turn_number, spawn,
 };
 // The sinks a program picks from, and the store's reader, also at the root (their homes
 // are `sink` and `store`).

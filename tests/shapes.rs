@@ -177,3 +177,40 @@ fn names_from_a_literal_a_const_or_an_expression() {
     assert_eq!(llm.metadata["gen_ai.request.model"], json!("gpt-5-mini"));
     assert_eq!(llm.metadata["gen_ai.provider.name"], json!("openai"));
 }
+
+#[agent_trace::trace_llm_call]
+async fn streams_a_reply(prompt: &str) -> String {
+    let call = agent_trace::current_call();
+    tokio::task::yield_now().await;
+    call.set_model("small-model");
+    call.record("prompt", prompt);
+    call.set_usage(Some(4), None);
+    inner_step();
+    "ok".to_owned()
+}
+
+#[trace_runtime]
+fn inner_step() {
+    agent_trace::current_call().record("inner", true);
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn body_records_into_its_own_event() {
+    let (reply, trace) = support::traced_async(streams_a_reply("hello")).await;
+    assert_eq!(reply, "ok");
+    let llm = trace
+        .events
+        .iter()
+        .find(|event| event.name == "streams_a_reply")
+        .unwrap();
+    assert_eq!(llm.metadata["gen_ai.request.model"], json!("small-model"));
+    assert_eq!(llm.metadata["prompt"], json!("hello"));
+    assert_eq!(llm.metadata["gen_ai.usage.input_tokens"], json!(4));
+    assert!(!llm.metadata.contains_key("inner"), "the inner call's note is its own");
+    let inner = trace.events.iter().find(|event| event.name == "inner_step").unwrap();
+    assert_eq!(inner.metadata["inner"], json!(true));
+    // Outside a scope the handle does nothing.
+    let outside = agent_trace::current_call();
+    assert!(!outside.is_recording());
+    outside.record("ignored", 1);
+}

@@ -41,6 +41,7 @@ mod call;
 #[cfg(feature = "tracing")]
 mod bridge;
 #[doc(hidden)]
+mod current_call;
 pub mod macro_support;
 mod manual;
 mod node;
@@ -50,6 +51,7 @@ mod session_tracer;
 pub use bridge::TracingLayer;
 pub use context::{ContextExt, Scope, TracerContext, WithContext, current_session, set_turn_number, spawn};
 #[cfg(feature = "sqlite")]
+pub use current_call::{CurrentCall, current_call};
 pub use error::StoreError;
 pub use error::{SinkError, TraceError};
 pub use manual::{SpanGuard, enter};

@@ -103,6 +103,9 @@ impl CallState {
                 }
             });
         }
+        if let Some(notes) = session.take_call_notes(self.event.id()) {
+            self.metadata.extend(notes);
+        }
         let site = self.site;
         if site.is_some_and(|site| site.include_memory) {
             site::closing_metadata(&mut self.metadata);

@@ -19,6 +19,7 @@ use crate::tracer::TracerShared;
 use crate::tracer::hooks::{Hook, HookResult};
 use crate::tracer::stats::Counters;
 
+mod call_notes;
 mod chunks;
 mod graph;
 mod live;
@@ -61,6 +62,8 @@ pub(crate) struct SessionInner {
     timestep: AtomicU64,
     next_node_id: AtomicU64,
     state: Mutex<SessionState>,
+    /// What bodies recorded into their own open calls (`current_call()`), by event id.
+    call_notes: call_notes::CallNotes,
 }
 
 struct SessionState {
@@ -120,6 +123,7 @@ impl Session {
             timestep: AtomicU64::new(NONE),
             next_node_id: AtomicU64::new(1),
             state: Mutex::new(SessionState::new(started_at)),
+            call_notes: call_notes::CallNotes::default(),
         });
         let tracer = &inner.tracer;
         if tracer.streams() {
