@@ -412,6 +412,8 @@ fn returns_option(key: &str) -> Option<u32> {
     Some(value as u32)
 }
 
+// The shape itself is what clippy flags, traced or not.
+#[allow(clippy::unused_unit)]
 #[trace_agent]
 fn returns_unit_explicitly(flag: bool) -> () {
     if flag {

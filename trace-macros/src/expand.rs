@@ -77,9 +77,11 @@ pub(crate) fn expand(kind: MacroKind, options: &Options, function: &TracedFn) ->
     } else {
         (TokenStream::new(), body)
     };
-    quote! {
-        #(#outer_attrs)*
-        #vis #sig {
+    // The braces keep the user's span, so that the function is the user's item to the
+    // compiler's lints (`dead_code` looks at the whole item's span).
+    let mut block = proc_macro2::Group::new(
+        proc_macro2::Delimiter::Brace,
+        quote! {
             #(#inner_attrs)*
             #site
             #[allow(unused_mut)]
@@ -88,7 +90,12 @@ pub(crate) fn expand(kind: MacroKind, options: &Options, function: &TracedFn) ->
             #node_slot
             #captures
             #body
-        }
+        },
+    );
+    block.set_span(function.body.span());
+    quote! {
+        #(#outer_attrs)*
+        #vis #sig #block
     }
 }
 
