@@ -19,7 +19,7 @@ pub use trace_runtime::TracingLayer;
 pub use trace_runtime::{
     ContextExt, CurrentCall, Hook, HookResult, Node, Overflow, ParameterStore, Sampling, Scope, Session, SessionTracer,
     SessionTracerBuilder, SpanGuard, TraceError, TracerContext, TracerStats, WithContext, current_call,
-    current_session, enter, node, node_named, parameter, set_turn_number, spawn,
+    current_session, enter, node, node_named, parameter, set_turn_number, spawn, with_current_context,
 };
 // The sinks a program picks from, and the store's reader, also at the root (their homes
 // are `sink` and `store`).

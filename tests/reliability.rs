@@ -811,3 +811,64 @@ fn argument_whose_serialize_panics_or_fails_and_a_non_finite_float() {
     assert_eq!(event.inputs["ratio"], Value::Null);
     assert_eq!(event.output, Some(Value::Null));
 }
+
+/// The functions a hook was told were called outside any scope.
+struct OutsideCalls(std::sync::Arc<std::sync::Mutex<Vec<String>>>);
+
+impl agent_trace::Hook for OutsideCalls {
+    fn on_call_outside_scope(&self, name: &str, _module_path: &str) -> agent_trace::HookResult {
+        self.0.lock().unwrap().push(name.to_owned());
+        Ok(())
+    }
+}
+
+#[trace_tool_call]
+fn work_elsewhere(n: u32) -> u32 {
+    n + 1
+}
+
+#[test]
+fn traced_calls_on_threads_the_context_was_not_carried_to() {
+    const NAME: &str = "traced_calls_on_threads_the_context_was_not_carried_to";
+    if !is_child(NAME) {
+        // The count is the process's: counted alone, in a child.
+        let output = run_child(NAME, &[]);
+        assert!(
+            output.status.success(),
+            "{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        return;
+    }
+    let reported = std::sync::Arc::default();
+    let tracer = SessionTracer::builder()
+        .hook(OutsideCalls(std::sync::Arc::clone(&reported)))
+        .build();
+    work_elsewhere(0);
+    assert_eq!(
+        tracer.stats().calls_outside_scope,
+        0,
+        "no session runs: nothing is lost"
+    );
+    let session = tracer.start_session();
+    TracerContext::new(&session).sync_scope(|| {
+        // Lost: a plain thread, twice.
+        std::thread::spawn(|| work_elsewhere(1)).join().unwrap();
+        std::thread::spawn(|| work_elsewhere(2)).join().unwrap();
+        // Carried: recorded.
+        std::thread::spawn(agent_trace::with_current_context(|| work_elsewhere(3)))
+            .join()
+            .unwrap();
+    });
+    let trace = session.end().unwrap();
+    assert_eq!(only_event(&trace).inputs["n"], json!(3));
+    assert_eq!(tracer.stats().calls_outside_scope, 2);
+    assert_eq!(
+        *reported.lock().unwrap(),
+        ["work_elsewhere"],
+        "reported once per function"
+    );
+    work_elsewhere(4);
+    assert_eq!(tracer.stats().calls_outside_scope, 2, "no session runs any more");
+}

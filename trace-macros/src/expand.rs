@@ -238,6 +238,7 @@ fn call_site(kind: MacroKind, options: &Options, function: &TracedFn, private: &
             message: #message,
             error_handler: #error_handler,
             bundle: #bundle,
+            outside_reported: ::core::sync::atomic::AtomicBool::new(false),
         };
     }
 }

@@ -280,6 +280,39 @@ impl<F: Future> Future for WithContext<F> {
     }
 }
 
+/// Wraps a closure so that, wherever it runs — a thread of its own, `spawn_blocking`, a
+/// pool — it runs in the current scope's session, under the current traced call, as
+/// [`ContextExt::in_current_context`] does for a future. Outside a scope the closure runs
+/// as it is.
+///
+/// ```
+/// use agent_trace::{SessionTracer, TracerContext, trace_tool_call, with_current_context};
+///
+/// #[trace_tool_call]
+/// fn hash(data: &[u8]) -> usize { data.len() }
+///
+/// let session = SessionTracer::default().start_session();
+/// TracerContext::new(&session).sync_scope(|| {
+///     let worker = std::thread::spawn(with_current_context(|| hash(b"abc")));
+///     worker.join().unwrap()
+/// });
+/// assert_eq!(session.end()?.events.len(), 1);
+/// # Ok::<(), agent_trace::TraceError>(())
+/// ```
+pub fn with_current_context<F, R>(f: F) -> impl FnOnce() -> R + Send
+where
+    F: FnOnce() -> R + Send,
+{
+    let frame = with_frame(Frame::fork);
+    move || match frame {
+        Some(frame) => {
+            let _entered = Entered::new();
+            FRAME.sync_scope(frame, f)
+        }
+        None => f(),
+    }
+}
+
 /// Spawns a task on the current tokio runtime, carrying the current context into it: its
 /// events belong to the current session, under the current traced call.
 ///

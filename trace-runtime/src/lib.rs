@@ -49,7 +49,9 @@ mod session_tracer;
 
 #[cfg(feature = "tracing")]
 pub use bridge::TracingLayer;
-pub use context::{ContextExt, Scope, TracerContext, WithContext, current_session, set_turn_number, spawn};
+pub use context::{
+    ContextExt, Scope, TracerContext, WithContext, current_session, set_turn_number, spawn, with_current_context,
+};
 #[cfg(feature = "sqlite")]
 pub use current_call::{CurrentCall, current_call};
 pub use error::StoreError;

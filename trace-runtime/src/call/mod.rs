@@ -99,6 +99,9 @@ impl Call {
     #[inline(always)]
     pub fn start(site: &'static CallSite) -> Option<Call> {
         if context::no_scope_is_entered() {
+            if crate::session::sessions_running() {
+                crate::session::call_outside_scope(site);
+            }
             return None;
         }
         Call::start_in_scope(site, false)
@@ -111,6 +114,9 @@ impl Call {
     #[inline(always)]
     pub fn start_sync(site: &'static CallSite) -> Option<Call> {
         if context::no_scope_is_entered() {
+            if crate::session::sessions_running() {
+                crate::session::call_outside_scope(site);
+            }
             return None;
         }
         Call::start_in_scope(site, true)
@@ -118,7 +124,7 @@ impl Call {
 
     #[inline(never)]
     fn start_in_scope(site: &'static CallSite, enter: bool) -> Option<Call> {
-        let (session, parent, id) = with_frame(|frame| {
+        let found = with_frame(|frame| {
             let session = frame.session.clone();
             let id = session.next_event_id();
             let parent = if enter {
@@ -127,7 +133,12 @@ impl Call {
                 frame.parent.get()
             };
             (session, parent, id)
-        })?;
+        });
+        let Some((session, parent, id)) = found else {
+            // A thread that is in a scope, on a task that is not.
+            crate::session::call_outside_scope(site);
+            return None;
+        };
         if site.auto_timestep {
             let turn = session.turn().unwrap_or_else(|| session.timestep_count());
             match site.timestep_name {

@@ -47,6 +47,9 @@ pub struct CallSite {
     pub error_handler: Option<fn(&ErrorRecord)>,
     /// For `#[bundle]`: how the call joins the graph.
     pub bundle: Option<BundleSite>,
+    /// Whether a call of this site made outside any scope, while sessions ran, has been
+    /// reported to the hooks (once per site).
+    pub outside_reported: std::sync::atomic::AtomicBool,
 }
 
 /// What `#[bundle]` adds to a call site.

@@ -23,6 +23,7 @@ mod call_notes;
 mod chunks;
 mod graph;
 mod live;
+pub(crate) use live::{call_outside_scope, sessions_running};
 mod timesteps;
 
 pub(crate) use live::LiveSessions;
@@ -125,6 +126,7 @@ impl Session {
             state: Mutex::new(SessionState::new(started_at)),
             call_notes: call_notes::CallNotes::default(),
         });
+        live::session_started(&inner);
         let tracer = &inner.tracer;
         if tracer.streams() {
             tracer.live.register(&inner);
@@ -376,6 +378,7 @@ impl SessionInner {
             None
         };
         state.ended = true;
+        live::session_ended();
         let closed = timesteps::close_open(&mut state, now);
         self.timestep.store(NONE, Ordering::Relaxed);
         let status = if state.failed {

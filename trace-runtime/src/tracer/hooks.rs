@@ -70,6 +70,14 @@ pub trait Hook: Send + Sync {
     fn after_save(&self, trace: &SessionTrace) -> HookResult {
         Ok(())
     }
+    /// A traced function (`name`, in `module_path`) was called outside any scope while a
+    /// session of this tracer ran — on a thread or task the context was not carried to —
+    /// so its call recorded nothing. Called once per function, for the first such call;
+    /// every one is counted in `stats().calls_outside_scope`. Carry the context with
+    /// `agent_trace::spawn`, `in_current_context()` or `with_current_context(..)`.
+    fn on_call_outside_scope(&self, name: &str, module_path: &str) -> HookResult {
+        Ok(())
+    }
 }
 
 /// The registered hooks, run so that none can break recording.

@@ -45,7 +45,16 @@ pub struct TracerStats {
     /// Hooks and functions named in a macro's options that panicked or returned an error;
     /// recording carried on without them.
     pub hook_errors: u64,
+    /// Traced calls made outside any scope while a session ran in the process — on a
+    /// thread or task the context was not carried to (`std::thread::spawn`,
+    /// `tokio::spawn`, `spawn_blocking`): they recorded nothing. Counted for the whole
+    /// process (every tracer shows the same count); the first of each function is also
+    /// reported to the hooks (`Hook::on_call_outside_scope`).
+    pub calls_outside_scope: u64,
 }
+
+/// Traced calls made outside any scope while sessions ran, in the whole process.
+static CALLS_OUTSIDE_SCOPE: AtomicU64 = AtomicU64::new(0);
 
 /// The live counters behind [`TracerStats`], shared with the writer thread.
 #[derive(Debug, Default)]
@@ -95,6 +104,11 @@ impl Counters {
         *lock(&self.last_error) = Some(format!("{what}; the sinks' last error: {cause}"));
     }
 
+    /// Counts a traced call made outside any scope while sessions ran.
+    pub(crate) fn count_call_outside_scope() {
+        CALLS_OUTSIDE_SCOPE.fetch_add(1, Ordering::Relaxed);
+    }
+
     pub(crate) fn last_error(&self) -> Option<String> {
         lock(&self.last_error).clone()
     }
@@ -117,6 +131,7 @@ impl Counters {
             dropped_records: read(&self.dropped_records),
             queue_high_water: read(&self.queue_high_water),
             hook_errors: read(&self.hook_errors),
+            calls_outside_scope: CALLS_OUTSIDE_SCOPE.load(Ordering::Relaxed),
         }
     }
 }
