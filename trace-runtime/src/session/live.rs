@@ -40,7 +40,8 @@ pub(crate) fn sessions_running() -> bool {
 #[inline(never)]
 pub(crate) fn call_outside_scope(site: &CallSite) {
     Counters::count_call_outside_scope();
-    if site.outside_reported.swap(true, Ordering::Relaxed) {
+    // Read before it is written, so that later calls of the site take no lock of the bus.
+    if site.outside_reported.load(Ordering::Relaxed) || site.outside_reported.swap(true, Ordering::Relaxed) {
         return;
     }
     let running: Vec<Arc<SessionInner>> = lock(&PROCESS).iter().filter_map(Weak::upgrade).collect();

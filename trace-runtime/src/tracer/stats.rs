@@ -53,8 +53,46 @@ pub struct TracerStats {
     pub calls_outside_scope: u64,
 }
 
-/// Traced calls made outside any scope while sessions ran, in the whole process.
-static CALLS_OUTSIDE_SCOPE: AtomicU64 = AtomicU64::new(0);
+/// Traced calls made outside any scope while sessions ran, counted per thread (each thread
+/// the only writer of its count, so counting is a plain store: no locked instruction on the
+/// path of a call that records nothing) and summed when read.
+mod outside {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    use std::sync::{Arc, Mutex};
+
+    use crate::sync::lock;
+
+    /// The counts of the threads that are running, and what threads that ended counted.
+    static THREADS: Mutex<(Vec<Arc<AtomicU64>>, u64)> = Mutex::new((Vec::new(), 0));
+
+    struct ThreadCount(Arc<AtomicU64>);
+
+    impl Drop for ThreadCount {
+        fn drop(&mut self) {
+            let mut threads = lock(&THREADS);
+            threads.0.retain(|count| !Arc::ptr_eq(count, &self.0));
+            threads.1 += self.0.load(Ordering::Relaxed);
+        }
+    }
+
+    thread_local! {
+        static COUNT: ThreadCount = {
+            let count = Arc::new(AtomicU64::new(0));
+            lock(&THREADS).0.push(Arc::clone(&count));
+            ThreadCount(count)
+        };
+    }
+
+    pub(super) fn count() {
+        // A thread being torn down counts nothing more.
+        let _ = COUNT.try_with(|count| count.0.store(count.0.load(Ordering::Relaxed) + 1, Ordering::Relaxed));
+    }
+
+    pub(super) fn total() -> u64 {
+        let threads = lock(&THREADS);
+        threads.1 + threads.0.iter().map(|count| count.load(Ordering::Relaxed)).sum::<u64>()
+    }
+}
 
 /// The live counters behind [`TracerStats`], shared with the writer thread.
 #[derive(Debug, Default)]
@@ -106,7 +144,7 @@ impl Counters {
 
     /// Counts a traced call made outside any scope while sessions ran.
     pub(crate) fn count_call_outside_scope() {
-        CALLS_OUTSIDE_SCOPE.fetch_add(1, Ordering::Relaxed);
+        outside::count();
     }
 
     pub(crate) fn last_error(&self) -> Option<String> {
@@ -131,7 +169,7 @@ impl Counters {
             dropped_records: read(&self.dropped_records),
             queue_high_water: read(&self.queue_high_water),
             hook_errors: read(&self.hook_errors),
-            calls_outside_scope: CALLS_OUTSIDE_SCOPE.load(Ordering::Relaxed),
+            calls_outside_scope: outside::total(),
         }
     }
 }
