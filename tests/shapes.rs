@@ -1,6 +1,8 @@
 //! Function shapes users write, one case a row of the macros' shape table, named after it:
 //! each compiles under the attribute and records one event with the right outcome and
-//! output. (More shapes: `tests/macro_shapes.rs`.)
+//! output. (More shapes: `tests/macro_shapes.rs`.) The pedantic lints the expansion used
+//! to draw are errors here, so that clippy checks the expansion stays clean of them.
+#![deny(clippy::items_after_statements, clippy::used_underscore_binding)]
 
 mod support;
 
@@ -213,4 +215,34 @@ async fn body_records_into_its_own_event() {
     let outside = agent_trace::current_call();
     assert!(!outside.is_recording());
     outside.record("ignored", 1);
+}
+
+#[trace_tool_call]
+fn body_starting_with_an_item(n: u32) -> u32 {
+    const STEP: u32 = 2;
+    fn double(n: u32) -> u32 {
+        n * STEP
+    }
+    double(n)
+}
+
+#[trace_tool_call]
+async fn async_body_starting_with_an_item(n: u32) -> u32 {
+    use std::ops::Add;
+    n.add(1)
+}
+
+#[trace_tool_call]
+fn underscore_parameter(_unused: u32, used: u32) -> u32 {
+    used
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn clean_under_clippy_pedantic() {
+    let ((a, c), trace) = traced(|| (body_starting_with_an_item(3), underscore_parameter(1, 2)));
+    assert_eq!((a, c), (6, 2));
+    assert_eq!(trace.events[1].inputs["_unused"], json!(1));
+    let (b, trace) = support::traced_async(async_body_starting_with_an_item(4)).await;
+    assert_eq!(b, 5);
+    assert_eq!(only_event(&trace).output, Some(json!(5)));
 }

@@ -89,7 +89,7 @@ impl TracedFn {
             )),
             Err(_) => Err(syn::Error::new(
                 first_token_span(&item),
-                format!("#[{attribute}] applies to functions and methods"),
+                not_a_function(attribute, &item),
             )),
         }
     }
@@ -148,6 +148,28 @@ impl TracedFn {
             Some(Expr::Async(future)) if future.capture.is_some() => Some((call, future)),
             _ => None,
         }
+    }
+}
+
+/// What to say of an item that is not a function: for an `impl` block, where the
+/// attribute goes instead.
+fn not_a_function(attribute: &str, item: &TokenStream) -> String {
+    let Ok(block) = syn::parse2::<syn::ItemImpl>(item.clone()) else {
+        return format!("#[{attribute}] applies to functions and methods");
+    };
+    let async_trait = block.attrs.iter().any(|attr| {
+        attr.path()
+            .segments
+            .last()
+            .is_some_and(|segment| segment.ident == "async_trait")
+    });
+    if async_trait {
+        format!(
+            "#[{attribute}] applies to functions and methods: put it below #[async_trait], on each method of \
+             the impl"
+        )
+    } else {
+        format!("#[{attribute}] applies to functions and methods: put it on each method of the impl, not on the block")
     }
 }
 

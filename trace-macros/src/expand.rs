@@ -286,7 +286,7 @@ fn captures(kind: MacroKind, options: &Options, function: &TracedFn, private: &T
             .into_iter()
             .filter(|binding| !binding.is_self)
             .map(|binding| {
-                let ident = binding.ident;
+                let ident = at_attribute(&binding.ident);
                 let cfgs = binding.cfgs;
                 quote!(#(#cfgs)* #private::nodes!(&#ident, &mut __trace_dependencies);)
             });
@@ -309,7 +309,9 @@ fn captures(kind: MacroKind, options: &Options, function: &TracedFn, private: &T
             }
         })
         .map(|binding| {
-            let ident = binding.ident;
+            // The expansion's own use of the parameter (not the user's): spanned at the
+            // attribute, so that lints on uses of `_x` parameters see only the body's.
+            let ident = at_attribute(&binding.ident);
             let cfgs = binding.cfgs;
             let name = ident.to_string();
             let name = name.strip_prefix("r#").unwrap_or(&name).to_owned();
@@ -337,6 +339,16 @@ fn captures(kind: MacroKind, options: &Options, function: &TracedFn, private: &T
 /// Whether the function returns `!`.
 fn returns_never(output: &ReturnType) -> bool {
     matches!(output, ReturnType::Type(_, ty) if matches!(**ty, Type::Never(_)))
+}
+
+/// The same name, spanned at the attribute: the expansion's own use of a parameter.
+fn at_attribute(ident: &proc_macro2::Ident) -> proc_macro2::Ident {
+    let span = proc_macro2::Span::call_site();
+    let name = ident.to_string();
+    match name.strip_prefix("r#") {
+        Some(raw) => proc_macro2::Ident::new_raw(raw, span),
+        None => proc_macro2::Ident::new(&name, span),
+    }
 }
 
 /// Finishes `__trace_open` from `__trace_return`.
@@ -379,13 +391,22 @@ fn run_boxed(call: &ExprCall, future: &ExprAsync, finish: &TokenStream, private:
 /// errors pointing at the user's return type. The body's contents are spliced in after it
 /// rather than nested as a block, which would draw `unused_braces` on one-expression bodies.
 fn with_return_edge(body: &Body, output: &ReturnType) -> TokenStream {
-    let contents = match body {
+    // Items the body starts with stay first, so that the edge is not a statement before
+    // them (clippy's `items_after_statements` sees the body as written).
+    let (items, contents) = match body {
         Body::Parsed(block) => {
-            let statements = &block.stmts;
-            quote!(#(#statements)*)
+            let leading = block
+                .stmts
+                .iter()
+                .take_while(|statement| matches!(statement, syn::Stmt::Item(_)))
+                .count();
+            let (items, statements) = block.stmts.split_at(leading);
+            (quote!(#(#items)*), quote!(#(#statements)*))
         }
-        Body::Raw(group) => group.stream(),
+        Body::Raw(group) => (TokenStream::new(), group.stream()),
     };
+    let rest = contents.clone();
+    let contents = quote!(#items #contents);
     let ReturnType::Type(_, declared) = output else {
         return quote_spanned!(body.span()=> { #contents });
     };
@@ -402,7 +423,7 @@ fn with_return_edge(body: &Body, output: &ReturnType) -> TokenStream {
             return __trace_fake_return;
         }
     };
-    quote_spanned!(body.span()=> { #edge #contents })
+    quote_spanned!(body.span()=> { #items #edge #rest })
 }
 
 /// Replaces `impl Trait` with `_`: a `let` cannot name an opaque type.
