@@ -78,3 +78,17 @@ pub trait LlmUsage {
     /// Tokens in the completion.
     fn output_tokens(&self) -> Option<u64>;
 }
+
+/// The metadata keys a call records about a language model (OpenTelemetry GenAI names):
+/// one home for the writers (attribute options, `current_call()`, `LlmUsage`) and the
+/// OTLP export that reads them.
+pub mod genai_keys {
+    /// The model the call asked for.
+    pub const REQUEST_MODEL: &str = "gen_ai.request.model";
+    /// The provider of the model.
+    pub const PROVIDER_NAME: &str = "gen_ai.provider.name";
+    /// Input (prompt) tokens.
+    pub const INPUT_TOKENS: &str = "gen_ai.usage.input_tokens";
+    /// Output (completion) tokens.
+    pub const OUTPUT_TOKENS: &str = "gen_ai.usage.output_tokens";
+}

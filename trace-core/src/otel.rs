@@ -216,19 +216,23 @@ fn event_span(event: &Event, trace_id: [u8; 16], span: [u8; 8], parent: [u8; 8])
         _ => {}
     }
     let number = |key: &str| event.metadata.get(key).and_then(Value::as_u64);
-    if let Some(model) = event.metadata.get("gen_ai.request.model").and_then(Value::as_str) {
+    if let Some(model) = event
+        .metadata
+        .get(crate::genai_keys::REQUEST_MODEL)
+        .and_then(Value::as_str)
+    {
         attributes.push(("llm.model_name".into(), text(model)));
     }
     if let (Some(input), Some(output)) = (
-        number("gen_ai.usage.input_tokens"),
-        number("gen_ai.usage.output_tokens"),
+        number(crate::genai_keys::INPUT_TOKENS),
+        number(crate::genai_keys::OUTPUT_TOKENS),
     ) {
         attributes.push(("llm.token_count.total".into(), int(input + output)));
     }
-    if let Some(input) = number("gen_ai.usage.input_tokens") {
+    if let Some(input) = number(crate::genai_keys::INPUT_TOKENS) {
         attributes.push(("llm.token_count.prompt".into(), int(input)));
     }
-    if let Some(output) = number("gen_ai.usage.output_tokens") {
+    if let Some(output) = number(crate::genai_keys::OUTPUT_TOKENS) {
         attributes.push(("llm.token_count.completion".into(), int(output)));
     }
     for (key, value) in &event.metadata {

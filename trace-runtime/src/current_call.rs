@@ -3,6 +3,7 @@
 
 use serde::Serialize;
 use serde_json::Value;
+use trace_core::genai_keys;
 
 use crate::context::with_frame;
 use crate::session::Session;
@@ -63,16 +64,16 @@ impl CurrentCall {
 
     /// Sets the model the call asked (`gen_ai.request.model`).
     pub fn set_model(&self, model: &str) {
-        self.set("gen_ai.request.model", Value::from(model));
+        self.set(genai_keys::REQUEST_MODEL, Value::from(model));
     }
 
     /// Sets the call's token usage (`gen_ai.usage.input_tokens` / `output_tokens`).
     pub fn set_usage(&self, input_tokens: Option<u64>, output_tokens: Option<u64>) {
         if let Some(tokens) = input_tokens {
-            self.set("gen_ai.usage.input_tokens", Value::from(tokens));
+            self.set(genai_keys::INPUT_TOKENS, Value::from(tokens));
         }
         if let Some(tokens) = output_tokens {
-            self.set("gen_ai.usage.output_tokens", Value::from(tokens));
+            self.set(genai_keys::OUTPUT_TOKENS, Value::from(tokens));
         }
     }
 

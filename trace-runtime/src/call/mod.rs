@@ -17,6 +17,7 @@ use std::borrow::Cow;
 
 use serde::Serialize;
 use serde_json::Value;
+use trace_core::genai_keys;
 use trace_core::graph::NodeId;
 use trace_core::{ErrorRecord, EventKind, Outcome};
 
@@ -188,36 +189,41 @@ impl Call {
     /// Sets the names and request fields an attribute gave as expressions (`name = …`,
     /// `system_id = …`, `model = …`, `provider = …`): evaluated when the call records.
     pub fn named(&mut self, name: Option<&str>, system_id: Option<&str>, model: Option<&str>, provider: Option<&str>) {
-        let Some(open) = &mut self.open else { return };
         if name.is_some() || system_id.is_some() {
-            let event = &open.state.event;
-            let names = event.names();
-            let names = Names::shared(
-                names.kind.clone(),
-                system_id.map_or_else(|| names.system_id.clone(), |id| Cow::Owned(id.to_owned())),
-                name.map_or_else(|| names.name.clone(), |name| Cow::Owned(name.to_owned())),
-                names.module_path.clone(),
+            self.rename(
+                name.map(|name| Cow::Owned(name.to_owned())),
+                system_id.map(|id| Cow::Owned(id.to_owned())),
+                None,
             );
-            open.state.event = event.renamed(names);
         }
         if let Some(model) = model {
-            self.metadata("gen_ai.request.model", Value::from(model));
+            self.metadata(genai_keys::REQUEST_MODEL, Value::from(model));
         }
         if let Some(provider) = provider {
-            self.metadata("gen_ai.provider.name", Value::from(provider));
+            self.metadata(genai_keys::PROVIDER_NAME, Value::from(provider));
         }
     }
 
     /// Sets the module the call was made from.
     pub(crate) fn set_module_path(&mut self, module_path: Cow<'static, str>) {
+        self.rename(None, None, Some(module_path));
+    }
+
+    /// Gives the open call other names: those given, the rest as they were.
+    fn rename(
+        &mut self,
+        name: Option<Cow<'static, str>>,
+        system_id: Option<Cow<'static, str>>,
+        module_path: Option<Cow<'static, str>>,
+    ) {
         if let Some(open) = &mut self.open {
             let event = &open.state.event;
             let names = event.names();
             let names = Names::shared(
                 names.kind.clone(),
-                names.system_id.clone(),
-                names.name.clone(),
-                module_path,
+                system_id.unwrap_or_else(|| names.system_id.clone()),
+                name.unwrap_or_else(|| names.name.clone()),
+                module_path.unwrap_or_else(|| names.module_path.clone()),
             );
             open.state.event = event.renamed(names);
         }
@@ -248,10 +254,10 @@ impl Call {
     /// Records the token usage of a language-model response.
     pub fn usage(&mut self, input_tokens: Option<u64>, output_tokens: Option<u64>) {
         if let Some(tokens) = input_tokens {
-            self.metadata("gen_ai.usage.input_tokens", Value::from(tokens));
+            self.metadata(genai_keys::INPUT_TOKENS, Value::from(tokens));
         }
         if let Some(tokens) = output_tokens {
-            self.metadata("gen_ai.usage.output_tokens", Value::from(tokens));
+            self.metadata(genai_keys::OUTPUT_TOKENS, Value::from(tokens));
         }
     }
 

@@ -5,6 +5,7 @@
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use serde_json::Value;
+use trace_core::genai_keys;
 use trace_core::graph::{GraphNode, NodeId, NodeKind};
 use trace_core::{CallRecord, ErrorRecord, Event, Map, Message, Outcome};
 
@@ -135,10 +136,10 @@ pub(crate) fn guarded<R>(counters: &Counters, function: impl FnOnce() -> R) -> O
 /// The metadata a call of `site` starts with: model, provider, memory before.
 pub(super) fn opening_metadata(site: &CallSite, metadata: &mut Map) {
     if let Some(model) = site.model {
-        metadata.insert("gen_ai.request.model".to_owned(), Value::from(model));
+        metadata.insert(genai_keys::REQUEST_MODEL.to_owned(), Value::from(model));
     }
     if let Some(provider) = site.provider {
-        metadata.insert("gen_ai.provider.name".to_owned(), Value::from(provider));
+        metadata.insert(genai_keys::PROVIDER_NAME.to_owned(), Value::from(provider));
     }
     if site.include_memory {
         metadata.insert("memory.rss_before_bytes".to_owned(), resident_memory());

@@ -265,14 +265,7 @@ fn write_truncated(bytes: &mut TextBuffer, policy: &CapturePolicy, start: usize,
         Ok(head) => head,
         Err(error) => std::str::from_utf8(&kept[..error.valid_up_to()]).unwrap_or_default(),
     };
-    let head = match policy
-        .redacts_strings()
-        .then(|| policy.redact_string(head, true))
-        .flatten()
-    {
-        Some(redacted) => redacted,
-        None => head.to_owned(),
-    };
+    let head = policy.redact_string(head, true).unwrap_or_else(|| head.to_owned());
     bytes.truncate(start);
     bytes.extend(br#"{"$truncated":true,"len":"#);
     bytes.decimal(len as u64);

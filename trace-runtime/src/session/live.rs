@@ -44,7 +44,11 @@ pub(crate) fn call_outside_scope(site: &CallSite) {
     if site.outside_reported.load(Ordering::Relaxed) || site.outside_reported.swap(true, Ordering::Relaxed) {
         return;
     }
-    let running: Vec<Arc<SessionInner>> = lock(&PROCESS).iter().filter_map(Weak::upgrade).collect();
+    let running: Vec<Arc<SessionInner>> = lock(&PROCESS)
+        .iter()
+        .filter_map(Weak::upgrade)
+        .filter(|session| !lock(&session.state).ended)
+        .collect();
     let mut tracers: Vec<&Arc<crate::tracer::TracerShared>> = Vec::new();
     for session in &running {
         if !tracers.iter().any(|tracer| Arc::ptr_eq(tracer, &session.tracer)) {

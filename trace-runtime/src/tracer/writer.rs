@@ -132,7 +132,10 @@ impl Writer {
         self.count_in();
         let command = match queue.try_send(Command::Record(record)) {
             Ok(()) => {
-                self.stuck.store(false, Ordering::Relaxed);
+                // Read first: the common case writes nothing to the line the writer reads.
+                if self.stuck.load(Ordering::Relaxed) {
+                    self.stuck.store(false, Ordering::Relaxed);
+                }
                 return Ok(true);
             }
             Err(TrySendError::Disconnected(_)) => {
@@ -438,7 +441,7 @@ impl WriterThread {
             outlet.pending.extend(batch.iter().cloned());
             outlet.write_pending(&self.counters, &self.hooks, force);
         }
-        if self.outlets.iter().all(|outlet| outlet.pending.is_empty()) {
+        if self.stuck.load(Ordering::Relaxed) && self.outlets.iter().all(|outlet| outlet.pending.is_empty()) {
             // The sinks keep up again: a full queue is worth waiting for once more.
             self.stuck.store(false, Ordering::Relaxed);
         }
