@@ -3,8 +3,12 @@
 
 use proc_macro2::TokenStream;
 use syn::parse::{Parse, ParseStream};
+use syn::punctuated::Punctuated;
 use syn::spanned::Spanned;
-use syn::{AttrStyle, Attribute, Block, Expr, ExprAsync, ExprCall, FnArg, Ident, Pat, Signature, Stmt, Visibility};
+use syn::{
+    AttrStyle, Attribute, Block, Expr, ExprAsync, ExprCall, FnArg, GenericArgument, Ident, Pat, PathArguments,
+    ReturnType, Signature, Stmt, Token, Type, TypeParamBound, Visibility,
+};
 
 /// A function item. Its body is kept as raw tokens when it does not parse, so that a typo
 /// in the body is reported once, by the compiler, at the user's code, and the rest of the
@@ -127,8 +131,8 @@ impl TracedFn {
         self.sig.receiver().is_some()
     }
 
-    /// The `Box::pin(async move { … })` that an `#[async_trait]`-style method consists of,
-    /// if this is one: its inner future is what gets traced.
+    /// The `Box::pin(async { … })` that an `#[async_trait]`-style method consists of, if
+    /// this is one: its inner future is what gets traced.
     pub(crate) fn boxed_future(&self) -> Option<(&ExprCall, &ExprAsync)> {
         if self.sig.asyncness.is_some() {
             return None;
@@ -145,10 +149,82 @@ impl TracedFn {
             return None;
         }
         match call.args.first() {
-            Some(Expr::Async(future)) if future.capture.is_some() => Some((call, future)),
+            Some(Expr::Async(future)) => Some((call, future)),
             _ => None,
         }
     }
+
+    /// For a function that is not `async`, whether its return type is a future, as written:
+    /// `impl Future<..>`, or a boxed one (`Pin<Box<dyn Future<..>>>`, `BoxFuture<..>`,
+    /// `LocalBoxFuture<..>`).
+    pub(crate) fn returned_future(&self) -> Option<FutureType> {
+        if self.sig.asyncness.is_some() {
+            return None;
+        }
+        let ReturnType::Type(_, ty) = &self.sig.output else {
+            return None;
+        };
+        future_type(ty)
+    }
+
+    /// Whether the function has `#[track_caller]`.
+    pub(crate) fn tracks_caller(&self) -> bool {
+        self.outer_attrs.iter().any(|attr| attr.path().is_ident("track_caller"))
+    }
+}
+
+/// How a function that is not `async` returns a future.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum FutureType {
+    /// `impl Future<..>`.
+    Opaque,
+    /// `Pin<Box<dyn Future<..>>>` or an alias of it.
+    Boxed,
+}
+
+fn future_type(ty: &Type) -> Option<FutureType> {
+    let names_future = |bounds: &Punctuated<TypeParamBound, Token![+]>| {
+        bounds.iter().any(|bound| match bound {
+            TypeParamBound::Trait(bound) => last_ident_is(&bound.path, "Future"),
+            _ => false,
+        })
+    };
+    match ty {
+        Type::ImplTrait(opaque) if names_future(&opaque.bounds) => Some(FutureType::Opaque),
+        Type::Paren(inner) => future_type(&inner.elem),
+        Type::Group(inner) => future_type(&inner.elem),
+        Type::Path(path) if path.qself.is_none() => {
+            let last = path.path.segments.last()?;
+            if last.ident == "BoxFuture" || last.ident == "LocalBoxFuture" {
+                return Some(FutureType::Boxed);
+            }
+            if last.ident != "Pin" {
+                return None;
+            }
+            let boxed = first_type_argument(last)?;
+            let Type::Path(boxed) = boxed else { return None };
+            let boxed = boxed.path.segments.last().filter(|segment| segment.ident == "Box")?;
+            match first_type_argument(boxed)? {
+                Type::TraitObject(object) if names_future(&object.bounds) => Some(FutureType::Boxed),
+                _ => None,
+            }
+        }
+        _ => None,
+    }
+}
+
+fn last_ident_is(path: &syn::Path, name: &str) -> bool {
+    path.segments.last().is_some_and(|segment| segment.ident == name)
+}
+
+fn first_type_argument(segment: &syn::PathSegment) -> Option<&Type> {
+    let PathArguments::AngleBracketed(arguments) = &segment.arguments else {
+        return None;
+    };
+    arguments.args.iter().find_map(|argument| match argument {
+        GenericArgument::Type(ty) => Some(ty),
+        _ => None,
+    })
 }
 
 /// What to say of an item that is not a function: for an `impl` block, where the

@@ -5,6 +5,7 @@
 //! not returned at the first one, so the user sees them all at once.
 
 use proc_macro2::{Span, TokenStream};
+use quote::ToTokens;
 use syn::ext::IdentExt;
 use syn::parse::{Parse, ParseStream, Parser};
 use syn::punctuated::Punctuated;
@@ -98,6 +99,7 @@ const COMMON_OPTIONS: &[&str] = &[
     "include_timing",
     "include_memory",
     "error_handler",
+    "fields",
     "crate",
 ];
 
@@ -143,6 +145,45 @@ pub(crate) struct Options {
     pub(crate) tool: Option<Setting<Text>>,
     pub(crate) trainable: Option<Setting<bool>>,
     pub(crate) description: Option<Setting<LitStr>>,
+    /// `fields(key = expr, ..)`: metadata computed from the arguments when a call starts.
+    pub(crate) fields: Vec<Field>,
+}
+
+/// One `key = expr` of `fields(..)`.
+pub(crate) struct Field {
+    /// The metadata key: the identifiers as written, joined by dots (`user.id`), or a
+    /// string literal's text.
+    pub(crate) key: String,
+    pub(crate) span: Span,
+    pub(crate) value: Expr,
+}
+
+impl Parse for Field {
+    fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
+        let (key, span) = if input.peek(LitStr) {
+            let lit: LitStr = input.parse()?;
+            (lit.value(), lit.span())
+        } else {
+            let first = Ident::parse_any(input)?;
+            let span = first.span();
+            let mut key = first.to_string();
+            while input.peek(Token![.]) {
+                input.parse::<Token![.]>()?;
+                key.push('.');
+                key.push_str(&Ident::parse_any(input)?.to_string());
+            }
+            (key, span)
+        };
+        if !input.peek(Token![=]) {
+            return Err(syn::Error::new(
+                span,
+                format!("`fields` takes `key = expression` pairs: `fields({key} = …)`"),
+            ));
+        }
+        input.parse::<Token![=]>()?;
+        let value = input.parse()?;
+        Ok(Field { key, span, value })
+    }
 }
 
 /// A name-like option's value: a string literal, known when the function is compiled (it
@@ -180,9 +221,8 @@ enum RawValue {
     Bare,
     Assigned(Expr),
     List(Punctuated<Ident, Token![,]>),
-    /// Parentheses around something other than names (`fields(user = 1)`): an error,
-    /// reported by the option it was given to.
-    Tokens,
+    /// Parentheses around something other than names (`fields(user = 1)`).
+    Tokens(TokenStream),
 }
 
 impl Parse for RawOption {
@@ -197,9 +237,9 @@ impl Parse for RawOption {
             let tokens: TokenStream = content.parse()?;
             let names =
                 |input: ParseStream<'_>| Punctuated::<Ident, Token![,]>::parse_terminated_with(input, Ident::parse_any);
-            match names.parse2(tokens) {
+            match names.parse2(tokens.clone()) {
                 Ok(names) => RawValue::List(names),
-                Err(_) => RawValue::Tokens,
+                Err(_) => RawValue::Tokens(tokens),
             }
         } else {
             RawValue::Bare
@@ -302,6 +342,7 @@ impl Options {
                     set_once(&mut self.krate, &ident, path, errors);
                 }
             }
+            "fields" => self.set_fields(&ident, value, errors),
             "skip" => match value {
                 RawValue::List(names) => {
                     for name in names {
@@ -318,6 +359,34 @@ impl Options {
                 )),
             },
             _ => errors.push(syn::Error::new(ident.span(), format!("option `{key}` is not handled"))),
+        }
+    }
+}
+
+impl Options {
+    fn set_fields(&mut self, ident: &Ident, value: RawValue, errors: &mut Errors) {
+        let tokens = match value {
+            RawValue::Tokens(tokens) => tokens,
+            RawValue::List(names) => names.to_token_stream(),
+            RawValue::Bare | RawValue::Assigned(_) => {
+                errors.push(syn::Error::new(
+                    ident.span(),
+                    "`fields` takes `key = expression` pairs: `fields(user_id = request.user_id)`",
+                ));
+                return;
+            }
+        };
+        match Punctuated::<Field, Token![,]>::parse_terminated.parse2(tokens) {
+            Ok(fields) => {
+                for field in fields {
+                    if self.fields.iter().any(|known| known.key == field.key) {
+                        errors.push(syn::Error::new(field.span, format!("duplicate field `{}`", field.key)));
+                    } else {
+                        self.fields.push(field);
+                    }
+                }
+            }
+            Err(error) => errors.push(error),
         }
     }
 }
@@ -342,12 +411,6 @@ fn split_positional_name(args: TokenStream) -> syn::Result<(Option<LitStr>, Toke
 fn unknown_option(kind: MacroKind, key: &str, valid: &[&str]) -> String {
     let attribute = kind.attribute();
     let list = valid.join(", ");
-    if key == "fields" {
-        return format!(
-            "#[{attribute}] has no `fields` option: to add metadata computed at call time, name a function with \
-             `metadata = my_fn` (`fn(&CallRecord) -> Map`)"
-        );
-    }
     let owner = MacroKind::ALL
         .into_iter()
         .find(|other| *other != kind && other.options().contains(&key));
@@ -438,7 +501,7 @@ fn expect_bool(key: &Ident, value: RawValue, errors: &mut Errors) -> Option<bool
             ));
             None
         }
-        RawValue::List(_) | RawValue::Tokens => {
+        RawValue::List(_) | RawValue::Tokens(_) => {
             errors.push(syn::Error::new(
                 key.span(),
                 format!("`{key}` takes a boolean: `{key}` or `{key} = false`"),

@@ -161,7 +161,24 @@ fn r#type(r#in: u32) -> u32 {
     r#in
 }
 
+#[trace_agent]
+fn returns_a_future(x: u32) -> impl Future<Output = u32> { async move { x } }
+
+#[trace_agent]
+fn returns_a_boxed_future(x: u32) -> Pin<Box<dyn Future<Output = u32> + Send>> {
+    let y = x + 1;
+    Box::pin(async move { y })
+}
+
+#[trace_agent]
+#[track_caller]
+fn tracks_its_caller(x: &str) -> Result<u32, std::num::ParseIntError> { Ok(x.parse::<u32>()? + 1) }
+
+#[trace_agent(fields(length = x.len(), user.id = "ada"))]
+fn with_fields(x: &str) -> usize { x.len() }
+
 fn main() {
+    let _ = (returns_a_future(1), returns_a_boxed_future(1), tracks_its_caller("1"), with_fields("a"));
     let agent = Agent { hp: 3 };
     let _ = (one_expression(1, 2), one_line(1, 2), struct_literal("a").text, one_expression_async(1, 2));
     let _ = (free(1), free_async(1), no_return(1), agent.by_ref(), agent.act(1), agent.act_async(1), agent.act_boxed(1));

@@ -174,6 +174,15 @@ impl Call {
         }
     }
 
+    /// Captures a value into the event's metadata under `key`, under the tracer's capture
+    /// policy (`fields(key = ..)`).
+    pub(crate) fn capture_field<T: Serialize + ?Sized>(&mut self, key: &str, source: Source<'_, T>) {
+        if let Some(OpenCall { session, state }) = &mut self.open {
+            let value = crate::capture::capture_source(session.policy(), key, source);
+            state.metadata.insert(key.to_owned(), value);
+        }
+    }
+
     /// Records a metadata entry, already captured under the policy.
     pub(crate) fn metadata(&mut self, key: impl Into<String>, value: Value) {
         if let Some(open) = &mut self.open {

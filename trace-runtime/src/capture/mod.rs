@@ -299,8 +299,18 @@ fn run_redactor(bytes: &mut TextBuffer, policy: &CapturePolicy, name: &str, star
 /// Captures `value` under `name` as a `Value`, the way a traced call's argument is captured
 /// (metadata, node values, manual spans' fields).
 pub(crate) fn capture_value<T: Serialize + ?Sized>(policy: &CapturePolicy, name: &str, value: &T) -> Value {
+    capture_source(policy, name, Source::Serialize(value))
+}
+
+/// Captures a value written as `source` says under `name`, as a `Value` (the `fields(..)`
+/// of the attribute macros).
+pub(crate) fn capture_source<T: Serialize + ?Sized>(
+    policy: &CapturePolicy,
+    name: &str,
+    source: Source<'_, T>,
+) -> Value {
     let mut bytes = TextBuffer::default();
-    write_source(&mut bytes, policy, name, Source::Serialize(value));
+    write_source(&mut bytes, policy, name, source);
     // What the writer writes is JSON within the reading depth.
     serde_json::from_slice(bytes.as_slice())
         .unwrap_or_else(|error| trace_core::capture::unserializable(&error.to_string()))

@@ -23,11 +23,19 @@ use crate::call::Call;
 use crate::capture::{ArgKey, PlainValue, Source};
 use crate::node::Dependencies;
 
-/// A value to capture: an argument (by name, and its key as JSON) or the output.
+/// A value to capture: an argument (by name, and its key as JSON), a field of the
+/// event's metadata (`fields(key = ..)`), or the output.
 pub struct Capture<'a, T: ?Sized> {
-    /// The argument's name and `"name":`; `None` for the output.
-    key: Option<ArgKey<'a>>,
+    target: Target<'a>,
     value: &'a T,
+}
+
+/// Where a [`Capture`] goes.
+#[derive(Clone, Copy)]
+enum Target<'a> {
+    Input(ArgKey<'a>),
+    Field(&'a str),
+    Output,
 }
 
 impl<'a, T: ?Sized> Capture<'a, T> {
@@ -35,7 +43,7 @@ impl<'a, T: ?Sized> Capture<'a, T> {
     /// Rust identifier needs no escaping).
     pub fn input(name: &'a str, json_key: &'a str, value: &'a T) -> Self {
         Capture {
-            key: Some(ArgKey {
+            target: Target::Input(ArgKey {
                 name,
                 json: Some(json_key),
             }),
@@ -43,17 +51,29 @@ impl<'a, T: ?Sized> Capture<'a, T> {
         }
     }
 
+    /// Wraps a value for the event's metadata under `key`.
+    pub fn field(key: &'a str, value: &'a T) -> Self {
+        Capture {
+            target: Target::Field(key),
+            value,
+        }
+    }
+
     /// Wraps the output for capture.
     pub fn output(value: &'a T) -> Self {
-        Capture { key: None, value }
+        Capture {
+            target: Target::Output,
+            value,
+        }
     }
 
     /// Captures the value, written as `source` says, into `call`.
     #[inline(always)]
     fn record<S: Serialize + ?Sized>(&self, call: &mut Call, source: Source<'_, S>) {
-        match self.key {
-            Some(key) => call.capture_input(key, source),
-            None => call.capture_output(source),
+        match self.target {
+            Target::Input(key) => call.capture_input(key, source),
+            Target::Field(key) => call.capture_field(key, source),
+            Target::Output => call.capture_output(source),
         }
     }
 }

@@ -17,7 +17,9 @@ pub use dispatch::{
     ErrorViaDisplay, ErrorViaDyn, ErrorViaDynSendSync, ErrorViaError, Never, NodeProbe, NodesNone,
     NodesViaDependencies, ReturnProbe, Split, SplitResult, SplitValue, UsageNone, UsageProbe, UsageViaTrait,
 };
-pub use run::{InCall, capture_inputs, finish_err, finish_ok, finish_with, once, run_sync};
+pub use run::{
+    FromResidual, InCall, TryBranch, capture_inputs, finish_err, finish_ok, finish_with, once, run_prelude, run_sync,
+};
 pub use serde_json::Value;
 pub use trace_core::graph::NodeId;
 pub use trace_core::{CallRecord, ErrorRecord, EventKind, Map, Message};

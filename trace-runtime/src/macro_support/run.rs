@@ -1,7 +1,9 @@
 //! Running a call: a sync body or an async one as the task's current call, a panic
 //! recorded and resumed, the capture and the finish out of line.
 
+use std::convert::Infallible;
 use std::future::Future;
+use std::ops::ControlFlow;
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 use std::pin::Pin;
 use std::task::{Context, Poll};
@@ -23,6 +25,25 @@ pub fn run_sync<R>(call: Call, body: impl FnOnce() -> R, finish: impl FnOnce(Cal
             let _ = catch_unwind(AssertUnwindSafe(|| finish(call, &value)));
             value
         }
+        Err(payload) => {
+            // A refusal (the session ended meanwhile) is counted in the tracer's stats.
+            let _ = call.finish_panic(payload.as_ref());
+            resume_unwind(payload)
+        }
+    }
+}
+
+/// Runs the sync part of a function that returns a future — the statements before the
+/// future and the expression that makes it — as the call (the task's parent meanwhile); a
+/// panic is recorded and resumed. Gives back the call with the future, which the
+/// expansion then runs as the call with [`InCall`].
+#[inline(never)]
+pub fn run_prelude<F>(call: Call, body: impl FnOnce() -> F) -> (Call, F) {
+    let previous = call.enter_task();
+    let made = catch_unwind(AssertUnwindSafe(body));
+    call.exit_task(previous);
+    match made {
+        Ok(future) => (call, future),
         Err(payload) => {
             // A refusal (the session ended meanwhile) is counted in the tracer's stats.
             let _ = call.finish_panic(payload.as_ref());
@@ -126,4 +147,63 @@ pub fn finish_ok(call: Call) {
 pub fn finish_err(call: Call, error: ErrorRecord) {
     // A refusal (the session ended meanwhile) is counted in the tracer's stats.
     let _ = call.finish_err(error);
+}
+
+/// `?` as a `#[track_caller]` body's expansion writes it (the `Try` trait is not stable):
+/// the value to go on with, or what to leave the body with.
+pub trait TryBranch {
+    /// The value `?` gives.
+    type Output;
+    /// What `?` returns with.
+    type Residual;
+    /// Splits the value as `?` does.
+    fn __trace_branch(self) -> ControlFlow<Self::Residual, Self::Output>;
+}
+
+impl<T, E> TryBranch for Result<T, E> {
+    type Output = T;
+    type Residual = Result<Infallible, E>;
+
+    #[inline(always)]
+    fn __trace_branch(self) -> ControlFlow<Self::Residual, T> {
+        match self {
+            Ok(value) => ControlFlow::Continue(value),
+            Err(error) => ControlFlow::Break(Err(error)),
+        }
+    }
+}
+
+impl<T> TryBranch for Option<T> {
+    type Output = T;
+    type Residual = Option<Infallible>;
+
+    #[inline(always)]
+    fn __trace_branch(self) -> ControlFlow<Self::Residual, T> {
+        match self {
+            Some(value) => ControlFlow::Continue(value),
+            None => ControlFlow::Break(None),
+        }
+    }
+}
+
+/// The return value a `?` leaves with, made from its residual as `?` makes it.
+pub trait FromResidual<R> {
+    /// Converts the residual (an error through `From`).
+    fn __trace_from_residual(residual: R) -> Self;
+}
+
+impl<T, E, F: From<E>> FromResidual<Result<Infallible, E>> for Result<T, F> {
+    #[inline(always)]
+    fn __trace_from_residual(residual: Result<Infallible, E>) -> Self {
+        match residual {
+            Err(error) => Err(From::from(error)),
+        }
+    }
+}
+
+impl<T> FromResidual<Option<Infallible>> for Option<T> {
+    #[inline(always)]
+    fn __trace_from_residual(_: Option<Infallible>) -> Self {
+        None
+    }
 }

@@ -8,12 +8,15 @@
 //! path goes through `::agent_trace::__private` (or the `crate = ".."` override).
 
 use proc_macro2::TokenStream;
-use quote::{ToTokens, format_ident, quote, quote_spanned};
-use syn::spanned::Spanned;
-use syn::visit_mut::VisitMut;
-use syn::{ExprAsync, ExprCall, LitStr, ReturnType, Type};
+use quote::{ToTokens, format_ident, quote};
+use syn::{LitStr, ReturnType};
 
-use crate::ast::{Body, TracedFn};
+mod body;
+mod early_exit;
+
+use body::{Shape, returns_never, with_return_edge};
+
+use crate::ast::TracedFn;
 use crate::attr::{MacroKind, Options, Setting, Text};
 
 pub(crate) fn expand(kind: MacroKind, options: &Options, function: &TracedFn) -> TokenStream {
@@ -23,39 +26,14 @@ pub(crate) fn expand(kind: MacroKind, options: &Options, function: &TracedFn) ->
     let captures = captures(kind, options, function, &private);
     let finish = finish(kind, options, function, &private);
 
-    let is_async = function.sig.asyncness.is_some() || function.boxed_future().is_some();
+    let shape = Shape::of(kind, function);
     // A sync call is the task's parent from its start; an async one while it is polled.
-    let start = if is_async { quote!(start) } else { quote!(start_sync) };
-    let body = if function.sig.asyncness.is_some() {
-        let block = with_return_edge(&function.body, &function.sig.output);
-        let future = quote_spanned!(function.body.span()=> async move #block);
-        run_async(&future, &finish, &private)
-    } else if let Some((call, future)) = function.boxed_future() {
-        run_boxed(call, future, &finish, &private)
+    let start = if shape.is_async() {
+        quote!(start)
     } else {
-        let block = with_return_edge(&function.body, &function.sig.output);
-        let block = if returns_never(&function.sig.output) {
-            // `-> !`: the body runs as a call returning `()` (it never does).
-            quote!({
-                #[allow(unreachable_code, clippy::diverging_sub_expression)]
-                let __trace_never = { #block; ::core::unreachable!() };
-                __trace_never
-            })
-        } else {
-            block
-        };
-        quote! {
-            // Made `FnOnce` by its bound, so that a body may return what it borrows through
-            // a `&mut` parameter (an `FnMut` closure could not let it escape).
-            let __trace_body = #private::once(move || #block);
-            match __trace_call {
-                ::core::option::Option::None => __trace_body(),
-                ::core::option::Option::Some(__trace_open) => {
-                    #private::run_sync(__trace_open, __trace_body, |__trace_open, __trace_return| { #finish })
-                }
-            }
-        }
+        quote!(start_sync)
     };
+    let body = body::run(shape, function, &finish, &private);
 
     let TracedFn {
         outer_attrs,
@@ -323,22 +301,28 @@ fn captures(kind: MacroKind, options: &Options, function: &TracedFn, private: &T
             }
         })
         .collect();
-    if captured.is_empty() && dependencies.is_none() {
+    // `fields(key = expr)`: evaluated when the call records, before the body runs.
+    let fields: Vec<_> = options
+        .fields
+        .iter()
+        .map(|field| {
+            let key = &field.key;
+            let value = &field.value;
+            quote!(#private::capture!(__trace_open, #private::Capture::field(#key, &(#value)));)
+        })
+        .collect();
+    if captured.is_empty() && fields.is_empty() && dependencies.is_none() {
         return TokenStream::new();
     }
     quote! {
         if __trace_call.is_some() {
             #private::capture_inputs(&mut __trace_call, |__trace_open| {
                 #(#captured)*
+                #(#fields)*
                 #dependencies
             });
         }
     }
-}
-
-/// Whether the function returns `!`.
-fn returns_never(output: &ReturnType) -> bool {
-    matches!(output, ReturnType::Type(_, ty) if matches!(**ty, Type::Never(_)))
 }
 
 /// The same name, spanned at the attribute: the expansion's own use of a parameter.
@@ -354,89 +338,11 @@ fn at_attribute(ident: &proc_macro2::Ident) -> proc_macro2::Ident {
 /// Finishes `__trace_open` from `__trace_return`.
 fn finish(kind: MacroKind, options: &Options, function: &TracedFn, private: &TokenStream) -> TokenStream {
     if (matches!(function.sig.output, ReturnType::Default) || returns_never(&function.sig.output))
-        && function.boxed_future().is_none()
+        && !Shape::of(kind, function).is_async()
     {
         return quote!(#private::finish_ok(__trace_open););
     }
     let output = options.capture_result.as_ref().is_none_or(|s| s.value);
     let usage = kind == MacroKind::Llm;
     quote!(#private::finish!(__trace_open, __trace_return, output: #output, usage: #usage);)
-}
-
-/// Awaits `future` as the call, or plainly outside a scope.
-fn run_async(future: &TokenStream, finish: &TokenStream, private: &TokenStream) -> TokenStream {
-    quote! {
-        let __trace_future = #future;
-        match __trace_call {
-            ::core::option::Option::None => __trace_future.await,
-            ::core::option::Option::Some(__trace_open) => {
-                let (__trace_return, __trace_open) = #private::InCall::new(__trace_open, __trace_future).await;
-                #private::finish_with(__trace_open, &__trace_return, |__trace_open, __trace_return| { #finish });
-                __trace_return
-            }
-        }
-    }
-}
-
-/// `Box::pin(async move { .. })`: the call is opened when the method is called and the
-/// inner future runs as the call.
-fn run_boxed(call: &ExprCall, future: &ExprAsync, finish: &TokenStream, private: &TokenStream) -> TokenStream {
-    let func = &call.func;
-    let inner = run_async(&future.to_token_stream(), finish, private);
-    quote_spanned!(call.paren_token.span.join()=> #func(async move { #inner }))
-}
-
-/// Prefixes a body with an unreachable `return` of the declared type, so that the type
-/// of the closure or async block is inferred from the signature (and `?` works), with type
-/// errors pointing at the user's return type. The body's contents are spliced in after it
-/// rather than nested as a block, which would draw `unused_braces` on one-expression bodies.
-fn with_return_edge(body: &Body, output: &ReturnType) -> TokenStream {
-    // Items the body starts with stay first, so that the edge is not a statement before
-    // them (clippy's `items_after_statements` sees the body as written).
-    let (items, contents) = match body {
-        Body::Parsed(block) => {
-            let leading = block
-                .stmts
-                .iter()
-                .take_while(|statement| matches!(statement, syn::Stmt::Item(_)))
-                .count();
-            let (items, statements) = block.stmts.split_at(leading);
-            (quote!(#(#items)*), quote!(#(#statements)*))
-        }
-        Body::Raw(group) => (TokenStream::new(), group.stream()),
-    };
-    let rest = contents.clone();
-    let contents = quote!(#items #contents);
-    let ReturnType::Type(_, declared) = output else {
-        return quote_spanned!(body.span()=> { #contents });
-    };
-    if matches!(**declared, Type::Never(_)) {
-        // `!` is not a type a `let` may name on stable Rust.
-        return quote_spanned!(body.span()=> { #contents });
-    }
-    let mut erased = (**declared).clone();
-    EraseImplTrait.visit_type_mut(&mut erased);
-    let edge = quote_spanned! {declared.span()=>
-        #[allow(unreachable_code, clippy::diverging_sub_expression, clippy::let_unit_value, clippy::unreachable, clippy::needless_return)]
-        if false {
-            let __trace_fake_return: #erased = ::core::unreachable!();
-            return __trace_fake_return;
-        }
-    };
-    quote_spanned!(body.span()=> { #items #edge #rest })
-}
-
-/// Replaces `impl Trait` with `_`: a `let` cannot name an opaque type.
-struct EraseImplTrait;
-
-impl VisitMut for EraseImplTrait {
-    fn visit_type_mut(&mut self, ty: &mut Type) {
-        if let Type::ImplTrait(impl_trait) = ty {
-            *ty = Type::Infer(syn::TypeInfer {
-                underscore_token: syn::Token![_](impl_trait.span()),
-            });
-        } else {
-            syn::visit_mut::visit_type_mut(self, ty);
-        }
-    }
 }

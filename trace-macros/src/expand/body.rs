@@ -1,0 +1,262 @@
+//! How the body runs as the call, by the shape of the function: an `async fn`'s body as
+//! an async block, a sync function returning a future as a prelude and the future it
+//! makes, a `#[track_caller]` function's body in place, any other body as a closure.
+
+use proc_macro2::TokenStream;
+use quote::{ToTokens, quote, quote_spanned};
+use syn::spanned::Spanned;
+use syn::visit_mut::VisitMut;
+use syn::{ExprAsync, ExprCall, ReturnType, Type};
+
+use super::early_exit;
+use crate::ast::{Body, FutureType, TracedFn};
+use crate::attr::MacroKind;
+
+/// The shape of the traced function, as far as running its body goes.
+#[derive(Clone, Copy)]
+pub(crate) enum Shape<'a> {
+    /// `async fn`.
+    Async,
+    /// A body that is one `Box::pin(async { .. })` (an `#[async_trait]` method).
+    BoxedBlock(&'a ExprCall, &'a ExprAsync),
+    /// A sync function whose return type is a future: the call spans the future's life.
+    ReturnsFuture(FutureType),
+    /// A `#[track_caller]` function: the body stays in the function, so that the caller's
+    /// location reaches it.
+    InPlace,
+    /// Any other function: the body runs as a closure.
+    Sync,
+}
+
+impl<'a> Shape<'a> {
+    pub(crate) fn of(kind: MacroKind, function: &'a TracedFn) -> Shape<'a> {
+        if function.sig.asyncness.is_some() {
+            return Shape::Async;
+        }
+        if let Some((call, future)) = function.boxed_future() {
+            return Shape::BoxedBlock(call, future);
+        }
+        // A bundle returns a node of the value; a future's node would hold no value yet.
+        if kind != MacroKind::Bundle
+            && let Some(future) = function.returned_future()
+        {
+            return Shape::ReturnsFuture(future);
+        }
+        if function.tracks_caller() {
+            return Shape::InPlace;
+        }
+        Shape::Sync
+    }
+
+    /// Whether the call is the task's parent only while a future is polled.
+    pub(crate) fn is_async(self) -> bool {
+        matches!(self, Shape::Async | Shape::BoxedBlock(..) | Shape::ReturnsFuture(_))
+    }
+}
+
+/// The code that runs the body as `__trace_call` (an `Option<Call>`) and finishes it with
+/// `finish`, in the function's tail position.
+pub(crate) fn run(shape: Shape<'_>, function: &TracedFn, finish: &TokenStream, private: &TokenStream) -> TokenStream {
+    let output = &function.sig.output;
+    match shape {
+        Shape::Async => {
+            let block = with_return_edge(&function.body, output);
+            let future = quote_spanned!(function.body.span()=> async move #block);
+            run_async(&future, finish, private)
+        }
+        Shape::BoxedBlock(call, future) => run_boxed(call, future, finish, private),
+        Shape::ReturnsFuture(future) => run_returned_future(future, function, finish, private),
+        Shape::InPlace => run_in_place(function, finish, private),
+        Shape::Sync => run_sync(function, finish, private),
+    }
+}
+
+fn run_sync(function: &TracedFn, finish: &TokenStream, private: &TokenStream) -> TokenStream {
+    let block = with_return_edge(&function.body, &function.sig.output);
+    let block = if returns_never(&function.sig.output) {
+        // `-> !`: the body runs as a call returning `()` (it never does).
+        quote!({
+            #[allow(unreachable_code, clippy::diverging_sub_expression)]
+            let __trace_never = { #block; ::core::unreachable!() };
+            __trace_never
+        })
+    } else {
+        block
+    };
+    quote! {
+        // Made `FnOnce` by its bound, so that a body may return what it borrows through
+        // a `&mut` parameter (an `FnMut` closure could not let it escape).
+        let __trace_body = #private::once(move || #block);
+        match __trace_call {
+            ::core::option::Option::None => __trace_body(),
+            ::core::option::Option::Some(__trace_open) => {
+                #private::run_sync(__trace_open, __trace_body, |__trace_open, __trace_return| { #finish })
+            }
+        }
+    }
+}
+
+/// Runs `__trace_future` as `__trace_open`, finishes the call, and is the future's output.
+fn in_call(finish: &TokenStream, private: &TokenStream) -> TokenStream {
+    quote! {
+        let (__trace_return, __trace_open) = #private::InCall::new(__trace_open, __trace_future).await;
+        #private::finish_with(__trace_open, &__trace_return, |__trace_open, __trace_return| { #finish });
+        __trace_return
+    }
+}
+
+/// Awaits `future` as the call, or plainly outside a scope.
+fn run_async(future: &TokenStream, finish: &TokenStream, private: &TokenStream) -> TokenStream {
+    let in_call = in_call(finish, private);
+    quote! {
+        let __trace_future = #future;
+        match __trace_call {
+            ::core::option::Option::None => __trace_future.await,
+            ::core::option::Option::Some(__trace_open) => { #in_call }
+        }
+    }
+}
+
+/// `Box::pin(async { .. })`: the call is opened when the method is called and the inner
+/// future runs as the call.
+fn run_boxed(call: &ExprCall, future: &ExprAsync, finish: &TokenStream, private: &TokenStream) -> TokenStream {
+    let func = &call.func;
+    let inner = run_async(&future.to_token_stream(), finish, private);
+    quote_spanned!(call.paren_token.span.join()=> #func(async move { #inner }))
+}
+
+/// A sync function returning a future: the body (the statements before the future and
+/// the expression making it) runs as the call, then the future runs as the call until it
+/// completes or is dropped. Outside a scope the future is the body's own (boxed), or
+/// awaited in a wrapper (`impl Future`, whose type must be one).
+fn run_returned_future(
+    future: FutureType,
+    function: &TracedFn,
+    finish: &TokenStream,
+    private: &TokenStream,
+) -> TokenStream {
+    let block = with_return_edge(&function.body, &function.sig.output);
+    let in_call = in_call(finish, private);
+    let body = quote!(let __trace_body = #private::once(move || #block););
+    match future {
+        FutureType::Boxed => quote! {
+            #body
+            match __trace_call {
+                ::core::option::Option::None => __trace_body(),
+                ::core::option::Option::Some(__trace_open) => {
+                    let (__trace_open, __trace_future) = #private::run_prelude(__trace_open, __trace_body);
+                    ::std::boxed::Box::pin(async move { #in_call })
+                }
+            }
+        },
+        FutureType::Opaque => quote! {
+            #body
+            let (__trace_call, __trace_future) = match __trace_call {
+                ::core::option::Option::None => (::core::option::Option::None, __trace_body()),
+                ::core::option::Option::Some(__trace_open) => {
+                    let (__trace_open, __trace_future) = #private::run_prelude(__trace_open, __trace_body);
+                    (::core::option::Option::Some(__trace_open), __trace_future)
+                }
+            };
+            async move {
+                match __trace_call {
+                    ::core::option::Option::None => __trace_future.await,
+                    ::core::option::Option::Some(__trace_open) => { #in_call }
+                }
+            }
+        },
+    }
+}
+
+/// A `#[track_caller]` function: the body runs in the function itself (a closure would
+/// not see the caller), as a labelled block whose `return`s and `?`s leave the block
+/// rather than the function, so that the call is finished with what it returns. A panic
+/// ends the call as panicked (the open call is dropped while unwinding).
+fn run_in_place(function: &TracedFn, finish: &TokenStream, private: &TokenStream) -> TokenStream {
+    let output = &function.sig.output;
+    if returns_never(output) {
+        let body = &function.body;
+        return quote!(#body);
+    }
+    let label = syn::Lifetime::new("'__trace_body", proc_macro2::Span::call_site());
+    let block = match &function.body {
+        Body::Parsed(block) => {
+            let mut block = block.clone();
+            early_exit::break_instead(&mut block, &label, private);
+            block.to_token_stream()
+        }
+        Body::Raw(group) => group.to_token_stream(),
+    };
+    let annotation = match output {
+        ReturnType::Default => quote!(: ()),
+        ReturnType::Type(_, declared) => {
+            let mut erased = (**declared).clone();
+            EraseImplTrait.visit_type_mut(&mut erased);
+            quote!(: #erased)
+        }
+    };
+    quote! {
+        #[allow(unused_labels)]
+        let __trace_return #annotation = #label: #block;
+        if let ::core::option::Option::Some(__trace_open) = __trace_call {
+            #private::finish_with(__trace_open, &__trace_return, |__trace_open, __trace_return| { #finish });
+        }
+        __trace_return
+    }
+}
+
+/// Whether the function returns `!`.
+pub(crate) fn returns_never(output: &ReturnType) -> bool {
+    matches!(output, ReturnType::Type(_, ty) if matches!(**ty, Type::Never(_)))
+}
+
+/// Puts an unreachable `return` of the declared type before the body, so that the type
+/// of the closure or async block is inferred from the signature (and `?` works), with type
+/// errors pointing at the user's return type. The body stays a block of its own, so that
+/// what it declares (`use Enum::*;`) does not reach the edge's type, and clippy sees its
+/// items and statements as written.
+pub(crate) fn with_return_edge(body: &Body, output: &ReturnType) -> TokenStream {
+    let ReturnType::Type(_, declared) = output else {
+        return body.to_token_stream();
+    };
+    if matches!(**declared, Type::Never(_)) {
+        // `!` is not a type a `let` may name on stable Rust.
+        return body.to_token_stream();
+    }
+    let mut erased = (**declared).clone();
+    EraseImplTrait.visit_type_mut(&mut erased);
+    let edge = quote_spanned! {declared.span()=>
+        #[allow(unreachable_code, clippy::diverging_sub_expression, clippy::let_unit_value, clippy::unreachable, clippy::needless_return)]
+        if false {
+            let __trace_fake_return: #erased = ::core::unreachable!();
+            return __trace_fake_return;
+        }
+    };
+    // The body's braces as the expansion's (placed where the user's are): a block in a
+    // block is the expansion's doing, not a brace `unused_braces` should ask the user to drop.
+    let contents = match body {
+        Body::Parsed(block) => {
+            let statements = &block.stmts;
+            quote!(#(#statements)*)
+        }
+        Body::Raw(group) => group.stream(),
+    };
+    let mut inner = proc_macro2::Group::new(proc_macro2::Delimiter::Brace, contents);
+    inner.set_span(proc_macro2::Span::call_site().located_at(body.span()));
+    quote_spanned!(body.span()=> { #edge #inner })
+}
+
+/// Replaces `impl Trait` with `_`: a `let` cannot name an opaque type.
+struct EraseImplTrait;
+
+impl VisitMut for EraseImplTrait {
+    fn visit_type_mut(&mut self, ty: &mut Type) {
+        if let Type::ImplTrait(impl_trait) = ty {
+            *ty = Type::Infer(syn::TypeInfer {
+                underscore_token: syn::Token![_](impl_trait.span()),
+            });
+        } else {
+            syn::visit_mut::visit_type_mut(self, ty);
+        }
+    }
+}
