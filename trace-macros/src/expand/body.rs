@@ -252,9 +252,7 @@ struct EraseImplTrait;
 impl VisitMut for EraseImplTrait {
     fn visit_type_mut(&mut self, ty: &mut Type) {
         if let Type::ImplTrait(impl_trait) = ty {
-            *ty = Type::Infer(syn::TypeInfer {
-                underscore_token: syn::Token![_](impl_trait.span()),
-            });
+            *ty = syn::parse_quote_spanned!(impl_trait.span()=> _);
         } else {
             syn::visit_mut::visit_type_mut(self, ty);
         }
