@@ -498,3 +498,28 @@ fn fields_computed_from_the_arguments() {
     assert_eq!(event.metadata["item_count"], json!(2));
     assert_eq!(event.metadata["total"], json!(7));
 }
+
+trait Step {
+    fn run(&self, input: u32) -> impl Future<Output = u32> + Send;
+}
+
+struct Doubler;
+
+impl Step for Doubler {
+    #[trace_tool_call]
+    fn run(&self, input: u32) -> impl Future<Output = u32> + Send {
+        async move {
+            tokio::task::yield_now().await;
+            input * 2
+        }
+    }
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn rpitit_impl_written_as_a_sync_fn_returning_a_future() {
+    let (value, trace) = support::traced_async(async { Doubler.run(4).await }).await;
+    assert_eq!(value, 8);
+    let event = only_event(&trace);
+    assert_eq!(event.outcome, Outcome::Ok);
+    assert_eq!(event.output, Some(json!(8)));
+}
