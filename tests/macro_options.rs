@@ -406,3 +406,64 @@ fn a_panicking_hook_is_counted_and_the_event_still_recorded() {
     assert_eq!(only_event(&trace).output, Some(json!(1)));
     assert_eq!(tracer.stats().hook_errors, 1);
 }
+
+/// A response as providers report it: cached and reasoning tokens, the model that answered,
+/// the response id and the finish reasons.
+struct FullResponse {
+    id: String,
+}
+
+impl LlmUsage for FullResponse {
+    fn input_tokens(&self) -> Option<u64> {
+        Some(120)
+    }
+    fn output_tokens(&self) -> Option<u64> {
+        Some(30)
+    }
+    fn cache_read_input_tokens(&self) -> Option<u64> {
+        Some(100)
+    }
+    fn cache_creation_input_tokens(&self) -> Option<u64> {
+        Some(20)
+    }
+    fn reasoning_tokens(&self) -> Option<u64> {
+        panic!("this provider's reasoning count is broken")
+    }
+    fn response_model(&self) -> Option<&str> {
+        Some("gpt-5-mini-2026-08-07")
+    }
+    fn response_id(&self) -> Option<&str> {
+        Some(&self.id)
+    }
+    fn finish_reasons(&self) -> Vec<&str> {
+        vec!["stop", "length"]
+    }
+}
+
+#[trace_llm_call(model = "gpt-5-mini")]
+fn answer(prompt: &str) -> Result<FullResponse, std::io::Error> {
+    Ok(FullResponse {
+        id: format!("resp-{}", prompt.len()),
+    })
+}
+
+#[test]
+fn usage_records_every_detail_the_response_has() {
+    let session = support::session();
+    let response = TracerContext::new(&session).sync_scope(|| answer("hello"));
+    assert_eq!(response.unwrap().id, "resp-5");
+    let trace = session.end().unwrap();
+    let metadata = &trace.events[0].metadata;
+    assert_eq!(metadata["gen_ai.request.model"], json!("gpt-5-mini"));
+    assert_eq!(metadata["gen_ai.usage.input_tokens"], json!(120));
+    assert_eq!(metadata["gen_ai.usage.output_tokens"], json!(30));
+    assert_eq!(metadata["gen_ai.usage.cache_read.input_tokens"], json!(100));
+    assert_eq!(metadata["gen_ai.usage.cache_creation.input_tokens"], json!(20));
+    assert!(
+        !metadata.contains_key("gen_ai.usage.reasoning.output_tokens"),
+        "a panicking method records nothing of its own"
+    );
+    assert_eq!(metadata["gen_ai.response.model"], json!("gpt-5-mini-2026-08-07"));
+    assert_eq!(metadata["gen_ai.response.id"], json!("resp-5"));
+    assert_eq!(metadata["gen_ai.response.finish_reasons"], json!(["stop", "length"]));
+}

@@ -60,16 +60,33 @@ impl<'a> CallRecord<'a> {
     }
 }
 
-/// Token usage of a language-model response. A `#[trace_llm_call]` function whose return
-/// value (or `Ok` value) implements it records `gen_ai.usage.input_tokens` and
-/// `gen_ai.usage.output_tokens` in the event's metadata.
+/// Token usage and response details of a language-model response. A `#[trace_llm_call]`
+/// function whose return value (or `Ok` value) implements it records, in the event's
+/// metadata, each detail the response has, under its OpenTelemetry GenAI name:
+///
+/// | method | metadata key |
+/// |---|---|
+/// | `input_tokens` | `gen_ai.usage.input_tokens` |
+/// | `output_tokens` | `gen_ai.usage.output_tokens` |
+/// | `cache_read_input_tokens` | `gen_ai.usage.cache_read.input_tokens` |
+/// | `cache_creation_input_tokens` | `gen_ai.usage.cache_creation.input_tokens` |
+/// | `reasoning_tokens` | `gen_ai.usage.reasoning.output_tokens` |
+/// | `response_model` | `gen_ai.response.model` |
+/// | `response_id` | `gen_ai.response.id` |
+/// | `finish_reasons` | `gen_ai.response.finish_reasons` (an array) |
+///
+/// Only the token counts are required; the rest default to nothing. A method that panics
+/// records nothing of its own.
 ///
 /// ```
 /// use agent_trace::LlmUsage;
-/// struct Completion { text: String, prompt_tokens: u64, completion_tokens: u64 }
+/// struct Completion { id: String, prompt_tokens: u64, cached: u64, completion_tokens: u64 }
 /// impl LlmUsage for Completion {
 ///     fn input_tokens(&self) -> Option<u64> { Some(self.prompt_tokens) }
 ///     fn output_tokens(&self) -> Option<u64> { Some(self.completion_tokens) }
+///     fn cache_read_input_tokens(&self) -> Option<u64> { Some(self.cached) }
+///     fn response_id(&self) -> Option<&str> { Some(&self.id) }
+///     fn finish_reasons(&self) -> Vec<&str> { vec!["stop"] }
 /// }
 /// ```
 pub trait LlmUsage {
@@ -77,6 +94,30 @@ pub trait LlmUsage {
     fn input_tokens(&self) -> Option<u64>;
     /// Tokens in the completion.
     fn output_tokens(&self) -> Option<u64>;
+    /// Prompt tokens served from the provider's cache (included in `input_tokens`).
+    fn cache_read_input_tokens(&self) -> Option<u64> {
+        None
+    }
+    /// Prompt tokens written to the provider's cache (included in `input_tokens`).
+    fn cache_creation_input_tokens(&self) -> Option<u64> {
+        None
+    }
+    /// Completion tokens spent on reasoning (included in `output_tokens`).
+    fn reasoning_tokens(&self) -> Option<u64> {
+        None
+    }
+    /// The model that answered, as the provider names it.
+    fn response_model(&self) -> Option<&str> {
+        None
+    }
+    /// The provider's id of the response.
+    fn response_id(&self) -> Option<&str> {
+        None
+    }
+    /// Why the model stopped, one reason a choice (`"stop"`, `"length"`, `"tool_calls"`).
+    fn finish_reasons(&self) -> Vec<&str> {
+        Vec::new()
+    }
 }
 
 /// The metadata keys a call records about a language model (OpenTelemetry GenAI names):
@@ -91,4 +132,16 @@ pub mod genai_keys {
     pub const INPUT_TOKENS: &str = "gen_ai.usage.input_tokens";
     /// Output (completion) tokens.
     pub const OUTPUT_TOKENS: &str = "gen_ai.usage.output_tokens";
+    /// Input tokens served from the provider's cache.
+    pub const CACHE_READ_INPUT_TOKENS: &str = "gen_ai.usage.cache_read.input_tokens";
+    /// Input tokens written to the provider's cache.
+    pub const CACHE_CREATION_INPUT_TOKENS: &str = "gen_ai.usage.cache_creation.input_tokens";
+    /// Output tokens spent on reasoning.
+    pub const REASONING_OUTPUT_TOKENS: &str = "gen_ai.usage.reasoning.output_tokens";
+    /// The model that answered.
+    pub const RESPONSE_MODEL: &str = "gen_ai.response.model";
+    /// The provider's id of the response.
+    pub const RESPONSE_ID: &str = "gen_ai.response.id";
+    /// Why the model stopped, one reason a choice.
+    pub const RESPONSE_FINISH_REASONS: &str = "gen_ai.response.finish_reasons";
 }

@@ -145,7 +145,9 @@ pub fn trace_runtime(args: TokenStream, item: TokenStream) -> TokenStream {
 /// - `provider = "…"` records `gen_ai.provider.name`.
 ///
 /// When the return value (or its `Ok` value) implements `agent_trace::LlmUsage`, its token
-/// counts are recorded as `gen_ai.usage.input_tokens` and `gen_ai.usage.output_tokens`.
+/// counts are recorded as `gen_ai.usage.input_tokens` and `gen_ai.usage.output_tokens`, and
+/// the cached and reasoning tokens, response model, id and finish reasons it gives under
+/// their GenAI names too.
 ///
 /// ```
 /// use agent_trace::{LlmUsage, trace_llm_call};

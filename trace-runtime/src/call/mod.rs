@@ -14,12 +14,13 @@ mod state;
 
 use std::any::Any;
 use std::borrow::Cow;
+use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use serde::Serialize;
 use serde_json::Value;
 use trace_core::genai_keys;
 use trace_core::graph::NodeId;
-use trace_core::{ErrorRecord, EventKind, Outcome};
+use trace_core::{ErrorRecord, EventKind, LlmUsage, Outcome};
 
 use crate::capture::{ArgKey, Source};
 use crate::context::{self, with_frame};
@@ -260,13 +261,43 @@ impl Call {
         id
     }
 
-    /// Records the token usage of a language-model response.
-    pub fn usage(&mut self, input_tokens: Option<u64>, output_tokens: Option<u64>) {
-        if let Some(tokens) = input_tokens {
-            self.metadata(genai_keys::INPUT_TOKENS, Value::from(tokens));
+    /// Records the token usage and response details of a language-model response, each
+    /// under its GenAI key; a method of the user's impl that panics records nothing.
+    pub fn record_usage<T: LlmUsage + ?Sized>(&mut self, usage: &T) {
+        if self.open.is_none() {
+            return;
         }
-        if let Some(tokens) = output_tokens {
-            self.metadata(genai_keys::OUTPUT_TOKENS, Value::from(tokens));
+        let guarded = |read: &dyn Fn() -> Option<Value>| catch_unwind(AssertUnwindSafe(read)).ok().flatten();
+        let counts: [(&str, &dyn Fn() -> Option<u64>); 5] = [
+            (genai_keys::INPUT_TOKENS, &|| usage.input_tokens()),
+            (genai_keys::OUTPUT_TOKENS, &|| usage.output_tokens()),
+            (genai_keys::CACHE_READ_INPUT_TOKENS, &|| usage.cache_read_input_tokens()),
+            (genai_keys::CACHE_CREATION_INPUT_TOKENS, &|| {
+                usage.cache_creation_input_tokens()
+            }),
+            (genai_keys::REASONING_OUTPUT_TOKENS, &|| usage.reasoning_tokens()),
+        ];
+        for (key, count) in counts {
+            if let Some(value) = guarded(&|| count().map(Value::from)) {
+                self.metadata(key, value);
+            }
+        }
+        let texts: [(&str, &dyn Fn() -> Option<Value>); 3] = [
+            (genai_keys::RESPONSE_MODEL, &|| usage.response_model().map(Value::from)),
+            (genai_keys::RESPONSE_ID, &|| usage.response_id().map(Value::from)),
+            (genai_keys::RESPONSE_FINISH_REASONS, &|| {
+                let reasons = usage.finish_reasons();
+                (!reasons.is_empty()).then(|| Value::from(reasons))
+            }),
+        ];
+        for (key, text) in texts {
+            if let Some(value) = guarded(text) {
+                let value = match self.policy() {
+                    Some(policy) => crate::capture::capture_value(policy, key, &value),
+                    None => value,
+                };
+                self.metadata(key, value);
+            }
         }
     }
 

@@ -282,27 +282,24 @@ pub struct UsageProbe<'a, T: ?Sized>(pub &'a T);
 
 /// A response with token usage.
 pub trait UsageViaTrait {
-    /// `(input_tokens, output_tokens)`.
-    fn __trace_usage(&self) -> (Option<u64>, Option<u64>);
+    /// Records the response's usage into the call.
+    fn __trace_usage(&self, call: &mut Call);
 }
 
 impl<T: LlmUsage + ?Sized> UsageViaTrait for &UsageProbe<'_, T> {
-    fn __trace_usage(&self) -> (Option<u64>, Option<u64>) {
-        // A panicking impl of the user's own records no usage.
-        catch_unwind(AssertUnwindSafe(|| (self.0.input_tokens(), self.0.output_tokens()))).unwrap_or((None, None))
+    fn __trace_usage(&self, call: &mut Call) {
+        call.record_usage(self.0);
     }
 }
 
 /// A response without.
 pub trait UsageNone {
-    /// `(None, None)`.
-    fn __trace_usage(&self) -> (Option<u64>, Option<u64>);
+    /// Records nothing.
+    fn __trace_usage(&self, call: &mut Call);
 }
 
 impl<T: ?Sized> UsageNone for UsageProbe<'_, T> {
-    fn __trace_usage(&self) -> (Option<u64>, Option<u64>) {
-        (None, None)
-    }
+    fn __trace_usage(&self, _call: &mut Call) {}
 }
 
 /// Finishes a call from the value its function returned (`finish!(call, &returned,
@@ -342,8 +339,7 @@ macro_rules! __agent_trace_finish {
         $crate::macro_support::finish_ok($call)
     }};
     (@usage $call:ident, $value:ident, true) => {{
-        let (input_tokens, output_tokens) = (&&$crate::macro_support::UsageProbe($value)).__trace_usage();
-        $call.usage(input_tokens, output_tokens);
+        (&&$crate::macro_support::UsageProbe($value)).__trace_usage(&mut $call);
     }};
     (@usage $call:ident, $value:ident, false) => {{}};
     (@output $call:ident, $value:ident, true) => {
