@@ -361,9 +361,7 @@ impl Options {
             _ => errors.push(syn::Error::new(ident.span(), format!("option `{key}` is not handled"))),
         }
     }
-}
 
-impl Options {
     fn set_fields(&mut self, ident: &Ident, value: RawValue, errors: &mut Errors) {
         let tokens = match value {
             RawValue::Tokens(tokens) => tokens,

@@ -190,8 +190,7 @@ fn run_in_place(function: &TracedFn, finish: &TokenStream, private: &TokenStream
     let annotation = match output {
         ReturnType::Default => quote!(: ()),
         ReturnType::Type(_, declared) => {
-            let mut erased = (**declared).clone();
-            EraseImplTrait.visit_type_mut(&mut erased);
+            let erased = erase_impl_trait(declared);
             quote!(: #erased)
         }
     };
@@ -223,8 +222,7 @@ pub(crate) fn with_return_edge(body: &Body, output: &ReturnType) -> TokenStream 
         // `!` is not a type a `let` may name on stable Rust.
         return body.to_token_stream();
     }
-    let mut erased = (**declared).clone();
-    EraseImplTrait.visit_type_mut(&mut erased);
+    let erased = erase_impl_trait(declared);
     let edge = quote_spanned! {declared.span()=>
         #[allow(unreachable_code, clippy::diverging_sub_expression, clippy::let_unit_value, clippy::unreachable, clippy::needless_return)]
         if false {
@@ -246,7 +244,13 @@ pub(crate) fn with_return_edge(body: &Body, output: &ReturnType) -> TokenStream 
     quote_spanned!(body.span()=> { #edge #inner })
 }
 
-/// Replaces `impl Trait` with `_`: a `let` cannot name an opaque type.
+/// The type with each `impl Trait` replaced by `_`: a `let` cannot name an opaque type.
+fn erase_impl_trait(ty: &Type) -> Type {
+    let mut erased = ty.clone();
+    EraseImplTrait.visit_type_mut(&mut erased);
+    erased
+}
+
 struct EraseImplTrait;
 
 impl VisitMut for EraseImplTrait {

@@ -267,35 +267,52 @@ impl Call {
         if self.open.is_none() {
             return;
         }
-        let guarded = |read: &dyn Fn() -> Option<Value>| catch_unwind(AssertUnwindSafe(read)).ok().flatten();
-        let counts: [(&str, &dyn Fn() -> Option<u64>); 5] = [
-            (genai_keys::INPUT_TOKENS, &|| usage.input_tokens()),
-            (genai_keys::OUTPUT_TOKENS, &|| usage.output_tokens()),
-            (genai_keys::CACHE_READ_INPUT_TOKENS, &|| usage.cache_read_input_tokens()),
-            (genai_keys::CACHE_CREATION_INPUT_TOKENS, &|| {
-                usage.cache_creation_input_tokens()
-            }),
-            (genai_keys::REASONING_OUTPUT_TOKENS, &|| usage.reasoning_tokens()),
+        let read = |value: &dyn Fn() -> Option<Value>| catch_unwind(AssertUnwindSafe(value)).ok().flatten();
+        let counts = [
+            (
+                genai_keys::INPUT_TOKENS,
+                read(&|| usage.input_tokens().map(Value::from)),
+            ),
+            (
+                genai_keys::OUTPUT_TOKENS,
+                read(&|| usage.output_tokens().map(Value::from)),
+            ),
+            (
+                genai_keys::CACHE_READ_INPUT_TOKENS,
+                read(&|| usage.cache_read_input_tokens().map(Value::from)),
+            ),
+            (
+                genai_keys::CACHE_CREATION_INPUT_TOKENS,
+                read(&|| usage.cache_creation_input_tokens().map(Value::from)),
+            ),
+            (
+                genai_keys::REASONING_OUTPUT_TOKENS,
+                read(&|| usage.reasoning_tokens().map(Value::from)),
+            ),
         ];
-        for (key, count) in counts {
-            if let Some(value) = guarded(&|| count().map(Value::from)) {
+        // Texts the provider sent are captured under the policy, as any value is.
+        let texts = [
+            (
+                genai_keys::RESPONSE_MODEL,
+                read(&|| usage.response_model().map(Value::from)),
+            ),
+            (genai_keys::RESPONSE_ID, read(&|| usage.response_id().map(Value::from))),
+            (
+                genai_keys::RESPONSE_FINISH_REASONS,
+                read(&|| {
+                    let reasons = usage.finish_reasons();
+                    (!reasons.is_empty()).then(|| Value::from(reasons))
+                }),
+            ),
+        ];
+        for (key, value) in counts {
+            if let Some(value) = value {
                 self.metadata(key, value);
             }
         }
-        let texts: [(&str, &dyn Fn() -> Option<Value>); 3] = [
-            (genai_keys::RESPONSE_MODEL, &|| usage.response_model().map(Value::from)),
-            (genai_keys::RESPONSE_ID, &|| usage.response_id().map(Value::from)),
-            (genai_keys::RESPONSE_FINISH_REASONS, &|| {
-                let reasons = usage.finish_reasons();
-                (!reasons.is_empty()).then(|| Value::from(reasons))
-            }),
-        ];
-        for (key, text) in texts {
-            if let Some(value) = guarded(text) {
-                let value = match self.policy() {
-                    Some(policy) => crate::capture::capture_value(policy, key, &value),
-                    None => value,
-                };
+        for (key, value) in texts {
+            if let (Some(value), Some(policy)) = (value, self.policy()) {
+                let value = crate::capture::capture_value(policy, key, &value);
                 self.metadata(key, value);
             }
         }

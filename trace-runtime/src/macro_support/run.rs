@@ -25,11 +25,7 @@ pub fn run_sync<R>(call: Call, body: impl FnOnce() -> R, finish: impl FnOnce(Cal
             let _ = catch_unwind(AssertUnwindSafe(|| finish(call, &value)));
             value
         }
-        Err(payload) => {
-            // A refusal (the session ended meanwhile) is counted in the tracer's stats.
-            let _ = call.finish_panic(payload.as_ref());
-            resume_unwind(payload)
-        }
+        Err(payload) => panicked(call, payload),
     }
 }
 
@@ -44,11 +40,7 @@ pub fn run_prelude<F>(call: Call, body: impl FnOnce() -> F) -> (Call, F) {
     call.exit_task(previous);
     match made {
         Ok(future) => (call, future),
-        Err(payload) => {
-            // A refusal (the session ended meanwhile) is counted in the tracer's stats.
-            let _ = call.finish_panic(payload.as_ref());
-            resume_unwind(payload)
-        }
+        Err(payload) => panicked(call, payload),
     }
 }
 
@@ -91,15 +83,19 @@ impl<F: Future> Future for InCall<F> {
                 Some(call) => Poll::Ready((output, call)),
                 None => unreachable_call(),
             },
-            Err(payload) => {
-                if let Some(call) = this.call.take() {
-                    // A refusal (the session ended meanwhile) is counted in the tracer's stats.
-                    let _ = call.finish_panic(payload.as_ref());
-                }
-                resume_unwind(payload)
-            }
+            Err(payload) => match this.call.take() {
+                Some(call) => panicked(call, payload),
+                None => resume_unwind(payload),
+            },
         }
     }
+}
+
+/// Records the call as panicked with `payload`, and goes on unwinding.
+fn panicked(call: Call, payload: Box<dyn std::any::Any + Send>) -> ! {
+    // A refusal (the session ended meanwhile) is counted in the tracer's stats.
+    let _ = call.finish_panic(payload.as_ref());
+    resume_unwind(payload)
 }
 
 fn unreachable_call() -> ! {
