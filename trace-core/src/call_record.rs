@@ -120,6 +120,49 @@ pub trait LlmUsage {
     }
 }
 
+/// How the items of a traced function's stream (or iterator) add up to the call's output,
+/// for a function that names it with `accumulate = Type`. Without it, text items (and the
+/// `Ok` texts of `Result` items) are concatenated and any other item is kept in a list.
+///
+/// The accumulator starts as its `Default`, is handed every item the stream yields while the
+/// call is open, and its `output` is captured, under the capture policy, when the call ends
+/// — also when the stream is dropped early (the output of the items so far). A `push` or
+/// `output` that panics ends the accumulation there, with the panic's message as the output.
+///
+/// ```
+/// use agent_trace::Accumulate;
+///
+/// struct Delta { text: String, done: bool }
+///
+/// /// The text of the deltas and whether the last one said it was done.
+/// #[derive(Default)]
+/// struct Reply { text: String, done: bool }
+///
+/// impl Accumulate<Delta> for Reply {
+///     type Output = (String, bool);
+///     fn push(&mut self, delta: &Delta) {
+///         self.text.push_str(&delta.text);
+///         self.done = delta.done;
+///     }
+///     fn output(&self) -> (String, bool) {
+///         (self.text.clone(), self.done)
+///     }
+/// }
+///
+/// let mut reply = Reply::default();
+/// reply.push(&Delta { text: "Hel".into(), done: false });
+/// reply.push(&Delta { text: "lo".into(), done: true });
+/// assert_eq!(reply.output(), ("Hello".to_owned(), true));
+/// ```
+pub trait Accumulate<Item: ?Sized>: Default {
+    /// What the items amount to.
+    type Output: serde::Serialize;
+    /// Takes in one item.
+    fn push(&mut self, item: &Item);
+    /// What the items so far amount to.
+    fn output(&self) -> Self::Output;
+}
+
 /// The metadata keys a call records about a language model (OpenTelemetry GenAI names):
 /// one home for the writers (attribute options, `current_call()`, `LlmUsage`) and the
 /// OTLP export that reads them.
@@ -144,4 +187,14 @@ pub mod genai_keys {
     pub const RESPONSE_ID: &str = "gen_ai.response.id";
     /// Why the model stopped, one reason a choice.
     pub const RESPONSE_FINISH_REASONS: &str = "gen_ai.response.finish_reasons";
+    /// Seconds from the call to the first item of its streamed response.
+    pub const TIME_TO_FIRST_CHUNK: &str = "gen_ai.response.time_to_first_chunk";
+}
+
+/// The metadata keys a call that returned a stream (or an iterator) records about its items.
+pub mod stream_keys {
+    /// How many items the stream yielded while the call was open.
+    pub const ITEMS: &str = "stream.items";
+    /// How many of them were `Err` items.
+    pub const ERROR_ITEMS: &str = "stream.error_items";
 }

@@ -157,14 +157,35 @@ impl TracedFn {
     /// For a function that is not `async`, whether its return type is a future, as written:
     /// `impl Future<..>`, or a boxed one (`Pin<Box<dyn Future<..>>>`, `BoxFuture<..>`,
     /// `LocalBoxFuture<..>`).
-    pub(crate) fn returned_future(&self) -> Option<FutureType> {
+    pub(crate) fn returned_future(&self) -> Option<Boxing> {
         if self.sig.asyncness.is_some() {
             return None;
         }
+        match self.returned_later()? {
+            (Later::Future, boxing) => Some(boxing),
+            _ => None,
+        }
+    }
+
+    /// Whether the function (`async` or not) returns a stream or an iterator, as written
+    /// (`impl Stream<..>`, `Pin<Box<dyn Stream<..>>>`, `BoxStream<..>`, `LocalBoxStream<..>`,
+    /// `impl Iterator<..>`, `Box<dyn Iterator<..>>`); with `alias` (the `stream` option),
+    /// a return type not recognised is taken as a boxed stream's alias.
+    pub(crate) fn returned_items(&self, alias: bool) -> Option<(Items, Boxing)> {
+        match self.returned_later() {
+            Some((Later::Stream, boxing)) => Some((Items::Stream, boxing)),
+            Some((Later::Iterator, boxing)) => Some((Items::Iterator, boxing)),
+            Some((Later::Future, _)) => None,
+            None if alias && matches!(self.sig.output, ReturnType::Type(..)) => Some((Items::Stream, Boxing::Boxed)),
+            None => None,
+        }
+    }
+
+    fn returned_later(&self) -> Option<(Later, Boxing)> {
         let ReturnType::Type(_, ty) = &self.sig.output else {
             return None;
         };
-        future_type(ty)
+        later_type(ty)
     }
 
     /// Whether the function has `#[track_caller]`.
@@ -173,48 +194,94 @@ impl TracedFn {
     }
 }
 
-/// How a function that is not `async` returns a future.
+/// What a return type does later, when it is a future, a stream or an iterator.
 #[derive(Clone, Copy, PartialEq, Eq)]
-pub(crate) enum FutureType {
-    /// `impl Future<..>`.
+enum Later {
+    Future,
+    Stream,
+    Iterator,
+}
+
+/// What a traced function's items come from.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Items {
+    Stream,
+    Iterator,
+}
+
+/// How a future, stream or iterator is returned.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Boxing {
+    /// `impl Trait<..>`.
     Opaque,
-    /// `Pin<Box<dyn Future<..>>>` or an alias of it.
+    /// In a box (`Pin<Box<dyn Trait<..>>>`, `Box<dyn Iterator<..>>`) or an alias of one.
     Boxed,
 }
 
-fn future_type(ty: &Type) -> Option<FutureType> {
-    let names_future = |bounds: &Punctuated<TypeParamBound, Token![+]>| {
-        bounds.iter().any(|bound| match bound {
-            TypeParamBound::Trait(bound) => last_ident_is(&bound.path, "Future"),
-            _ => false,
-        })
-    };
+/// The trait among `bounds` that says what the type does later; `None` when there is none,
+/// or when another trait is required too (which the traced wrapper would not implement).
+fn later_bound(bounds: &Punctuated<TypeParamBound, Token![+]>) -> Option<Later> {
+    let mut later = None;
+    for bound in bounds {
+        let TypeParamBound::Trait(bound) = bound else { continue };
+        let Some(last) = bound.path.segments.last() else {
+            continue;
+        };
+        let found = match last.ident.to_string().as_str() {
+            "Future" => Later::Future,
+            "Stream" => Later::Stream,
+            "Iterator" => Later::Iterator,
+            "Send" | "Sync" | "Unpin" => continue,
+            _ => return None,
+        };
+        if later.replace(found).is_some() {
+            return None;
+        }
+    }
+    later
+}
+
+fn later_type(ty: &Type) -> Option<(Later, Boxing)> {
     match ty {
-        Type::ImplTrait(opaque) if names_future(&opaque.bounds) => Some(FutureType::Opaque),
-        Type::Paren(inner) => future_type(&inner.elem),
-        Type::Group(inner) => future_type(&inner.elem),
+        Type::ImplTrait(opaque) => later_bound(&opaque.bounds).map(|later| (later, Boxing::Opaque)),
+        Type::Paren(inner) => later_type(&inner.elem),
+        Type::Group(inner) => later_type(&inner.elem),
         Type::Path(path) if path.qself.is_none() => {
             let last = path.path.segments.last()?;
-            if last.ident == "BoxFuture" || last.ident == "LocalBoxFuture" {
-                return Some(FutureType::Boxed);
+            match last.ident.to_string().as_str() {
+                "BoxFuture" | "LocalBoxFuture" => return Some((Later::Future, Boxing::Boxed)),
+                "BoxStream" | "LocalBoxStream" => return Some((Later::Stream, Boxing::Boxed)),
+                _ => {}
+            }
+            if last.ident == "Box" {
+                // `Box<dyn Iterator<..>>`: a box is an iterator; a box of a future or a
+                // stream is not one unless pinned.
+                return match trait_object(first_type_argument(last)?)? {
+                    Later::Iterator => Some((Later::Iterator, Boxing::Boxed)),
+                    _ => None,
+                };
             }
             if last.ident != "Pin" {
                 return None;
             }
-            let boxed = first_type_argument(last)?;
-            let Type::Path(boxed) = boxed else { return None };
+            let Type::Path(boxed) = first_type_argument(last)? else {
+                return None;
+            };
             let boxed = boxed.path.segments.last().filter(|segment| segment.ident == "Box")?;
-            match first_type_argument(boxed)? {
-                Type::TraitObject(object) if names_future(&object.bounds) => Some(FutureType::Boxed),
-                _ => None,
+            match trait_object(first_type_argument(boxed)?)? {
+                Later::Iterator => None,
+                later => Some((later, Boxing::Boxed)),
             }
         }
         _ => None,
     }
 }
 
-fn last_ident_is(path: &syn::Path, name: &str) -> bool {
-    path.segments.last().is_some_and(|segment| segment.ident == name)
+fn trait_object(ty: &Type) -> Option<Later> {
+    match ty {
+        Type::TraitObject(object) => later_bound(&object.bounds),
+        _ => None,
+    }
 }
 
 fn first_type_argument(segment: &syn::PathSegment) -> Option<&Type> {

@@ -100,6 +100,9 @@ const COMMON_OPTIONS: &[&str] = &[
     "include_memory",
     "error_handler",
     "fields",
+    "stream",
+    "stream_errors",
+    "accumulate",
     "crate",
 ];
 
@@ -145,6 +148,12 @@ pub(crate) struct Options {
     pub(crate) tool: Option<Setting<Text>>,
     pub(crate) trainable: Option<Setting<bool>>,
     pub(crate) description: Option<Setting<LitStr>>,
+    /// `stream`: the return type is a boxed stream's alias.
+    pub(crate) stream: Option<Setting<bool>>,
+    /// `stream_errors = "continue"`: an `Err` item does not end the call.
+    pub(crate) stream_errors: Option<Setting<bool>>,
+    /// `accumulate = Type`: the items' output, by the user's `Accumulate` impl.
+    pub(crate) accumulate: Option<Setting<Path>>,
     /// `fields(key = expr, ..)`: metadata computed from the arguments when a call starts.
     pub(crate) fields: Vec<Field>,
 }
@@ -331,6 +340,32 @@ impl Options {
             "auto_timestep" => flag!(auto_timestep),
             "include_timing" => flag!(include_timing),
             "include_memory" => flag!(include_memory),
+            "stream" => flag!(stream),
+            "stream_errors" => {
+                if let Some(lit) = expect_string(&ident, value, errors) {
+                    match lit.value().as_str() {
+                        "end" => set_once(&mut self.stream_errors, &ident, false, errors),
+                        "continue" => set_once(&mut self.stream_errors, &ident, true, errors),
+                        other => errors.push(syn::Error::new(
+                            lit.span(),
+                            format!("`stream_errors` is \"end\" (the default) or \"continue\", not \"{other}\""),
+                        )),
+                    }
+                }
+            }
+            "accumulate" => match value {
+                RawValue::Assigned(Expr::Path(path)) if path.qself.is_none() => {
+                    set_once(&mut self.accumulate, &ident, path.path, errors);
+                }
+                RawValue::Assigned(other) => errors.push(syn::Error::new_spanned(
+                    other,
+                    "`accumulate` takes the path of a type that implements `Accumulate<Item>`: `accumulate = MyReply`",
+                )),
+                _ => errors.push(syn::Error::new(
+                    ident.span(),
+                    "`accumulate` takes the path of a type that implements `Accumulate<Item>`: `accumulate = MyReply`",
+                )),
+            },
             "arg_filter" => path!(arg_filter, "fn(&mut Map)"),
             "result_filter" => path!(result_filter, "fn(&Value) -> Value"),
             "metadata" => path!(metadata, "fn(&CallRecord) -> Map"),

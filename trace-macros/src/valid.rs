@@ -104,4 +104,52 @@ pub(crate) fn validate(kind: MacroKind, options: &Options, function: &TracedFn, 
             "`result_filter` has no effect with `capture_result = false`; remove one",
         ));
     }
+
+    let stream_alias = options.stream.as_ref().is_some_and(|s| s.value);
+    let item_options = [
+        options.stream.as_ref().filter(|s| s.value).map(|s| (s.span, "stream")),
+        options.stream_errors.as_ref().map(|s| (s.span, "stream_errors")),
+        options.accumulate.as_ref().map(|s| (s.span, "accumulate")),
+    ];
+    for (span, option) in item_options.into_iter().flatten() {
+        let problem = if kind == MacroKind::Bundle {
+            Some("a #[bundle] call is a node of the value it returns, not of a stream's items".to_owned())
+        } else if function.returned_items(stream_alias).is_none() {
+            Some(match &function.sig.output {
+                syn::ReturnType::Default => format!("`{fn_name}` returns nothing"),
+                syn::ReturnType::Type(_, ty) if option == "stream" => {
+                    format!("`{fn_name}` returns `{}`", type_text(ty))
+                }
+                syn::ReturnType::Type(_, ty) => format!(
+                    "`{fn_name}` returns `{}` (for an alias of a boxed stream, add `stream`)",
+                    type_text(ty)
+                ),
+            })
+        } else {
+            None
+        };
+        if let Some(problem) = problem {
+            errors.push(syn::Error::new(
+                span,
+                format!("`{option}` applies to a function that returns a stream or an iterator; {problem}"),
+            ));
+        }
+    }
+}
+
+/// A type as the user wrote it, near enough: its tokens without the spaces `quote` puts
+/// around punctuation.
+fn type_text(ty: &syn::Type) -> String {
+    let text = quote::ToTokens::to_token_stream(ty).to_string();
+    let mut tidy = String::with_capacity(text.len());
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        let next = chars.peek().copied();
+        let glued =
+            c == ' ' && (matches!(next, Some('<' | '>' | ',' | ':' | ')')) || tidy.ends_with(['<', '(', '&', ':']));
+        if !glued {
+            tidy.push(c);
+        }
+    }
+    tidy
 }

@@ -177,7 +177,37 @@ fn tracks_its_caller(x: &str) -> Result<u32, std::num::ParseIntError> { Ok(x.par
 #[trace_agent(fields(length = x.len(), user.id = "ada"))]
 fn with_fields(x: &str) -> usize { x.len() }
 
+#[trace_llm_call]
+fn returns_a_stream(x: u32) -> impl futures_util::Stream<Item = u32> { futures_util::stream::iter(0..x) }
+
+#[trace_llm_call(stream_errors = "continue")]
+fn returns_a_result_stream(x: u32) -> impl futures_util::Stream<Item = Result<String, std::io::Error>> + Send {
+    futures_util::stream::iter((0..x).map(|i| Ok(i.to_string())))
+}
+
+struct Model {
+    words: Vec<String>,
+}
+
+impl Model {
+    #[trace_llm_call]
+    fn stream_words(&self) -> futures_util::stream::BoxStream<'_, &str> {
+        Box::pin(futures_util::stream::iter(self.words.iter().map(String::as_str)))
+    }
+
+    #[trace_llm_call]
+    async fn connect_then_stream(&self, limit: usize) -> impl futures_util::Stream<Item = String> + use<'_> {
+        futures_util::stream::iter(self.words.iter().take(limit).cloned())
+    }
+}
+
+#[trace_runtime]
+fn generic_items<T: Clone>(items: &[T]) -> impl Iterator<Item = T> + '_ { items.iter().cloned() }
+
 fn main() {
+    let model = Model { words: vec!["a".into()] };
+    let _ = (returns_a_stream(1), returns_a_result_stream(1), model.stream_words(), model.connect_then_stream(1));
+    let _ = generic_items(&[1]).count();
     let _ = (returns_a_future(1), returns_a_boxed_future(1), tracks_its_caller("1"), with_fields("a"));
     let agent = Agent { hp: 3 };
     let _ = (one_expression(1, 2), one_line(1, 2), struct_literal("a").text, one_expression_async(1, 2));

@@ -9,7 +9,7 @@ use syn::visit_mut::VisitMut;
 use syn::{ExprAsync, ExprCall, ReturnType, Type};
 
 use super::early_exit;
-use crate::ast::{Body, FutureType, TracedFn};
+use crate::ast::{Body, Boxing, Items, TracedFn};
 use crate::attr::MacroKind;
 
 /// The shape of the traced function, as far as running its body goes.
@@ -20,7 +20,10 @@ pub(crate) enum Shape<'a> {
     /// A body that is one `Box::pin(async { .. })` (an `#[async_trait]` method).
     BoxedBlock(&'a ExprCall, &'a ExprAsync),
     /// A sync function whose return type is a future: the call spans the future's life.
-    ReturnsFuture(FutureType),
+    ReturnsFuture(Boxing),
+    /// A function (`async` or not) returning a stream or an iterator: the call spans the
+    /// reading of its items.
+    ReturnsItems(Items, Boxing),
     /// A `#[track_caller]` function: the body stays in the function, so that the caller's
     /// location reaches it.
     InPlace,
@@ -29,14 +32,21 @@ pub(crate) enum Shape<'a> {
 }
 
 impl<'a> Shape<'a> {
-    pub(crate) fn of(kind: MacroKind, function: &'a TracedFn) -> Shape<'a> {
+    /// The shape of `function`; `stream_alias` is the `stream` option.
+    pub(crate) fn of(kind: MacroKind, function: &'a TracedFn, stream_alias: bool) -> Shape<'a> {
+        // A bundle returns a node of the value; a future's or a stream's node would hold no
+        // value yet.
+        if kind != MacroKind::Bundle
+            && let Some((items, boxing)) = function.returned_items(stream_alias)
+        {
+            return Shape::ReturnsItems(items, boxing);
+        }
         if function.sig.asyncness.is_some() {
             return Shape::Async;
         }
         if let Some((call, future)) = function.boxed_future() {
             return Shape::BoxedBlock(call, future);
         }
-        // A bundle returns a node of the value; a future's node would hold no value yet.
         if kind != MacroKind::Bundle
             && let Some(future) = function.returned_future()
         {
@@ -50,13 +60,34 @@ impl<'a> Shape<'a> {
 
     /// Whether the call is the task's parent only while a future is polled.
     pub(crate) fn is_async(self) -> bool {
-        matches!(self, Shape::Async | Shape::BoxedBlock(..) | Shape::ReturnsFuture(_))
+        matches!(
+            self,
+            Shape::Async | Shape::BoxedBlock(..) | Shape::ReturnsFuture(_) | Shape::ReturnsItems(..)
+        )
     }
+}
+
+/// What a function returning a stream or an iterator records of its items.
+pub(crate) struct ItemOptions<'a> {
+    /// Whether the items make the output (`capture_result`).
+    pub(crate) output: bool,
+    /// Whether items that carry token usage record it (LLM calls).
+    pub(crate) usage: bool,
+    /// `stream_errors = "continue"`.
+    pub(crate) continue_on_err: bool,
+    /// `accumulate = Type`.
+    pub(crate) accumulate: Option<&'a syn::Path>,
 }
 
 /// The code that runs the body as `__trace_call` (an `Option<Call>`) and finishes it with
 /// `finish`, in the function's tail position.
-pub(crate) fn run(shape: Shape<'_>, function: &TracedFn, finish: &TokenStream, private: &TokenStream) -> TokenStream {
+pub(crate) fn run(
+    shape: Shape<'_>,
+    function: &TracedFn,
+    finish: &TokenStream,
+    items: &ItemOptions<'_>,
+    private: &TokenStream,
+) -> TokenStream {
     let output = &function.sig.output;
     match shape {
         Shape::Async => {
@@ -66,6 +97,7 @@ pub(crate) fn run(shape: Shape<'_>, function: &TracedFn, finish: &TokenStream, p
         }
         Shape::BoxedBlock(call, future) => run_boxed(call, future, finish, private),
         Shape::ReturnsFuture(future) => run_returned_future(future, function, finish, private),
+        Shape::ReturnsItems(kind, boxing) => run_returned_items(kind, boxing, function, items, private),
         Shape::InPlace => run_in_place(function, finish, private),
         Shape::Sync => run_sync(function, finish, private),
     }
@@ -130,7 +162,7 @@ fn run_boxed(call: &ExprCall, future: &ExprAsync, finish: &TokenStream, private:
 /// completes or is dropped. Outside a scope the future is the body's own (boxed), or
 /// awaited in a wrapper (`impl Future`, whose type must be one).
 fn run_returned_future(
-    future: FutureType,
+    future: Boxing,
     function: &TracedFn,
     finish: &TokenStream,
     private: &TokenStream,
@@ -139,7 +171,7 @@ fn run_returned_future(
     let in_call = in_call(finish, private);
     let body = quote!(let __trace_body = #private::once(move || #block););
     match future {
-        FutureType::Boxed => quote! {
+        Boxing::Boxed => quote! {
             #body
             match __trace_call {
                 ::core::option::Option::None => __trace_body(),
@@ -149,7 +181,7 @@ fn run_returned_future(
                 }
             }
         },
-        FutureType::Opaque => quote! {
+        Boxing::Opaque => quote! {
             #body
             let (__trace_call, __trace_future) = match __trace_call {
                 ::core::option::Option::None => (::core::option::Option::None, __trace_body()),
@@ -165,6 +197,102 @@ fn run_returned_future(
                 }
             }
         },
+    }
+}
+
+/// A function returning a stream or an iterator: the body (an `async fn`'s as a future,
+/// another's as a closure) runs as the call and makes the items' source, which is wrapped
+/// to record its items into the call until it ends. Outside a scope a boxed source is the
+/// body's own; `impl Trait` is wrapped all the same (its type must be one), recording nothing.
+fn run_returned_items(
+    kind: Items,
+    boxing: Boxing,
+    function: &TracedFn,
+    options: &ItemOptions<'_>,
+    private: &TokenStream,
+) -> TokenStream {
+    let block = with_return_edge(&function.body, &function.sig.output);
+    let made = if function.sig.asyncness.is_some() {
+        let future = quote_spanned!(function.body.span()=> async move #block);
+        quote! {
+            let __trace_future = #future;
+            let (__trace_call, __trace_source) = match __trace_call {
+                ::core::option::Option::None => (::core::option::Option::None, __trace_future.await),
+                ::core::option::Option::Some(__trace_open) => {
+                    let (__trace_source, __trace_open) = #private::InCall::new(__trace_open, __trace_future).await;
+                    (::core::option::Option::Some(__trace_open), __trace_source)
+                }
+            };
+        }
+    } else {
+        quote! {
+            let __trace_body = #private::once(move || #block);
+            let (__trace_call, __trace_source) = match __trace_call {
+                ::core::option::Option::None => (::core::option::Option::None, __trace_body()),
+                ::core::option::Option::Some(__trace_open) => {
+                    let (__trace_open, __trace_source) = #private::run_prelude(__trace_open, __trace_body);
+                    (::core::option::Option::Some(__trace_open), __trace_source)
+                }
+            };
+        }
+    };
+    let wrapper = match kind {
+        Items::Stream => quote!(#private::InStream),
+        Items::Iterator => quote!(#private::InIter),
+    };
+    let errors = if options.continue_on_err {
+        quote!(#private::StreamErrors::Continue)
+    } else {
+        quote!(#private::StreamErrors::End)
+    };
+    let usage = options.usage;
+    let (constructor, on_item) = match options.accumulate {
+        None => {
+            let output = options.output;
+            (
+                quote!(#wrapper::new),
+                quote!(#private::item!(__trace_item, __trace_items, output: #output, usage: #usage)),
+            )
+        }
+        // Spanned at the user's type: a type that does not accumulate these items is
+        // reported there.
+        Some(accumulator) => (
+            quote_spanned!(accumulator.span()=> #wrapper::<_, #private::Accumulator<#accumulator, _>, _>::accumulated),
+            quote_spanned! {accumulator.span()=>
+                __trace_items.accumulator().push(__trace_item);
+                #private::item!(__trace_item, __trace_items, output: false, usage: #usage)
+            },
+        ),
+    };
+    let wrap = |call: TokenStream| quote!(#constructor(#call, __trace_source, #errors, |__trace_item, __trace_items| { #on_item }));
+    let wrapped = match boxing {
+        Boxing::Opaque => wrap(quote!(__trace_call)),
+        Boxing::Boxed => {
+            let ReturnType::Type(_, declared) = &function.sig.output else {
+                return quote!(::core::compile_error!(
+                    "a stream is returned by a function with a return type"
+                ));
+            };
+            let declared = erase_impl_trait(declared);
+            let boxed = match kind {
+                Items::Stream => quote!(::std::boxed::Box::pin),
+                Items::Iterator => quote!(::std::boxed::Box::new),
+            };
+            let wrapped = wrap(quote!(::core::option::Option::Some(__trace_open)));
+            quote! {
+                match __trace_call {
+                    ::core::option::Option::None => __trace_source,
+                    ::core::option::Option::Some(__trace_open) => {
+                        let __trace_wrapped: #declared = #boxed(#wrapped);
+                        __trace_wrapped
+                    }
+                }
+            }
+        }
+    };
+    quote! {
+        #made
+        #wrapped
     }
 }
 

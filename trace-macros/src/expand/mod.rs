@@ -14,7 +14,7 @@ use syn::{LitStr, ReturnType};
 mod body;
 mod early_exit;
 
-use body::{Shape, returns_never, with_return_edge};
+use body::{ItemOptions, Shape, returns_never, with_return_edge};
 
 use crate::ast::TracedFn;
 use crate::attr::{MacroKind, Options, Setting, Text};
@@ -26,14 +26,20 @@ pub(crate) fn expand(kind: MacroKind, options: &Options, function: &TracedFn) ->
     let captures = captures(kind, options, function, &private);
     let finish = finish(kind, options, function, &private);
 
-    let shape = Shape::of(kind, function);
+    let shape = Shape::of(kind, function, stream_alias(options));
     // A sync call is the task's parent from its start; an async one while it is polled.
     let start = if shape.is_async() {
         quote!(start)
     } else {
         quote!(start_sync)
     };
-    let body = body::run(shape, function, &finish, &private);
+    let items = ItemOptions {
+        output: options.capture_result.as_ref().is_none_or(|s| s.value),
+        usage: kind == MacroKind::Llm,
+        continue_on_err: options.stream_errors.as_ref().is_some_and(|s| s.value),
+        accumulate: options.accumulate.as_ref().map(|s| &s.value),
+    };
+    let body = body::run(shape, function, &finish, &items, &private);
 
     let TracedFn {
         outer_attrs,
@@ -75,6 +81,11 @@ pub(crate) fn expand(kind: MacroKind, options: &Options, function: &TracedFn) ->
         #(#outer_attrs)*
         #vis #sig #block
     }
+}
+
+/// The `stream` option: the return type is a boxed stream's alias.
+fn stream_alias(options: &Options) -> bool {
+    options.stream.as_ref().is_some_and(|s| s.value)
 }
 
 /// `::agent_trace::__private`, or the path under the `crate = ".."` override.
@@ -338,7 +349,7 @@ fn at_attribute(ident: &proc_macro2::Ident) -> proc_macro2::Ident {
 /// Finishes `__trace_open` from `__trace_return`.
 fn finish(kind: MacroKind, options: &Options, function: &TracedFn, private: &TokenStream) -> TokenStream {
     if (matches!(function.sig.output, ReturnType::Default) || returns_never(&function.sig.output))
-        && !Shape::of(kind, function).is_async()
+        && !Shape::of(kind, function, stream_alias(options)).is_async()
     {
         return quote!(#private::finish_ok(__trace_open););
     }

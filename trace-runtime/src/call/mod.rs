@@ -45,6 +45,11 @@ struct OpenCall {
 }
 
 impl Call {
+    /// A call that records nothing (one that is over).
+    pub(crate) fn closed() -> Call {
+        Call { open: None }
+    }
+
     fn opened(session: Session, state: Box<CallState>) -> Call {
         Call {
             open: Some(OpenCall { session, state }),
@@ -173,6 +178,34 @@ impl Call {
         if let Some(OpenCall { session, state }) = &mut self.open {
             state.captured.output(session.policy(), source);
         }
+    }
+
+    /// Captures one item of a streamed output into the output's list (past the policy's
+    /// limit, the item is counted as left out).
+    pub(crate) fn capture_output_item<T: Serialize + ?Sized>(&mut self, source: Source<'_, T>) {
+        if let Some(OpenCall { session, state }) = &mut self.open {
+            state.captured.output_item(session.policy(), source);
+        }
+    }
+
+    /// Closes the list of a streamed output, if there is one.
+    pub(crate) fn close_output_items(&mut self) {
+        if let Some(open) = &mut self.open {
+            open.state.captured.close_output_items();
+        }
+    }
+
+    /// Captures as the output a text of `len` bytes of which `head` was kept.
+    pub(crate) fn capture_cut_text(&mut self, head: &str, len: usize) {
+        if let Some(OpenCall { session, state }) = &mut self.open {
+            state.captured.output_cut_text(session.policy(), head, len);
+        }
+    }
+
+    /// How long the call has run, if it records.
+    pub(crate) fn elapsed(&self) -> Option<std::time::Duration> {
+        let open = self.open.as_ref()?;
+        Some(open.session.elapsed().saturating_sub(open.state.start()))
     }
 
     /// Captures a value into the event's metadata under `key`, under the tracer's capture

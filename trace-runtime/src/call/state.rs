@@ -84,6 +84,11 @@ impl CallState {
         state
     }
 
+    /// When the call started, after its session did.
+    pub(super) fn start(&self) -> Duration {
+        self.start
+    }
+
     /// Closes the call into its event, pushed to `session` — unless the session has ended.
     pub(super) fn close(
         &mut self,

@@ -72,6 +72,8 @@ pub(crate) struct CapturedText {
     /// The arguments' object, once closed (by the first output or the end of the call).
     inputs_span: Option<TextSpan>,
     output: Option<TextSpan>,
+    /// While the output is a streamed list being written: how many items were left out.
+    list: Option<u64>,
 }
 
 impl CapturedText {
@@ -82,6 +84,7 @@ impl CapturedText {
             inputs: 0,
             inputs_span: None,
             output: None,
+            list: None,
         }
     }
 
@@ -91,6 +94,7 @@ impl CapturedText {
         self.inputs = 0;
         self.inputs_span = None;
         self.output = None;
+        self.list = None;
         self.bytes.capacity() <= KEPT_CAPACITY
     }
 
@@ -126,6 +130,56 @@ impl CapturedText {
     pub(crate) fn output<T: Serialize + ?Sized>(&mut self, policy: &CapturePolicy, source: Source<'_, T>) {
         let start = self.begin_output();
         write_source(&mut self.bytes, policy, "output", source);
+        self.output = Some(TextSpan::new(start, self.bytes.len()));
+    }
+
+    /// Adds one item of a streamed output to the output's list (`[a,b,…`), while the list
+    /// is within the value limit; past it, the item is counted as left out.
+    pub(crate) fn output_item<T: Serialize + ?Sized>(&mut self, policy: &CapturePolicy, source: Source<'_, T>) {
+        let start = match (self.output, &mut self.list) {
+            (Some(span), Some(left_out)) if span.end - span.start > policy.value_byte_limit() => {
+                *left_out += 1;
+                return;
+            }
+            (Some(span), Some(_)) => {
+                self.bytes.push(b',');
+                span.start
+            }
+            _ => {
+                let start = self.begin_output();
+                self.bytes.push(b'[');
+                self.list = Some(0);
+                start
+            }
+        };
+        write_source(&mut self.bytes, policy, "output", source);
+        self.output = Some(TextSpan::new(start, self.bytes.len()));
+    }
+
+    /// Closes the list [`output_item`](Self::output_item) made, if any, with the marker
+    /// `{"$truncated":true,"items":N}` last when N items were left out.
+    pub(crate) fn close_output_items(&mut self) {
+        let (Some(span), Some(left_out)) = (self.output, self.list.take()) else {
+            return;
+        };
+        if left_out > 0 {
+            self.bytes.extend(br#",{"$truncated":true,"items":"#);
+            self.bytes.decimal(left_out);
+            self.bytes.push(b'}');
+        }
+        self.bytes.push(b']');
+        self.output = Some(TextSpan::new(span.start, self.bytes.len()));
+    }
+
+    /// Captures as the output a text of `len` bytes of which only `head` was kept: the
+    /// truncation marker, with the whole text's length.
+    pub(crate) fn output_cut_text(&mut self, policy: &CapturePolicy, head: &str, len: usize) {
+        let start = self.begin_output();
+        trace_core::json::string(&mut self.bytes, head);
+        write_truncated(&mut self.bytes, policy, start, len);
+        if policy.has_redactor() {
+            run_redactor(&mut self.bytes, policy, "output", start);
+        }
         self.output = Some(TextSpan::new(start, self.bytes.len()));
     }
 

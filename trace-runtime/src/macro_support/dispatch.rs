@@ -24,7 +24,7 @@ use crate::capture::{ArgKey, PlainValue, Source};
 use crate::node::Dependencies;
 
 /// A value to capture: an argument (by name, and its key as JSON), a field of the
-/// event's metadata (`fields(key = ..)`), or the output.
+/// event's metadata (`fields(key = ..)`), the output, or an item of a returned stream.
 pub struct Capture<'a, T: ?Sized> {
     target: Target<'a>,
     value: &'a T,
@@ -36,6 +36,7 @@ enum Target<'a> {
     Input(ArgKey<'a>),
     Field(&'a str),
     Output,
+    Item,
 }
 
 impl<'a, T: ?Sized> Capture<'a, T> {
@@ -67,6 +68,14 @@ impl<'a, T: ?Sized> Capture<'a, T> {
         }
     }
 
+    /// Wraps an item of a returned stream (or iterator) for the output's list.
+    pub fn item(value: &'a T) -> Self {
+        Capture {
+            target: Target::Item,
+            value,
+        }
+    }
+
     /// Captures the value, written as `source` says, into `call`.
     #[inline(always)]
     fn record<S: Serialize + ?Sized>(&self, call: &mut Call, source: Source<'_, S>) {
@@ -74,6 +83,7 @@ impl<'a, T: ?Sized> Capture<'a, T> {
             Target::Input(key) => call.capture_input(key, source),
             Target::Field(key) => call.capture_field(key, source),
             Target::Output => call.capture_output(source),
+            Target::Item => call.capture_output_item(source),
         }
     }
 }

@@ -6,17 +6,22 @@
 //! behind the `capture!`, `finish!` and `nodes!` macros); `run` runs the body as the call.
 
 mod dispatch;
+mod items;
 mod run;
 
 pub use crate::call::{BundleSite, Call, CallSite};
 pub use crate::node::Node;
 pub use crate::recorded::EventNames;
-pub use crate::{__agent_trace_capture as capture, __agent_trace_finish as finish, __agent_trace_nodes as nodes};
+pub use crate::{
+    __agent_trace_capture as capture, __agent_trace_finish as finish, __agent_trace_item as item,
+    __agent_trace_nodes as nodes,
+};
 pub use dispatch::{
     Capture, CaptureDebug, CaptureOpaque, CapturePlain, CaptureSerialize, ErrorOpaque, ErrorProbe, ErrorViaDebug,
     ErrorViaDisplay, ErrorViaDyn, ErrorViaDynSendSync, ErrorViaError, Never, NodeProbe, NodesNone,
     NodesViaDependencies, ReturnProbe, Split, SplitResult, SplitValue, UsageNone, UsageProbe, UsageViaTrait,
 };
+pub use items::{Accumulator, Builtin, InIter, InStream, ItemOther, ItemText, Items, StreamErrors, TextProbe};
 pub use run::{
     FromResidual, InCall, TryBranch, capture_inputs, finish_err, finish_ok, finish_with, once, run_prelude, run_sync,
 };
