@@ -5,8 +5,8 @@
 
 #[doc(inline)]
 pub use trace_core::{
-    Accumulate, CallRecord, CapturePolicy, ErrorRecord, Event, EventBuilder, EventKind, Events, LlmUsage, Map, Message,
-    Outcome, PatternError, Reward, SessionStatus, SessionTrace, TimeStep,
+    Accumulate, CallRecord, CapturePolicy, ErrorRecord, Event, EventBuilder, EventKind, Events, LlmRequest, LlmUsage,
+    Map, Message, Outcome, PatternError, Reward, SessionStatus, SessionTrace, TimeStep,
 };
 #[doc(inline)]
 pub use trace_core::{assert_parity, capture, graph, otel, parity};

@@ -5,8 +5,8 @@ mod support;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use agent_trace::{
-    CallRecord, ErrorRecord, LlmUsage, Map, Message, Outcome, SessionTracer, TracerContext, set_turn_number,
-    trace_agent, trace_env, trace_llm_call, trace_tool_call,
+    CallRecord, ErrorRecord, LlmRequest, LlmUsage, Map, Message, Outcome, SessionTracer, TracerContext,
+    set_turn_number, trace_agent, trace_env, trace_llm_call, trace_tool_call,
 };
 use serde_json::{Value, json};
 use support::{only_event, traced};
@@ -466,4 +466,82 @@ fn usage_records_every_detail_the_response_has() {
     assert_eq!(metadata["gen_ai.response.model"], json!("gpt-5-mini-2026-08-07"));
     assert_eq!(metadata["gen_ai.response.id"], json!("resp-5"));
     assert_eq!(metadata["gen_ai.response.finish_reasons"], json!(["stop", "length"]));
+}
+
+/// A request with its sampling parameters.
+struct ChatRequest {
+    model: &'static str,
+    temperature: f32,
+    stop: Vec<&'static str>,
+}
+
+impl LlmRequest for ChatRequest {
+    fn model(&self) -> Option<&str> {
+        Some(self.model)
+    }
+    fn temperature(&self) -> Option<f64> {
+        Some(f64::from(self.temperature))
+    }
+    fn max_tokens(&self) -> Option<u64> {
+        Some(256)
+    }
+    fn stop_sequences(&self) -> Vec<&str> {
+        self.stop.clone()
+    }
+    fn seed(&self) -> Option<i64> {
+        panic!("no seed today")
+    }
+}
+
+/// A client holding its own settings.
+struct Client {
+    top_p: f64,
+}
+
+impl LlmRequest for Client {
+    fn top_p(&self) -> Option<f64> {
+        Some(self.top_p)
+    }
+}
+
+impl Client {
+    #[trace_llm_call(model = "from-the-option", skip(request))]
+    fn chat(&self, request: &ChatRequest) -> String {
+        agent_trace::current_call().record_usage(&FullResponse { id: "in-body".into() });
+        request.model.to_owned()
+    }
+}
+
+#[test]
+fn request_parameters_come_from_arguments_and_the_receiver() {
+    let session = support::session();
+    let request = ChatRequest {
+        model: "gpt-5-nano",
+        temperature: 0.5,
+        stop: vec!["\n\n"],
+    };
+    TracerContext::new(&session).sync_scope(|| Client { top_p: 0.9 }.chat(&request));
+    let trace = session.end().unwrap();
+    let event = &trace.events[0];
+    assert!(event.inputs.is_empty(), "skipped, yet its parameters are recorded");
+    let metadata = &event.metadata;
+    assert_eq!(
+        metadata["gen_ai.request.model"],
+        json!("gpt-5-nano"),
+        "the argument's model wins"
+    );
+    assert_eq!(metadata["gen_ai.request.temperature"], json!(0.5));
+    assert_eq!(metadata["gen_ai.request.max_tokens"], json!(256));
+    assert_eq!(metadata["gen_ai.request.top_p"], json!(0.9));
+    assert_eq!(metadata["gen_ai.request.stop_sequences"], json!(["\n\n"]));
+    assert!(
+        !metadata.contains_key("gen_ai.request.seed"),
+        "a panicking method records nothing"
+    );
+    assert_eq!(
+        metadata["gen_ai.response.id"],
+        json!("in-body"),
+        "current_call().record_usage"
+    );
+    assert_eq!(metadata["gen_ai.usage.input_tokens"], json!(120));
 }

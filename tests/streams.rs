@@ -44,6 +44,7 @@ async fn a_text_stream_is_one_call_with_the_concatenated_text() {
     let first = event.metadata["gen_ai.response.time_to_first_chunk"].as_f64().unwrap();
     assert!(first >= 0.0 && first <= event.duration.as_secs_f64(), "{first}");
     assert_eq!(event.metadata["gen_ai.request.model"], json!("scripted"));
+    assert_eq!(event.metadata["gen_ai.request.stream"], json!(true));
 }
 
 #[tokio::test]

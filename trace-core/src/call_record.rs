@@ -120,6 +120,113 @@ pub trait LlmUsage {
     }
 }
 
+/// The parameters of a language-model request. A `#[trace_llm_call]` function records, in
+/// the event's metadata, each parameter an argument of a type implementing it gives (the
+/// receiver included: a client that holds its settings), under its OpenTelemetry GenAI
+/// name:
+///
+/// | method | metadata key |
+/// |---|---|
+/// | `model` | `gen_ai.request.model` |
+/// | `temperature` | `gen_ai.request.temperature` |
+/// | `max_tokens` | `gen_ai.request.max_tokens` |
+/// | `top_p` | `gen_ai.request.top_p` |
+/// | `top_k` | `gen_ai.request.top_k` |
+/// | `frequency_penalty` | `gen_ai.request.frequency_penalty` |
+/// | `presence_penalty` | `gen_ai.request.presence_penalty` |
+/// | `stop_sequences` | `gen_ai.request.stop_sequences` (an array) |
+/// | `seed` | `gen_ai.request.seed` |
+/// | `stream` | `gen_ai.request.stream` |
+///
+/// Every method defaults to nothing. A method that panics records nothing of its own. The
+/// options given on the attribute (`model = ..`) are recorded first; an argument's own
+/// model replaces them.
+///
+/// ```
+/// use agent_trace::LlmRequest;
+/// struct ChatRequest { model: String, temperature: f32, max_tokens: u32 }
+/// impl LlmRequest for ChatRequest {
+///     fn model(&self) -> Option<&str> { Some(&self.model) }
+///     fn temperature(&self) -> Option<f64> { Some(f64::from(self.temperature)) }
+///     fn max_tokens(&self) -> Option<u64> { Some(u64::from(self.max_tokens)) }
+/// }
+/// ```
+pub trait LlmRequest {
+    /// The model asked for.
+    fn model(&self) -> Option<&str> {
+        None
+    }
+    /// The sampling temperature.
+    fn temperature(&self) -> Option<f64> {
+        None
+    }
+    /// The most tokens the response may have.
+    fn max_tokens(&self) -> Option<u64> {
+        None
+    }
+    /// Nucleus sampling's probability mass.
+    fn top_p(&self) -> Option<f64> {
+        None
+    }
+    /// Top-k sampling's k.
+    fn top_k(&self) -> Option<u64> {
+        None
+    }
+    /// The frequency penalty.
+    fn frequency_penalty(&self) -> Option<f64> {
+        None
+    }
+    /// The presence penalty.
+    fn presence_penalty(&self) -> Option<f64> {
+        None
+    }
+    /// The sequences that stop the generation.
+    fn stop_sequences(&self) -> Vec<&str> {
+        Vec::new()
+    }
+    /// The seed asked for.
+    fn seed(&self) -> Option<i64> {
+        None
+    }
+    /// Whether the response is asked for as a stream.
+    fn stream(&self) -> Option<bool> {
+        None
+    }
+}
+
+impl<T: LlmRequest + ?Sized> LlmRequest for &T {
+    fn model(&self) -> Option<&str> {
+        (**self).model()
+    }
+    fn temperature(&self) -> Option<f64> {
+        (**self).temperature()
+    }
+    fn max_tokens(&self) -> Option<u64> {
+        (**self).max_tokens()
+    }
+    fn top_p(&self) -> Option<f64> {
+        (**self).top_p()
+    }
+    fn top_k(&self) -> Option<u64> {
+        (**self).top_k()
+    }
+    fn frequency_penalty(&self) -> Option<f64> {
+        (**self).frequency_penalty()
+    }
+    fn presence_penalty(&self) -> Option<f64> {
+        (**self).presence_penalty()
+    }
+    fn stop_sequences(&self) -> Vec<&str> {
+        (**self).stop_sequences()
+    }
+    fn seed(&self) -> Option<i64> {
+        (**self).seed()
+    }
+    fn stream(&self) -> Option<bool> {
+        (**self).stream()
+    }
+}
+
 /// How the items of a traced function's stream (or iterator) add up to the call's output,
 /// for a function that names it with `accumulate = Type`. Without it, text items (and the
 /// `Ok` texts of `Result` items) are concatenated and any other item is kept in a list.
@@ -187,6 +294,24 @@ pub mod genai_keys {
     pub const RESPONSE_ID: &str = "gen_ai.response.id";
     /// Why the model stopped, one reason a choice.
     pub const RESPONSE_FINISH_REASONS: &str = "gen_ai.response.finish_reasons";
+    /// The sampling temperature asked for.
+    pub const REQUEST_TEMPERATURE: &str = "gen_ai.request.temperature";
+    /// The most tokens the response may have.
+    pub const REQUEST_MAX_TOKENS: &str = "gen_ai.request.max_tokens";
+    /// Nucleus sampling's probability mass.
+    pub const REQUEST_TOP_P: &str = "gen_ai.request.top_p";
+    /// Top-k sampling's k.
+    pub const REQUEST_TOP_K: &str = "gen_ai.request.top_k";
+    /// The frequency penalty.
+    pub const REQUEST_FREQUENCY_PENALTY: &str = "gen_ai.request.frequency_penalty";
+    /// The presence penalty.
+    pub const REQUEST_PRESENCE_PENALTY: &str = "gen_ai.request.presence_penalty";
+    /// The sequences that stop the generation.
+    pub const REQUEST_STOP_SEQUENCES: &str = "gen_ai.request.stop_sequences";
+    /// The seed asked for.
+    pub const REQUEST_SEED: &str = "gen_ai.request.seed";
+    /// Whether the response was asked for, or read, as a stream.
+    pub const REQUEST_STREAM: &str = "gen_ai.request.stream";
     /// Seconds from the call to the first item of its streamed response.
     pub const TIME_TO_FIRST_CHUNK: &str = "gen_ai.response.time_to_first_chunk";
 }

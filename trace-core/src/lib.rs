@@ -27,7 +27,7 @@ mod reward;
 mod trace;
 
 pub use builder::EventBuilder;
-pub use call_record::{Accumulate, CallRecord, LlmUsage, genai_keys, stream_keys};
+pub use call_record::{Accumulate, CallRecord, LlmRequest, LlmUsage, genai_keys, stream_keys};
 pub use event::{ErrorRecord, Event, EventKind, Outcome};
 pub use events::{EventChunk, EventRecord, Events, RecordParts, Records};
 pub use message::Message;

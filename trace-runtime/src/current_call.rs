@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 use serde_json::Value;
-use trace_core::genai_keys;
+use trace_core::{LlmRequest, LlmUsage, genai_keys};
 
 use crate::context::with_frame;
 use crate::session::Session;
@@ -74,6 +74,26 @@ impl CurrentCall {
         }
         if let Some(tokens) = output_tokens {
             self.set(genai_keys::OUTPUT_TOKENS, Value::from(tokens));
+        }
+    }
+
+    /// Records each detail of a response's usage under its GenAI key, as a
+    /// `#[trace_llm_call]` function's return value does ([`LlmUsage`]).
+    pub fn record_usage(&self, usage: &impl LlmUsage) {
+        if let Some((session, id)) = &self.target {
+            crate::call::usage_details(usage, session.policy(), |key, value| {
+                session.note_for_call(*id, key.to_owned(), value);
+            });
+        }
+    }
+
+    /// Records each parameter of a request under its GenAI key, as a `#[trace_llm_call]`
+    /// function's argument does ([`LlmRequest`]).
+    pub fn record_request(&self, request: &impl LlmRequest) {
+        if let Some((session, id)) = &self.target {
+            crate::call::request_details(request, session.policy(), |key, value| {
+                session.note_for_call(*id, key.to_owned(), value);
+            });
         }
     }
 

@@ -290,8 +290,18 @@ fn run_returned_items(
             }
         }
     };
+    // An LLM call that returns a stream was read as one.
+    let streamed = options.usage.then(|| {
+        quote! {
+            let mut __trace_call = __trace_call;
+            if let ::core::option::Option::Some(__trace_open) = &mut __trace_call {
+                #private::Call::streamed(__trace_open);
+            }
+        }
+    });
     quote! {
         #made
+        #streamed
         #wrapped
     }
 }

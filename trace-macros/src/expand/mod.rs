@@ -312,6 +312,21 @@ fn captures(kind: MacroKind, options: &Options, function: &TracedFn, private: &T
             }
         })
         .collect();
+    // An LLM call's arguments that are requests (`LlmRequest`) give its parameters,
+    // whatever is captured.
+    let requests: Vec<_> = if kind == MacroKind::Llm {
+        function
+            .bindings()
+            .into_iter()
+            .map(|binding| {
+                let ident = at_attribute(&binding.ident);
+                let cfgs = binding.cfgs;
+                quote!(#(#cfgs)* #private::request!(__trace_open, &#ident);)
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
     // `fields(key = expr)`: evaluated when the call records, before the body runs.
     let fields: Vec<_> = options
         .fields
@@ -322,13 +337,14 @@ fn captures(kind: MacroKind, options: &Options, function: &TracedFn, private: &T
             quote!(#private::capture!(__trace_open, #private::Capture::field(#key, &(#value)));)
         })
         .collect();
-    if captured.is_empty() && fields.is_empty() && dependencies.is_none() {
+    if captured.is_empty() && fields.is_empty() && dependencies.is_none() && requests.is_empty() {
         return TokenStream::new();
     }
     quote! {
         if __trace_call.is_some() {
             #private::capture_inputs(&mut __trace_call, |__trace_open| {
                 #(#captured)*
+                #(#requests)*
                 #(#fields)*
                 #dependencies
             });

@@ -9,18 +9,19 @@
 //! ([`CallState::close`]) and the box goes back to the thread. What a traced function's
 //! options add lives with its [`CallSite`].
 
+mod llm;
+pub(crate) use llm::{request_details, usage_details};
 pub(crate) mod site;
 mod state;
 
 use std::any::Any;
 use std::borrow::Cow;
-use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use serde::Serialize;
 use serde_json::Value;
 use trace_core::genai_keys;
 use trace_core::graph::NodeId;
-use trace_core::{ErrorRecord, EventKind, LlmUsage, Outcome};
+use trace_core::{ErrorRecord, EventKind, LlmRequest, LlmUsage, Outcome};
 
 use crate::capture::{ArgKey, Source};
 use crate::context::{self, with_frame};
@@ -297,58 +298,26 @@ impl Call {
     /// Records the token usage and response details of a language-model response, each
     /// under its GenAI key; a method of the user's impl that panics records nothing.
     pub fn record_usage<T: LlmUsage + ?Sized>(&mut self, usage: &T) {
-        if self.open.is_none() {
-            return;
+        if let Some(OpenCall { session, state }) = &mut self.open {
+            llm::usage_details(usage, session.policy(), |key, value| {
+                state.metadata.insert(key.to_owned(), value);
+            });
         }
-        let read = |value: &dyn Fn() -> Option<Value>| catch_unwind(AssertUnwindSafe(value)).ok().flatten();
-        let counts = [
-            (
-                genai_keys::INPUT_TOKENS,
-                read(&|| usage.input_tokens().map(Value::from)),
-            ),
-            (
-                genai_keys::OUTPUT_TOKENS,
-                read(&|| usage.output_tokens().map(Value::from)),
-            ),
-            (
-                genai_keys::CACHE_READ_INPUT_TOKENS,
-                read(&|| usage.cache_read_input_tokens().map(Value::from)),
-            ),
-            (
-                genai_keys::CACHE_CREATION_INPUT_TOKENS,
-                read(&|| usage.cache_creation_input_tokens().map(Value::from)),
-            ),
-            (
-                genai_keys::REASONING_OUTPUT_TOKENS,
-                read(&|| usage.reasoning_tokens().map(Value::from)),
-            ),
-        ];
-        // Texts the provider sent are captured under the policy, as any value is.
-        let texts = [
-            (
-                genai_keys::RESPONSE_MODEL,
-                read(&|| usage.response_model().map(Value::from)),
-            ),
-            (genai_keys::RESPONSE_ID, read(&|| usage.response_id().map(Value::from))),
-            (
-                genai_keys::RESPONSE_FINISH_REASONS,
-                read(&|| {
-                    let reasons = usage.finish_reasons();
-                    (!reasons.is_empty()).then(|| Value::from(reasons))
-                }),
-            ),
-        ];
-        for (key, value) in counts {
-            if let Some(value) = value {
-                self.metadata(key, value);
-            }
+    }
+
+    /// Records the parameters of a language-model request, each under its GenAI key; a
+    /// method of the user's impl that panics records nothing.
+    pub fn record_request<T: LlmRequest + ?Sized>(&mut self, request: &T) {
+        if let Some(OpenCall { session, state }) = &mut self.open {
+            llm::request_details(request, session.policy(), |key, value| {
+                state.metadata.insert(key.to_owned(), value);
+            });
         }
-        for (key, value) in texts {
-            if let (Some(value), Some(policy)) = (value, self.policy()) {
-                let value = crate::capture::capture_value(policy, key, &value);
-                self.metadata(key, value);
-            }
-        }
+    }
+
+    /// Records that the call's response is read as a stream (`gen_ai.request.stream`).
+    pub fn streamed(&mut self) {
+        self.metadata(genai_keys::REQUEST_STREAM, Value::Bool(true));
     }
 
     /// Makes this call the current task's parent; returns what to give back to [`exit`].

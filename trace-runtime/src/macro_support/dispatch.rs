@@ -17,7 +17,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use serde::Serialize;
 use trace_core::graph::NodeId;
-use trace_core::{ErrorRecord, LlmUsage};
+use trace_core::{ErrorRecord, LlmRequest, LlmUsage};
 
 use crate::call::Call;
 use crate::capture::{ArgKey, PlainValue, Source};
@@ -310,6 +310,44 @@ pub trait UsageNone {
 
 impl<T: ?Sized> UsageNone for UsageProbe<'_, T> {
     fn __trace_usage(&self, _call: &mut Call) {}
+}
+
+/// Wraps an argument of an LLM call to find the request parameters it gives.
+pub struct RequestProbe<'a, T: ?Sized>(pub &'a T);
+
+/// An argument that is a request.
+pub trait RequestViaTrait {
+    /// Records the request's parameters into the call.
+    fn __trace_request(&self, call: &mut Call);
+}
+
+impl<T: LlmRequest + ?Sized> RequestViaTrait for &RequestProbe<'_, T> {
+    fn __trace_request(&self, call: &mut Call) {
+        call.record_request(self.0);
+    }
+}
+
+/// Any other argument.
+pub trait RequestNone {
+    /// Records nothing.
+    fn __trace_request(&self, call: &mut Call);
+}
+
+impl<T: ?Sized> RequestNone for RequestProbe<'_, T> {
+    #[inline(always)]
+    fn __trace_request(&self, _call: &mut Call) {}
+}
+
+/// Records the request parameters an argument of an LLM call gives
+/// (`request!(call, &argument)`), when its type implements `LlmRequest`.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __agent_trace_request {
+    ($call:expr, $value:expr) => {{
+        #[allow(unused_imports)]
+        use $crate::macro_support::{RequestNone as _, RequestViaTrait as _};
+        (&&$crate::macro_support::RequestProbe($value)).__trace_request($call)
+    }};
 }
 
 /// Finishes a call from the value its function returned (`finish!(call, &returned,

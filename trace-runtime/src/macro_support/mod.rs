@@ -14,12 +14,13 @@ pub use crate::node::Node;
 pub use crate::recorded::EventNames;
 pub use crate::{
     __agent_trace_capture as capture, __agent_trace_finish as finish, __agent_trace_item as item,
-    __agent_trace_nodes as nodes,
+    __agent_trace_nodes as nodes, __agent_trace_request as request,
 };
 pub use dispatch::{
     Capture, CaptureDebug, CaptureOpaque, CapturePlain, CaptureSerialize, ErrorOpaque, ErrorProbe, ErrorViaDebug,
     ErrorViaDisplay, ErrorViaDyn, ErrorViaDynSendSync, ErrorViaError, Never, NodeProbe, NodesNone,
-    NodesViaDependencies, ReturnProbe, Split, SplitResult, SplitValue, UsageNone, UsageProbe, UsageViaTrait,
+    NodesViaDependencies, RequestNone, RequestProbe, RequestViaTrait, ReturnProbe, Split, SplitResult, SplitValue,
+    UsageNone, UsageProbe, UsageViaTrait,
 };
 pub use items::{Accumulator, Builtin, InIter, InStream, ItemOther, ItemText, Items, StreamErrors, TextProbe};
 pub use run::{
