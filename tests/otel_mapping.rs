@@ -10,8 +10,9 @@ mod world;
 
 use std::collections::BTreeSet;
 
-use agent_trace::otel::{AttributeValue, SpanRecord, SpanStatus, session_spans, trace_id};
-use agent_trace::{Reward, SessionTrace, SessionTracer, TracerContext};
+use agent_trace::otel::{AttributeValue, Content, SpanRecord, SpanStatus, session_spans, session_spans_with, trace_id};
+use agent_trace::{Event, EventKind, Reward, SessionTrace, SessionTracer, TracerContext};
+use serde_json::json;
 
 fn episode() -> SessionTrace {
     let session = SessionTracer::default().start_session();
@@ -84,7 +85,7 @@ fn a_session_maps_to_one_tree_of_spans_with_both_conventions() {
     let by_name = |name: &'static str| spans.iter().filter(move |s| s.name == name);
     let span_of = |id: [u8; 8]| spans.iter().find(|s| s.span_id == id).unwrap();
 
-    let llm = by_name("complete").next().unwrap();
+    let llm = by_name("chat scripted-policy").next().unwrap();
     assert_eq!(text(llm, "openinference.span.kind"), "LLM");
     assert_eq!(text(llm, "gen_ai.operation.name"), "chat");
     assert_eq!(text(llm, "llm.model_name"), "scripted-policy");
@@ -99,9 +100,9 @@ fn a_session_maps_to_one_tree_of_spans_with_both_conventions() {
         tokens("llm.token_count.prompt") + tokens("llm.token_count.completion")
     );
     assert_eq!(tokens("gen_ai.usage.input_tokens"), tokens("llm.token_count.prompt"));
-    assert_eq!(span_of(llm.parent_span_id.unwrap()).name, "decide");
+    assert_eq!(span_of(llm.parent_span_id.unwrap()).name, "invoke_agent decide");
 
-    let decide = by_name("decide").next().unwrap();
+    let decide = by_name("invoke_agent decide").next().unwrap();
     assert_eq!(
         (
             text(decide, "openinference.span.kind"),
@@ -109,14 +110,15 @@ fn a_session_maps_to_one_tree_of_spans_with_both_conventions() {
         ),
         ("AGENT".into(), "invoke_agent".into())
     );
-    assert_eq!(text(decide, "gen_ai.agent.name"), "agent");
+    assert_eq!(text(decide, "gen_ai.agent.name"), "decide");
+    assert_eq!(text(decide, "agent_trace.system_id"), "agent");
     assert_eq!(span_of(decide.parent_span_id.unwrap()).name, "run_episode");
     assert_eq!(
         span_of(by_name("run_episode").next().unwrap().parent_span_id.unwrap()).name,
         "session"
     );
 
-    let scan_error = by_name("scan")
+    let scan_error = by_name("execute_tool scan")
         .find(|s| s.status != SpanStatus::Unset)
         .expect("the broken scanner");
     assert_eq!(
@@ -127,12 +129,13 @@ fn a_session_maps_to_one_tree_of_spans_with_both_conventions() {
         ("TOOL".into(), "scan".into())
     );
     assert_eq!(text(scan_error, "gen_ai.tool.name"), "scan");
+    assert_eq!(text(scan_error, "gen_ai.tool.type"), "function");
     assert!(text(scan_error, "error.type").ends_with("ToolError"));
     assert_eq!(
         scan_error.status,
         SpanStatus::Error("the scanner is broken on turn 1".into())
     );
-    let panicked = by_name("plan_route")
+    let panicked = by_name("execute_tool plan_route")
         .find(|s| s.status != SpanStatus::Unset)
         .expect("the crashing planner");
     assert_eq!(text(panicked, "error.type"), "panic");
@@ -170,4 +173,133 @@ fn a_session_id_that_is_not_a_uuid_gets_a_stable_trace_id() {
     assert_eq!(id, trace_id("request-42"));
     assert_ne!(id, trace_id("request-43"));
     assert_ne!(id, [0; 16]);
+}
+
+/// An LLM event as a provider's full answer leaves it: cached and reasoning tokens, the
+/// request's parameters, chat messages in and out.
+fn chat_session() -> SessionTrace {
+    let session = SessionTracer::default().start_session();
+    session.set_metadata("user.id", "ada");
+    session.set_metadata("tags", json!(["prod", "beta"]));
+    let mut event = Event::builder(EventKind::Llm, "agent", "complete")
+        .input(
+            "request",
+            json!({"model": "gpt-5-mini", "messages": [
+                {"role": "system", "content": "Be brief."},
+                {"role": "user", "content": "Capital of France?"},
+            ]}),
+        )
+        .output("Paris");
+    for (key, value) in [
+        ("gen_ai.request.model", json!("gpt-5-mini")),
+        ("gen_ai.response.model", json!("gpt-5-mini-2026-08-07")),
+        ("gen_ai.provider.name", json!("openai")),
+        ("gen_ai.request.temperature", json!(0.2)),
+        ("gen_ai.request.stream", json!(true)),
+        ("gen_ai.usage.input_tokens", json!(120)),
+        ("gen_ai.usage.output_tokens", json!(30)),
+        ("gen_ai.usage.cache_read.input_tokens", json!(100)),
+        ("gen_ai.usage.cache_creation.input_tokens", json!(20)),
+        ("gen_ai.usage.reasoning.output_tokens", json!(12)),
+        ("gen_ai.response.finish_reasons", json!(["stop"])),
+        ("gen_ai.response.time_to_first_chunk", json!(0.25)),
+        ("attempt", json!(2)),
+    ] {
+        event = event.metadata(key, value);
+    }
+    session.record_event(event).unwrap();
+    session.end().unwrap()
+}
+
+#[test]
+fn an_llm_call_carries_both_conventions_usage_parameters_and_messages() {
+    let trace = chat_session();
+    let spans = session_spans(&trace);
+    let llm = spans
+        .iter()
+        .find(|s| s.name == "chat gpt-5-mini")
+        .expect("named by its model");
+    let int = |key| match llm.attribute(key) {
+        Some(AttributeValue::Int(n)) => *n,
+        other => panic!("{key}: {other:?}"),
+    };
+    assert_eq!(int("llm.token_count.prompt_details.cache_read"), 100);
+    assert_eq!(int("llm.token_count.prompt_details.cache_write"), 20);
+    assert_eq!(int("llm.token_count.completion_details.reasoning"), 12);
+    assert_eq!(int("gen_ai.usage.cache_read.input_tokens"), 100);
+    assert_eq!(int("gen_ai.usage.reasoning.output_tokens"), 12);
+    assert_eq!(int("llm.token_count.total"), 150);
+    assert_eq!(text(llm, "gen_ai.response.model"), "gpt-5-mini-2026-08-07");
+    assert_eq!(text(llm, "llm.provider"), "openai");
+    assert_eq!(
+        llm.attribute("gen_ai.response.time_to_first_chunk"),
+        Some(&AttributeValue::Float(0.25))
+    );
+    let parameters: serde_json::Value = serde_json::from_str(&text(llm, "llm.invocation_parameters")).unwrap();
+    assert_eq!(parameters, json!({"temperature": 0.2, "stream": true}));
+    assert_eq!(text(llm, "metadata"), r#"{"attempt":2}"#);
+    assert_eq!(text(llm, "llm.input_messages.0.message.role"), "system");
+    assert_eq!(text(llm, "llm.input_messages.1.message.content"), "Capital of France?");
+    assert_eq!(text(llm, "llm.output_messages.0.message.role"), "assistant");
+    assert_eq!(text(llm, "llm.output_messages.0.message.content"), "Paris");
+    assert!(
+        llm.attribute("gen_ai.input.messages").is_none(),
+        "the GenAI convention's content is opt-in"
+    );
+    for span in &spans {
+        assert_eq!(text(span, "user.id"), "ada", "{}", span.name);
+        assert_eq!(
+            span.attribute("tag.tags"),
+            Some(&AttributeValue::StringArray(vec!["prod".into(), "beta".into()]))
+        );
+    }
+}
+
+#[test]
+fn the_content_switches_follow_both_conventions() {
+    let trace = chat_session();
+    let env = |pairs: &'static [(&'static str, &'static str)]| {
+        Content::from_lookup(move |name| pairs.iter().find(|(key, _)| *key == name).map(|(_, v)| (*v).to_owned()))
+    };
+    let llm_of = |content: &Content| {
+        session_spans_with(&trace, content)
+            .into_iter()
+            .find(|s| s.name.starts_with("chat"))
+            .unwrap()
+    };
+
+    let with_genai = llm_of(&env(&[("OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT", "True")]));
+    let input: serde_json::Value = serde_json::from_str(&text(&with_genai, "gen_ai.input.messages")).unwrap();
+    assert_eq!(
+        input[1],
+        json!({"role": "user", "parts": [{"type": "text", "content": "Capital of France?"}]})
+    );
+    let output: serde_json::Value = serde_json::from_str(&text(&with_genai, "gen_ai.output.messages")).unwrap();
+    assert_eq!(
+        output,
+        json!([{"role": "assistant", "parts": [{"type": "text", "content": "Paris"}], "finish_reason": "stop"}])
+    );
+
+    let hidden = llm_of(&env(&[
+        ("OPENINFERENCE_HIDE_INPUTS", "true"),
+        ("OPENINFERENCE_HIDE_OUTPUTS", "TRUE"),
+        ("OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT", "true"),
+    ]));
+    let leaked: Vec<_> = hidden
+        .attributes
+        .iter()
+        .map(|(key, _)| key.as_str())
+        .filter(|key| key.starts_with("input.") || key.starts_with("output.") || key.contains("messages"))
+        .collect();
+    assert!(leaked.is_empty(), "hidden content left: {leaked:?}");
+    assert!(hidden.attribute("llm.token_count.prompt").is_some(), "the rest stays");
+
+    let no_chat = llm_of(&Content::default().chat_messages(false));
+    assert!(no_chat.attribute("llm.input_messages.0.message.role").is_none());
+    assert!(no_chat.attribute("input.value").is_some());
+    assert_eq!(
+        env(&[("OPENINFERENCE_HIDE_INPUTS", "yes")]),
+        Content::default(),
+        "only `true` switches"
+    );
 }

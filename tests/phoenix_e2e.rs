@@ -1,6 +1,8 @@
 //! End to end against a real Arize Phoenix server: an episode of the example agent, with
-//! its faults, is exported by `OtlpSink` and read back through Phoenix's REST API — span
-//! names, parent links, span kinds, token counts and error statuses must match the session.
+//! its faults and its policy streaming, is exported by `OtlpSink` and read back through
+//! Phoenix's REST API — span names, parent links, span kinds, token counts (cached ones
+//! too), error statuses, the streamed calls' time to first chunk and output, and the
+//! session's user and tags must match the session.
 //!
 //! `.ci/run` starts Phoenix (in a private network namespace) and sets
 //! `AGENT_TRACE_PHOENIX_URL`. Outside CI the test is skipped, with a message, when that is
@@ -46,14 +48,19 @@ fn env_url(var: &str) -> Option<String> {
     }
 }
 
-/// An episode with a failing tool, a panicking tool and a cancelled environment step.
+/// An episode with a failing tool, a panicking tool and a cancelled environment step, its
+/// policy answering as a stream, for a user with tags.
 fn episode(tracer: &SessionTracer) -> SessionTrace {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .unwrap();
     let session = tracer.start_session();
+    session.set_metadata("user.id", "ada");
+    session.set_metadata("tags", serde_json::json!(["e2e", "streamed"]));
     let mut config = agent::EpisodeConfig::new(11, 8);
+    config.stream = true;
+    config.llm_latency = Duration::from_millis(2);
     config.faults = agent::Faults {
         tool_error_turn: Some(2),
         tool_panic_turn: Some(4),
@@ -161,6 +168,8 @@ fn exported_episode_matches(base: &str, project: &str, sink: OtlpSink) {
             "llm.token_count.prompt",
             "llm.token_count.completion",
             "llm.token_count.total",
+            "llm.token_count.prompt_details.cache_read",
+            "gen_ai.usage.cache_read.input_tokens",
         ] {
             assert_eq!(
                 span["attributes"][key].as_i64(),
@@ -198,4 +207,34 @@ fn exported_episode_matches(base: &str, project: &str, sink: OtlpSink) {
     assert!(tokens > 0, "LLM spans carry token counts");
     let root = spans.iter().find(|span| span["parent_id"].is_null()).unwrap();
     assert_eq!(root["attributes"]["session.id"], trace.session_id.as_str());
+    for span in &spans {
+        assert_eq!(span["attributes"]["user.id"], "ada", "{}", span["name"]);
+        assert_eq!(span["attributes"]["tag.tags"], serde_json::json!(["e2e", "streamed"]));
+    }
+
+    // The streamed LLM calls: named by the model, with their time to first chunk, their
+    // chunks' text put together as the output, and the cached prompt tokens of later turns.
+    let streamed: Vec<&Value> = spans.iter().filter(|span| span["span_kind"] == "LLM").collect();
+    assert!(streamed.iter().all(|span| span["name"] == "chat scripted-policy"));
+    for span in &streamed {
+        let first = span["attributes"]["gen_ai.response.time_to_first_chunk"]
+            .as_f64()
+            .unwrap();
+        assert!(first > 0.0, "{first}");
+        assert_eq!(span["attributes"]["gen_ai.request.stream"], true);
+        let output: Value = serde_json::from_str(span["attributes"]["output.value"].as_str().unwrap()).unwrap();
+        assert!(output.as_str().unwrap().contains("\nAction: "), "{output}");
+    }
+    let cached: i64 = streamed
+        .iter()
+        .filter_map(|span| span["attributes"]["llm.token_count.prompt_details.cache_read"].as_i64())
+        .sum();
+    assert!(cached > 0, "later turns read the instructions from the cache");
+    let scans = spans.iter().filter(|span| span["name"] == "execute_tool scan").count();
+    assert_eq!(
+        scans,
+        trace.events.iter().filter(|e| e.name == "scan").count(),
+        "a tool span is named by its tool"
+    );
+    assert!(scans > 0);
 }

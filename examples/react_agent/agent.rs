@@ -7,6 +7,7 @@ use agent_trace::{
     CallRecord, LlmUsage, Message, set_turn_number, trace_agent, trace_env, trace_llm_call, trace_runtime,
     trace_tool_call,
 };
+use futures_util::stream::{self, Stream, StreamExt};
 use serde::Serialize;
 
 use crate::world::{Action, Cell, Direction, Observation, StepOutcome, World, nearest_resource, route_to};
@@ -36,6 +37,8 @@ pub struct EpisodeConfig {
     pub llm_latency: Duration,
     /// How long the runtime lets one environment step take.
     pub step_timeout: Duration,
+    /// Whether the scripted policy answers as a stream of chunks.
+    pub stream: bool,
 }
 
 impl EpisodeConfig {
@@ -48,6 +51,7 @@ impl EpisodeConfig {
             faults: Faults::default(),
             llm_latency: Duration::ZERO,
             step_timeout: Duration::from_millis(200),
+            stream: false,
         }
     }
 }
@@ -83,19 +87,108 @@ pub trait Policy: Send + Sync {
 }
 
 /// A deterministic stand-in for a language model — **scripted, not a model**: it reads the
-/// prompt and answers by a fixed rule, with a simulated token count and latency.
+/// prompt and answers by a fixed rule, with a simulated token count and latency; with
+/// `stream`, as a stream of chunks, the way a provider's streaming API answers.
 pub struct ScriptedPolicy {
     pub latency: Duration,
+    pub stream: bool,
 }
 
 #[async_trait::async_trait]
 impl Policy for ScriptedPolicy {
-    #[trace_llm_call(model = "scripted-policy", provider = "agent-trace-example")]
     async fn complete(&self, prompt: String) -> Result<Completion, PolicyError> {
+        if !self.stream {
+            return self.complete_at_once(prompt).await;
+        }
+        // What a streaming client does with the chunks: put the text together.
+        let mut chunks = std::pin::pin!(self.complete_streamed(prompt));
+        let mut completion = Completion {
+            text: String::new(),
+            prompt_tokens: 0,
+            completion_tokens: 0,
+        };
+        while let Some(chunk) = chunks.next().await {
+            let chunk = chunk?;
+            completion.text.push_str(&chunk.text);
+            if let Some(usage) = chunk.usage {
+                (completion.prompt_tokens, completion.completion_tokens) = (usage.prompt, usage.completion);
+            }
+        }
+        Ok(completion)
+    }
+}
+
+impl ScriptedPolicy {
+    #[trace_llm_call(name = "complete", model = "scripted-policy", provider = "agent-trace-example")]
+    async fn complete_at_once(&self, prompt: String) -> Result<Completion, PolicyError> {
         if !self.latency.is_zero() {
             tokio::time::sleep(self.latency).await;
         }
         Ok(scripted_completion(&prompt))
+    }
+
+    /// The same answer, a line a chunk, the first after the latency; the last chunk carries
+    /// the usage, with the prompt's fixed instructions counted as cached after the first turn.
+    #[trace_llm_call(name = "complete", model = "scripted-policy", provider = "agent-trace-example")]
+    fn complete_streamed(&self, prompt: String) -> impl Stream<Item = Result<Chunk, PolicyError>> + use<> {
+        let completion = scripted_completion(&prompt);
+        let cached = if prompt.contains("Turn 0.") {
+            0
+        } else {
+            INSTRUCTION_TOKENS
+        };
+        let lines: Vec<String> = completion.text.split_inclusive('\n').map(str::to_owned).collect();
+        let count = lines.len();
+        let latency = self.latency;
+        stream::iter(lines.into_iter().enumerate()).then(move |(index, text)| async move {
+            if index == 0 && !latency.is_zero() {
+                tokio::time::sleep(latency).await;
+            }
+            let usage = (index + 1 == count).then_some(ChunkUsage {
+                prompt: completion.prompt_tokens,
+                cached,
+                completion: completion.completion_tokens,
+            });
+            Ok(Chunk { text, usage })
+        })
+    }
+}
+
+/// The words of the prompt's fixed instructions, the part a provider would serve from its
+/// prompt cache after the first turn.
+const INSTRUCTION_TOKENS: u64 = 14;
+
+/// A piece of a streamed completion.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Chunk {
+    pub text: String,
+    pub usage: Option<ChunkUsage>,
+}
+
+/// The usage the last chunk reports.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct ChunkUsage {
+    pub prompt: u64,
+    pub cached: u64,
+    pub completion: u64,
+}
+
+/// A chunk is its text: the call's output is the chunks' text put together.
+impl AsRef<str> for Chunk {
+    fn as_ref(&self) -> &str {
+        &self.text
+    }
+}
+
+impl LlmUsage for Chunk {
+    fn input_tokens(&self) -> Option<u64> {
+        self.usage.map(|usage| usage.prompt)
+    }
+    fn output_tokens(&self) -> Option<u64> {
+        self.usage.map(|usage| usage.completion)
+    }
+    fn cache_read_input_tokens(&self) -> Option<u64> {
+        self.usage.map(|usage| usage.cached)
     }
 }
 
@@ -291,6 +384,7 @@ pub async fn run_episode(config: &EpisodeConfig) -> Result<EpisodeSummary, Episo
     let agent = ReactAgent::new(
         Box::new(ScriptedPolicy {
             latency: config.llm_latency,
+            stream: config.stream,
         }),
         config.faults,
     );

@@ -11,7 +11,9 @@
 //! `traces.db`, created if missing),
 //! `--latency-ms MS` the scripted policy's simulated latency (default 3), `--faults` to
 //! inject a tool error (turn 2), a panicking tool (turn 4) and a hung environment step
-//! (step 6, cancelled by the runtime's timeout). Built with the feature `otlp`,
+//! (step 6, cancelled by the runtime's timeout), `--stream` to have the scripted policy
+//! answer as a stream of chunks (the LLM events then show the time to the first chunk and
+//! cached prompt tokens). Built with the feature `otlp`,
 //! `--otlp URL` also exports the sessions to an OTLP/HTTP collector (such as Phoenix:
 //! `http://127.0.0.1:6006/v1/traces`) and `--project NAME` names the project (default
 //! `react-agent`).
@@ -41,11 +43,12 @@ struct Options {
     db: PathBuf,
     latency: Duration,
     faults: bool,
+    stream: bool,
     otlp: Option<String>,
     project: String,
 }
 
-const USAGE: &str = "options: --turns N, --seed S, --sessions N, --db PATH, --latency-ms MS, --faults, \
+const USAGE: &str = "options: --turns N, --seed S, --sessions N, --db PATH, --latency-ms MS, --faults, --stream, \
                      --otlp URL and --project NAME (with the feature otlp)";
 
 fn parse_options() -> Result<Options, String> {
@@ -56,6 +59,7 @@ fn parse_options() -> Result<Options, String> {
         db: PathBuf::from("traces.db"),
         latency: Duration::from_millis(3),
         faults: false,
+        stream: false,
         otlp: None,
         project: "react-agent".to_owned(),
     };
@@ -71,6 +75,7 @@ fn parse_options() -> Result<Options, String> {
             "--db" => options.db = PathBuf::from(value("--db")?),
             "--latency-ms" => options.latency = Duration::from_millis(number("--latency-ms", value("--latency-ms")?)?),
             "--faults" => options.faults = true,
+            "--stream" => options.stream = true,
             "--otlp" if cfg!(feature = "otlp") => options.otlp = Some(value("--otlp")?),
             "--project" => options.project = value("--project")?,
             "-h" | "--help" => return Err(USAGE.to_owned()),
@@ -124,6 +129,7 @@ async fn main() -> Result<(), Box<dyn Error>> {
         let mut config = EpisodeConfig::new(options.seed + u64::from(index), options.turns);
         config.llm_latency = options.latency;
         config.faults = faults;
+        config.stream = options.stream;
         session.set_metadata("example", "react_agent");
         session.set_metadata("seed", config.seed);
         episodes.push(tokio::spawn(async move {

@@ -88,6 +88,31 @@ fn write_event(
         .iter()
         .map(|(name, value)| format!("{name}={}", short(value, 40)))
         .collect();
+    let llm = [
+        ("gen_ai.usage.input_tokens", "in"),
+        ("gen_ai.usage.cache_read.input_tokens", "cached"),
+        ("gen_ai.usage.output_tokens", "out"),
+    ]
+    .iter()
+    .filter_map(|(key, label)| Some(format!("{label}={}", event.metadata.get(*key)?.as_u64()?)))
+    .chain(
+        event
+            .metadata
+            .get("gen_ai.response.time_to_first_chunk")
+            .and_then(Value::as_f64)
+            .map(|seconds| {
+                format!(
+                    "first chunk {}",
+                    human_duration(std::time::Duration::from_secs_f64(seconds))
+                )
+            }),
+    )
+    .collect::<Vec<_>>();
+    let llm = if llm.is_empty() {
+        String::new()
+    } else {
+        format!(" {}", style.paint("2", &format!("[{}]", llm.join(" "))))
+    };
     let result = match (&event.error, &event.output) {
         (Some(error), _) => style.paint("31", &format!("! {}", short(&Value::String(error.message.clone()), 60))),
         (None, Some(output)) => format!("→ {}", short(output, 60)),
@@ -95,7 +120,7 @@ fn write_event(
     };
     let _ = writeln!(
         out,
-        "{prefix}{branch}{turn}{} {} {outcome} {} {} {result}",
+        "{prefix}{branch}{turn}{} {} {outcome} {}{llm} {} {result}",
         style.paint(kind_code, &event.kind.to_string()),
         style.paint("1", &event.name),
         style.paint("2", &human_duration(event.duration)),

@@ -7,11 +7,11 @@ use opentelemetry::trace::{SpanContext, SpanId, SpanKind, Status, TraceFlags, Tr
 use opentelemetry::{InstrumentationScope, KeyValue, Value};
 use opentelemetry_sdk::trace::{SpanData, SpanEvents, SpanLinks};
 use trace_core::SessionTrace;
-use trace_core::otel::{AttributeValue, SpanRecord, SpanStatus, session_spans};
+use trace_core::otel::{AttributeValue, Content, SpanRecord, SpanStatus, session_spans_with};
 
-/// The spans of a session, ready for an exporter.
-pub(super) fn spans_of(trace: &SessionTrace, scope: &InstrumentationScope) -> Vec<SpanData> {
-    session_spans(trace)
+/// The spans of a session, with what `content` lets out, ready for an exporter.
+pub(super) fn spans_of(trace: &SessionTrace, content: &Content, scope: &InstrumentationScope) -> Vec<SpanData> {
+    session_spans_with(trace, content)
         .into_iter()
         .map(|record| span_data(record, scope))
         .collect()
@@ -61,6 +61,9 @@ fn key_values(attributes: Vec<(String, AttributeValue)>) -> Vec<KeyValue> {
                 AttributeValue::Int(number) => Value::I64(number),
                 AttributeValue::Float(number) => Value::F64(number),
                 AttributeValue::Bool(flag) => Value::Bool(flag),
+                AttributeValue::StringArray(texts) => Value::Array(opentelemetry::Array::String(
+                    texts.into_iter().map(Into::into).collect(),
+                )),
             };
             KeyValue::new(key, value)
         })

@@ -13,6 +13,7 @@ use opentelemetry_otlp::{WithExportConfig, WithHttpConfig};
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::trace::SpanExporter as _;
 use trace_core::SessionTrace;
+use trace_core::otel::Content;
 
 use self::export::{ExportThread, Job, Runtime, Tally};
 use crate::error::SinkError;
@@ -61,6 +62,7 @@ const PROJECT_KEY: &str = "openinference.project.name";
 pub struct OtlpSink {
     endpoint: String,
     scope: InstrumentationScope,
+    content: Content,
     jobs: Option<SyncSender<Job>>,
     tally: Arc<Mutex<Tally>>,
     flush_timeout: Duration,
@@ -77,6 +79,7 @@ pub struct OtlpSinkBuilder {
     project: Option<String>,
     timeout: Option<Duration>,
     backlog: Option<usize>,
+    content: Option<Content>,
     #[cfg(feature = "otlp-grpc")]
     grpc: bool,
 }
@@ -119,6 +122,15 @@ impl OtlpSinkBuilder {
         self
     }
 
+    /// What of the captured content the spans carry (inputs, outputs, chat messages of
+    /// either convention). Without it, [`Content::from_env`]: the default, changed by
+    /// `OPENINFERENCE_HIDE_INPUTS`, `OPENINFERENCE_HIDE_OUTPUTS` and
+    /// `OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT`, read when the sink is built.
+    pub fn content(mut self, content: Content) -> Self {
+        self.content = Some(content);
+        self
+    }
+
     /// Exports over OTLP/gRPC (without TLS) instead of HTTP; the endpoint is then the
     /// collector's address, such as `http://localhost:4317` (the default). Feature
     /// `otlp-grpc`. `OTEL_EXPORTER_OTLP_TRACES_PROTOCOL` / `OTEL_EXPORTER_OTLP_PROTOCOL` set
@@ -153,6 +165,7 @@ impl OtlpSinkBuilder {
             message,
         };
         let resource = self.resource();
+        let content = self.content.unwrap_or_else(Content::from_env);
         let (jobs, queue) = mpsc::sync_channel(self.backlog.unwrap_or(256));
         let (built, outcome) = mpsc::channel();
         let (finish, finished) = mpsc::channel();
@@ -199,6 +212,7 @@ impl OtlpSinkBuilder {
             scope: InstrumentationScope::builder("agent-trace")
                 .with_version(env!("CARGO_PKG_VERSION"))
                 .build(),
+            content,
             jobs: Some(jobs),
             tally,
             // Every attempt of a batch, and its backoff, with room to spare.
@@ -370,7 +384,7 @@ impl Sink for OtlpSink {
     fn write_session(&mut self, trace: &SessionTrace) -> Result<(), SinkError> {
         let jobs = self.jobs.as_ref().ok_or_else(|| self.failed("the sink is closed"))?;
         let job = Job::Spans {
-            spans: convert::spans_of(trace, &self.scope),
+            spans: convert::spans_of(trace, &self.content, &self.scope),
             events: trace.events.len(),
         };
         match jobs.try_send(job) {

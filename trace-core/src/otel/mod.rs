@@ -6,17 +6,124 @@
 //! |---|---|
 //! | the session | a root span `session`, kind CHAIN, `session.id`, metadata as `metadata.<key>` |
 //! | a timestep | a span `timestep <index>` (or its name) under the root |
-//! | an event | a span named after the event under its parent event, else its timestep, else the root, with its real start and duration |
+//! | an event | a span under its parent event, else its timestep, else the root, with its real start and duration, named `chat {model}` (LLM), `execute_tool {tool}`, `invoke_agent {name}`, else after the event |
 //! | a message | a span event on its timestep's span (else the root) |
 //! | a reward | a span event `reward` on its event's span, or on the root for an outcome reward |
 //!
 //! Ids are derived from the session id (a UUID's 16 bytes become the trace id) and the
-//! event ids, so the same session always maps to the same spans.
+//! event ids, so the same session always maps to the same spans. What of the captured
+//! content leaves is [`Content`]'s to say.
+
+mod chat;
+mod event;
+mod ids;
 
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
-use crate::{Event, EventKind, Outcome, SessionStatus, SessionTrace};
+use crate::{Event, SessionStatus, SessionTrace};
+pub use event::{genai_operation, openinference_kind};
+use ids::span_id;
+pub use ids::trace_id;
+
+/// A span's attributes, in the order they were added.
+type Attributes = Vec<(String, AttributeValue)>;
+
+/// What of the captured content the spans carry. By default: the inputs and the output as
+/// OpenInference's `input.value` / `output.value` and, for an LLM event whose inputs are chat
+/// messages, `llm.input_messages.*` / `llm.output_messages.*`; not the GenAI convention's
+/// `gen_ai.input.messages` / `gen_ai.output.messages`, which that convention makes opt-in.
+///
+/// [`Content::from_env`] reads the switches the conventions define:
+///
+/// | variable | effect when `true` (any case) |
+/// |---|---|
+/// | `OPENINFERENCE_HIDE_INPUTS` | no inputs at all: no `input.value`, no input messages of either convention |
+/// | `OPENINFERENCE_HIDE_OUTPUTS` | no output at all |
+/// | `OPENINFERENCE_HIDE_INPUT_MESSAGES` | no `llm.input_messages.*` |
+/// | `OPENINFERENCE_HIDE_OUTPUT_MESSAGES` | no `llm.output_messages.*` |
+/// | `OPENINFERENCE_HIDE_LLM_INVOCATION_PARAMETERS` | no `llm.invocation_parameters` (the `gen_ai.request.*` attributes stay) |
+/// | `OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT` | `gen_ai.input.messages` and `gen_ai.output.messages` too (any other value: not) |
+///
+/// ```
+/// use agent_trace::otel::Content;
+/// // Token counts, models and names, but no prompt and no answer.
+/// let metadata_only = Content::default().inputs(false).outputs(false);
+/// # let _ = metadata_only;
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Content {
+    inputs: bool,
+    outputs: bool,
+    input_messages: bool,
+    output_messages: bool,
+    genai_messages: bool,
+    invocation_parameters: bool,
+}
+
+impl Default for Content {
+    fn default() -> Self {
+        Content {
+            inputs: true,
+            outputs: true,
+            input_messages: true,
+            output_messages: true,
+            genai_messages: false,
+            invocation_parameters: true,
+        }
+    }
+}
+
+impl Content {
+    /// The default, changed by the environment's switches (see above).
+    pub fn from_env() -> Self {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// The default, changed by the switches `lookup` gives (a variable's value by name).
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Self {
+        let on = |name: &str| lookup(name).is_some_and(|value| value.trim().eq_ignore_ascii_case("true"));
+        Content {
+            inputs: !on("OPENINFERENCE_HIDE_INPUTS"),
+            outputs: !on("OPENINFERENCE_HIDE_OUTPUTS"),
+            input_messages: !on("OPENINFERENCE_HIDE_INPUT_MESSAGES"),
+            output_messages: !on("OPENINFERENCE_HIDE_OUTPUT_MESSAGES"),
+            genai_messages: on("OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT"),
+            invocation_parameters: !on("OPENINFERENCE_HIDE_LLM_INVOCATION_PARAMETERS"),
+        }
+    }
+
+    /// Whether the inputs leave (`input.value`, input messages of both conventions).
+    #[must_use]
+    pub fn inputs(mut self, on: bool) -> Self {
+        self.inputs = on;
+        self
+    }
+
+    /// Whether the output leaves (`output.value`, output messages of both conventions).
+    #[must_use]
+    pub fn outputs(mut self, on: bool) -> Self {
+        self.outputs = on;
+        self
+    }
+
+    /// Whether chat messages leave as OpenInference's `llm.input_messages.*` and
+    /// `llm.output_messages.*` (when the inputs, or the output, do).
+    #[must_use]
+    pub fn chat_messages(mut self, on: bool) -> Self {
+        self.input_messages = on;
+        self.output_messages = on;
+        self
+    }
+
+    /// Whether chat messages leave as the GenAI convention's `gen_ai.input.messages` and
+    /// `gen_ai.output.messages` (when the inputs, or the output, do).
+    #[must_use]
+    pub fn genai_messages(mut self, on: bool) -> Self {
+        self.genai_messages = on;
+        self
+    }
+}
 
 /// A span attribute's value.
 #[derive(Debug, Clone, PartialEq)]
@@ -29,6 +136,8 @@ pub enum AttributeValue {
     Float(f64),
     /// A boolean.
     Bool(bool),
+    /// A list of texts.
+    StringArray(Vec<String>),
 }
 
 /// A span's status.
@@ -81,8 +190,14 @@ impl SpanRecord {
     }
 }
 
-/// The spans of a session: the root first, then timesteps, then events by id.
+/// The spans of a session, with all of the content [`Content::default`] lets out: the root
+/// first, then timesteps, then events by id.
 pub fn session_spans(trace: &SessionTrace) -> Vec<SpanRecord> {
+    session_spans_with(trace, &Content::default())
+}
+
+/// The spans of a session, with what `content` lets out of the captured values.
+pub fn session_spans_with(trace: &SessionTrace, content: &Content) -> Vec<SpanRecord> {
     let trace_id = trace_id(&trace.session_id);
     let root_id = span_id(&trace.session_id, "session", 0);
     let end_of_events = trace.events.iter().map(event_end).max();
@@ -91,9 +206,22 @@ pub fn session_spans(trace: &SessionTrace) -> Vec<SpanRecord> {
         .or(end_of_events)
         .unwrap_or(trace.started_at)
         .max(trace.started_at);
-    let common = |attributes: &mut Vec<(String, AttributeValue)>| {
+    let user = ["user.id", "user_id"]
+        .into_iter()
+        .find_map(|key| trace.metadata.get(key).and_then(Value::as_str));
+    let tags: Option<Vec<String>> = ["tag.tags", "tags"].into_iter().find_map(|key| {
+        let list = trace.metadata.get(key)?.as_array()?;
+        list.iter().map(|tag| tag.as_str().map(str::to_owned)).collect()
+    });
+    let common = |attributes: &mut Attributes| {
         attributes.push(("session.id".into(), text(&trace.session_id)));
         attributes.push(("gen_ai.conversation.id".into(), text(&trace.session_id)));
+        if let Some(user) = user {
+            attributes.push(("user.id".into(), text(user)));
+        }
+        if let Some(tags) = &tags {
+            attributes.push(("tag.tags".into(), AttributeValue::StringArray(tags.clone())));
+        }
     };
 
     let mut root = SpanRecord {
@@ -117,6 +245,10 @@ pub fn session_spans(trace: &SessionTrace) -> Vec<SpanRecord> {
     common(&mut root.attributes);
     for (key, value) in &trace.metadata {
         root.attributes.push((format!("metadata.{key}"), attribute(value)));
+    }
+    if !trace.metadata.is_empty() {
+        let metadata = Value::Object(trace.metadata.clone()).to_string();
+        root.attributes.push(("metadata".into(), text(&metadata)));
     }
 
     let timestep_span = |index: u32| span_id(&trace.session_id, "timestep", u64::from(index));
@@ -150,7 +282,13 @@ pub fn session_spans(trace: &SessionTrace) -> Vec<SpanRecord> {
             (None, Some(step)) if trace.timesteps.iter().any(|t| t.index == step) => timestep_span(step),
             _ => root_id,
         };
-        let mut span = event_span(event, trace_id, span_id(&trace.session_id, "event", event.id), parent);
+        let mut span = event::event_span(
+            event,
+            content,
+            trace_id,
+            span_id(&trace.session_id, "event", event.id),
+            parent,
+        );
         common(&mut span.attributes);
         for reward in trace.rewards.iter().filter(|r| r.event == Some(event.id)) {
             span.events.push(reward_event(reward, span.end));
@@ -184,92 +322,6 @@ pub fn session_spans(trace: &SessionTrace) -> Vec<SpanRecord> {
     spans
 }
 
-fn event_span(event: &Event, trace_id: [u8; 16], span: [u8; 8], parent: [u8; 8]) -> SpanRecord {
-    let mut attributes = vec![
-        ("openinference.span.kind".into(), text(openinference_kind(&event.kind))),
-        ("agent_trace.event_id".into(), int(event.id)),
-        ("agent_trace.kind".into(), text(&event.kind.to_string())),
-        ("agent_trace.system_id".into(), text(&event.system_id)),
-        ("agent_trace.outcome".into(), text(&event.outcome.to_string())),
-        (
-            "input.value".into(),
-            text(&Value::Object(event.inputs.clone()).to_string()),
-        ),
-        ("input.mime_type".into(), text("application/json")),
-    ];
-    if let Some(operation) = genai_operation(&event.kind) {
-        attributes.push(("gen_ai.operation.name".into(), text(operation)));
-    }
-    if let Some(output) = &event.output {
-        attributes.push(("output.value".into(), text(&output.to_string())));
-        attributes.push(("output.mime_type".into(), text("application/json")));
-    }
-    if let Some(turn) = event.turn {
-        attributes.push(("agent_trace.turn".into(), int(u64::from(turn))));
-    }
-    match event.kind {
-        EventKind::Tool => {
-            attributes.push(("tool.name".into(), text(&event.name)));
-            attributes.push(("gen_ai.tool.name".into(), text(&event.name)));
-        }
-        EventKind::Agent => attributes.push(("gen_ai.agent.name".into(), text(&event.system_id))),
-        _ => {}
-    }
-    let number = |key: &str| event.metadata.get(key).and_then(Value::as_u64);
-    if let Some(model) = event
-        .metadata
-        .get(crate::genai_keys::REQUEST_MODEL)
-        .and_then(Value::as_str)
-    {
-        attributes.push(("llm.model_name".into(), text(model)));
-    }
-    if let (Some(input), Some(output)) = (
-        number(crate::genai_keys::INPUT_TOKENS),
-        number(crate::genai_keys::OUTPUT_TOKENS),
-    ) {
-        attributes.push(("llm.token_count.total".into(), int(input + output)));
-    }
-    if let Some(input) = number(crate::genai_keys::INPUT_TOKENS) {
-        attributes.push(("llm.token_count.prompt".into(), int(input)));
-    }
-    if let Some(output) = number(crate::genai_keys::OUTPUT_TOKENS) {
-        attributes.push(("llm.token_count.completion".into(), int(output)));
-    }
-    for (key, value) in &event.metadata {
-        // The GenAI keys the macros record are already the conventions' names.
-        let name = if key.starts_with("gen_ai.") {
-            key.clone()
-        } else {
-            format!("metadata.{key}")
-        };
-        attributes.push((name, attribute(value)));
-    }
-    let status = match (event.outcome, &event.error) {
-        (Outcome::Err | Outcome::Panicked, Some(error)) => {
-            attributes.push(("error.type".into(), text(&error.kind)));
-            attributes.push(("exception.message".into(), text(&error.message)));
-            SpanStatus::Error(error.message.clone())
-        }
-        (Outcome::Err | Outcome::Panicked, None) => SpanStatus::Error(event.outcome.to_string()),
-        (Outcome::Cancelled, _) => {
-            attributes.push(("cancelled".into(), AttributeValue::Bool(true)));
-            SpanStatus::Unset
-        }
-        (Outcome::Ok, _) => SpanStatus::Unset,
-    };
-    SpanRecord {
-        trace_id,
-        span_id: span,
-        parent_span_id: Some(parent),
-        name: event.name.clone(),
-        start: event.started_at,
-        end: event_end(event),
-        attributes,
-        status,
-        events: Vec::new(),
-    }
-}
-
 fn reward_event(reward: &crate::Reward, at: DateTime<Utc>) -> SpanEvent {
     SpanEvent {
         name: "reward".into(),
@@ -286,26 +338,6 @@ fn event_end(event: &Event) -> DateTime<Utc> {
         .ok()
         .and_then(|d| event.started_at.checked_add_signed(d))
         .unwrap_or(event.started_at)
-}
-
-/// OpenInference's span kind for an event kind.
-pub fn openinference_kind(kind: &EventKind) -> &'static str {
-    match kind {
-        EventKind::Agent => "AGENT",
-        EventKind::Llm => "LLM",
-        EventKind::Tool => "TOOL",
-        EventKind::Environment | EventKind::Runtime | EventKind::Bundle | EventKind::Custom(_) => "CHAIN",
-    }
-}
-
-/// The GenAI convention's operation name for an event kind, where it has one.
-pub fn genai_operation(kind: &EventKind) -> Option<&'static str> {
-    match kind {
-        EventKind::Llm => Some("chat"),
-        EventKind::Tool => Some("execute_tool"),
-        EventKind::Agent => Some("invoke_agent"),
-        _ => None,
-    }
 }
 
 fn text(value: &str) -> AttributeValue {
@@ -327,47 +359,4 @@ fn attribute(value: &Value) -> AttributeValue {
         Value::String(s) => AttributeValue::String(s.clone()),
         other => AttributeValue::String(other.to_string()),
     }
-}
-
-/// The trace id of a session: a UUID's 16 bytes, else a stable hash of the id.
-pub fn trace_id(session_id: &str) -> [u8; 16] {
-    let hex: String = session_id.chars().filter(|c| *c != '-').collect();
-    if hex.len() == 32 {
-        let mut bytes = [0u8; 16];
-        let parsed = (0..16).all(|i| match u8::from_str_radix(&hex[2 * i..2 * i + 2], 16) {
-            Ok(byte) => {
-                bytes[i] = byte;
-                true
-            }
-            Err(_) => false,
-        });
-        if parsed && bytes != [0; 16] {
-            return bytes;
-        }
-    }
-    let high = hash(session_id, 0x51);
-    let low = hash(session_id, 0xa7);
-    let mut bytes = [0u8; 16];
-    bytes[..8].copy_from_slice(&high.to_be_bytes());
-    bytes[8..].copy_from_slice(&low.to_be_bytes());
-    bytes
-}
-
-/// A span id, stable for (session, what, number), never zero.
-fn span_id(session_id: &str, what: &str, number: u64) -> [u8; 8] {
-    let id = hash(&format!("{session_id}/{what}/{number}"), 0x3c).max(1);
-    id.to_be_bytes()
-}
-
-/// FNV-1a with a seed byte, then the SplitMix64 finalizer.
-fn hash(text: &str, seed: u8) -> u64 {
-    let fnv = std::iter::once(seed)
-        .chain(text.bytes())
-        .fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
-            (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
-        });
-    let mut z = fnv;
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
 }
