@@ -372,6 +372,34 @@ fn tool_calls_record_a_tool_call_message() {
     assert_eq!(second.content["result"]["message"], json!("division by zero"));
 }
 
+struct ToolCall {
+    id: String,
+    query: String,
+}
+
+#[trace_tool_call(tool = "search", call_id = call.id.as_str(), skip(call))]
+fn search(call: &ToolCall) -> usize {
+    call.query.len()
+}
+
+#[test]
+fn call_id_records_the_tool_calls_id_under_its_genai_name() {
+    let (_, trace) = traced(|| {
+        search(&ToolCall {
+            id: "call_7".into(),
+            query: "rust".into(),
+        })
+    });
+    let event = only_event(&trace);
+    assert_eq!(event.metadata["gen_ai.tool.call.id"], json!("call_7"));
+    let spans = agent_trace::otel::session_spans(&trace);
+    let span = spans.iter().find(|s| s.name == "execute_tool search").unwrap();
+    assert_eq!(
+        span.attribute("gen_ai.tool.call.id"),
+        Some(&agent_trace::otel::AttributeValue::String("call_7".into()))
+    );
+}
+
 mod renamed {
     pub use agent_trace as tracing_for_agents;
 }

@@ -74,7 +74,7 @@ impl MacroKind {
         let mut options = COMMON_OPTIONS.to_vec();
         match self {
             MacroKind::Llm => options.extend(["model", "provider"]),
-            MacroKind::Tool => options.push("tool"),
+            MacroKind::Tool => options.extend(["tool", "call_id"]),
             MacroKind::Bundle => options.extend(["trainable", "description"]),
             MacroKind::Agent | MacroKind::Environment | MacroKind::Runtime => {}
         }
@@ -378,6 +378,20 @@ impl Options {
                 }
             }
             "fields" => self.set_fields(&ident, value, errors),
+            "call_id" => match value {
+                RawValue::Assigned(expr) => self.push_field(
+                    Field {
+                        key: "gen_ai.tool.call.id".to_owned(),
+                        span: ident.span(),
+                        value: expr,
+                    },
+                    errors,
+                ),
+                _ => errors.push(syn::Error::new(
+                    ident.span(),
+                    "`call_id` takes an expression giving the tool call's id: `call_id = request.id`",
+                )),
+            },
             "skip" => match value {
                 RawValue::List(names) => {
                     for name in names {
@@ -412,14 +426,18 @@ impl Options {
         match Punctuated::<Field, Token![,]>::parse_terminated.parse2(tokens) {
             Ok(fields) => {
                 for field in fields {
-                    if self.fields.iter().any(|known| known.key == field.key) {
-                        errors.push(syn::Error::new(field.span, format!("duplicate field `{}`", field.key)));
-                    } else {
-                        self.fields.push(field);
-                    }
+                    self.push_field(field, errors);
                 }
             }
             Err(error) => errors.push(error),
+        }
+    }
+
+    fn push_field(&mut self, field: Field, errors: &mut Errors) {
+        if self.fields.iter().any(|known| known.key == field.key) {
+            errors.push(syn::Error::new(field.span, format!("duplicate field `{}`", field.key)));
+        } else {
+            self.fields.push(field);
         }
     }
 }
