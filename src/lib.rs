@@ -6,7 +6,7 @@
 #[doc(inline)]
 pub use trace_core::{
     Accumulate, CallRecord, CapturePolicy, ErrorRecord, Event, EventBuilder, EventKind, Events, LlmRequest, LlmUsage,
-    Map, Message, Outcome, PatternError, Reward, SessionStatus, SessionTrace, TimeStep,
+    Map, Message, Outcome, PatternError, Reward, SessionStatus, SessionTrace, TimeStep, TreeDisplay,
 };
 #[doc(inline)]
 pub use trace_core::{assert_parity, capture, graph, otel, parity};

@@ -24,7 +24,6 @@
 //! Read the database back with `agent_trace::TraceStore` (see the README).
 
 mod agent;
-mod tree;
 mod world;
 
 use std::error::Error;
@@ -149,11 +148,9 @@ async fn main() -> Result<(), Box<dyn Error>> {
     }
     tracer.flush()?;
 
-    let style = tree::Style {
-        color: std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
-    };
+    let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
     for trace in traces.iter().take(3) {
-        print!("{}", tree::render(trace, style));
+        print!("{}", trace.display_tree().color(color));
     }
     if traces.len() > 3 {
         println!("… and {} more sessions", traces.len() - 3);

@@ -25,6 +25,7 @@ pub mod parity;
 mod policy;
 mod reward;
 mod trace;
+mod tree;
 
 pub use builder::EventBuilder;
 pub use call_record::{Accumulate, CallRecord, LlmRequest, LlmUsage, genai_keys, stream_keys};
@@ -37,6 +38,7 @@ pub use policy::{
 };
 pub use reward::Reward;
 pub use trace::{SessionStatus, SessionTrace, TimeStep};
+pub use tree::TreeDisplay;
 
 /// A JSON object: the type of `inputs` and `metadata` maps.
 pub type Map = serde_json::Map<String, serde_json::Value>;
