@@ -799,3 +799,63 @@ fn a_database_made_read_only_mid_run_loses_nothing_once_writable_again() {
         assert_eq!(store.get(&trace.session_id).unwrap().as_ref(), Some(trace));
     }
 }
+
+#[test]
+fn sessions_are_named_by_a_prefix_and_summaries_carry_tokens_reward_and_duration() {
+    let dir = TempDir::new("prefixes");
+    let tracer = tracer_for(&dir.db());
+    for id in ["alpha-1", "alpha-2", "beta"] {
+        let session = tracer.start_session_with_id(id);
+        session
+            .record_event(
+                Event::builder(EventKind::Llm, "agent", "complete")
+                    .metadata("gen_ai.usage.input_tokens", 12)
+                    .metadata("gen_ai.usage.output_tokens", 5),
+            )
+            .unwrap();
+        if id == "beta" {
+            session.record_reward(Reward::outcome("solved", 0.5)).unwrap();
+        }
+        session.end().unwrap();
+        std::thread::sleep(Duration::from_millis(3));
+    }
+    tracer.flush().unwrap();
+    let store = TraceStore::open(dir.db()).unwrap();
+    assert_eq!(store.resolve("alpha-2").unwrap(), "alpha-2");
+    assert_eq!(store.resolve("be").unwrap(), "beta");
+    match store.resolve("alpha") {
+        Err(StoreError::AmbiguousSession {
+            prefix,
+            candidates,
+            path,
+        }) => {
+            assert_eq!(
+                (prefix.as_str(), candidates),
+                ("alpha", vec!["alpha-1".to_owned(), "alpha-2".to_owned()])
+            );
+            assert_eq!(path, dir.db());
+        }
+        other => panic!("{other:?}"),
+    }
+    let missing = store.resolve("gamma").unwrap_err();
+    assert!(matches!(&missing, StoreError::NoSuchSession { id, .. } if id == "gamma"));
+    assert!(missing.to_string().ends_with("no session gamma"), "{missing}");
+    assert_eq!(store.latest().unwrap().as_deref(), Some("beta"));
+
+    let listed = store.list(&TraceFilter::default()).unwrap();
+    let beta = &listed[0];
+    assert_eq!(
+        (beta.input_tokens, beta.output_tokens, beta.outcome_reward),
+        (12, 5, 0.5)
+    );
+    assert!(beta.duration().is_some());
+    // A row whose data is not JSON counts no tokens and breaks nothing.
+    let connection = rusqlite::Connection::open(dir.db()).unwrap();
+    connection.execute("UPDATE events SET data = 'not json'", []).unwrap();
+    let listed = store.list(&TraceFilter::default()).unwrap();
+    assert_eq!((listed[0].input_tokens, listed.len()), (0, 3));
+
+    let empty = TempDir::new("prefixes-empty");
+    drop(SqliteSink::open(empty.db()).unwrap());
+    assert_eq!(TraceStore::open(empty.db()).unwrap().latest().unwrap(), None);
+}

@@ -172,6 +172,24 @@ pub enum StoreError {
         /// Why.
         source: rusqlite::Error,
     },
+    /// No stored session has this id, or an id that starts with it.
+    #[error("{}: no session {id}", path.display())]
+    NoSuchSession {
+        /// The path.
+        path: PathBuf,
+        /// The id or prefix asked for.
+        id: String,
+    },
+    /// More than one stored session has an id that starts with this prefix.
+    #[error("{}: {prefix} is the start of more than one session id ({}); give more of it", path.display(), candidates.join(", "))]
+    AmbiguousSession {
+        /// The path.
+        path: PathBuf,
+        /// The prefix asked for.
+        prefix: String,
+        /// Some of the ids it starts (at most five).
+        candidates: Vec<String>,
+    },
     /// A stored value does not decode: the file was changed by something else.
     #[error("{}: session {session_id}: stored {what} is not valid: {detail}", path.display())]
     Corrupt {

@@ -65,8 +65,21 @@ pub struct SessionSummary {
     pub event_count: usize,
     /// How many of them ended in `Err` or `Panicked`.
     pub error_count: usize,
+    /// The sum of its outcome rewards (those given to no event).
+    pub outcome_reward: f64,
+    /// The input tokens its events report (`gen_ai.usage.input_tokens`), summed.
+    pub input_tokens: u64,
+    /// The output tokens its events report (`gen_ai.usage.output_tokens`), summed.
+    pub output_tokens: u64,
     /// Its metadata.
     pub metadata: Map,
+}
+
+impl SessionSummary {
+    /// How long it ran; `None` while running.
+    pub fn duration(&self) -> Option<Duration> {
+        (self.ended_at? - self.started_at).to_std().ok()
+    }
 }
 
 /// Reads a trace database written by [`SqliteSink`](crate::SqliteSink).
@@ -114,6 +127,36 @@ impl TraceStore {
     /// running (or that died), with the events streamed so far and status `Running`.
     pub fn get(&self, session_id: &str) -> Result<Option<SessionTrace>, StoreError> {
         read::session(&lock(&self.connection), &self.path, session_id)
+    }
+
+    /// The id of the stored session that `id` names: the id itself, or the start of
+    /// exactly one id (as git takes a commit's prefix).
+    ///
+    /// ```no_run
+    /// use agent_trace::TraceStore;
+    /// let store = TraceStore::open("traces.db")?;
+    /// let id = store.resolve("d03ab3")?; // "d03ab3db-6d73-41a5-a1f2-c93d86286d14"
+    /// # let _ = id;
+    /// # Ok::<(), agent_trace::store::StoreError>(())
+    /// ```
+    pub fn resolve(&self, id: &str) -> Result<String, StoreError> {
+        read::resolve(&lock(&self.connection), &self.path, id)
+    }
+
+    /// The id of the session that started last, if any.
+    pub fn latest(&self) -> Result<Option<String>, StoreError> {
+        let connection = lock(&self.connection);
+        connection
+            .query_row(
+                "SELECT session_id FROM sessions ORDER BY started_at DESC, session_id LIMIT 1",
+                [],
+                |row| row.get(0),
+            )
+            .map(Some)
+            .or_else(|error| match error {
+                rusqlite::Error::QueryReturnedNoRows => Ok(None),
+                other => Err(StoreError::from_sqlite(&self.path, other)),
+            })
     }
 
     /// The sessions that pass `filter`, newest first.

@@ -178,8 +178,18 @@ pub(super) fn list(
         conditions.push("json_type(metadata, ?) IS NOT NULL");
         values.push(format!("$.\"{}\"", key.replace('"', "\\\"")).into());
     }
-    let mut sql = String::from(
-        "SELECT session_id, started_at, ended_at, status, event_count, error_count, metadata FROM sessions",
+    // Token counts are summed from the events' metadata (rows that are not JSON count none).
+    let tokens = |key: &str| {
+        format!(
+            "(SELECT total(CASE WHEN json_valid(data) THEN json_extract(data, '$.metadata.\"{key}\"') END) \
+             FROM events WHERE events.sid = sessions.sid)"
+        )
+    };
+    let mut sql = format!(
+        "SELECT session_id, started_at, ended_at, status, event_count, error_count, metadata, outcome_reward, {}, {} \
+         FROM sessions",
+        tokens(trace_core::genai_keys::INPUT_TOKENS),
+        tokens(trace_core::genai_keys::OUTPUT_TOKENS),
     );
     if !conditions.is_empty() {
         sql.push_str(" WHERE ");
@@ -211,7 +221,12 @@ pub(super) fn list(
             continue;
         }
         let count = |column| decoder.get::<i64>(row, column).map(|n| usize::try_from(n).unwrap_or(0));
+        // `total` is a float; token counts are whole and far below 2^53.
+        let tokens = |column| decoder.get::<f64>(row, column).map(|n| n.max(0.0) as u64);
         summaries.push(SessionSummary {
+            outcome_reward: decoder.get(row, 7)?,
+            input_tokens: tokens(8)?,
+            output_tokens: tokens(9)?,
             started_at: decoder.time(row, 1, "started_at")?,
             ended_at: decoder.time_opt(row, 2, "ended_at")?,
             status: decoder.status(row, 3)?,
@@ -222,4 +237,37 @@ pub(super) fn list(
         });
     }
     Ok(summaries)
+}
+
+/// The stored id that `id` is, or is the start of (see `TraceStore::resolve`).
+pub(super) fn resolve(connection: &Connection, path: &Path, id: &str) -> Result<String, StoreError> {
+    let error = |source| StoreError::from_sqlite(path, source);
+    // Every id that starts with `id` sorts from `id` up to `id` followed by the greatest
+    // character: a range of the unique index.
+    let upper = format!("{id}\u{10FFFF}");
+    let mut statement = connection
+        .prepare(
+            "SELECT session_id FROM sessions WHERE session_id >= ?1 AND session_id < ?2 ORDER BY session_id LIMIT 6",
+        )
+        .map_err(error)?;
+    let found: Vec<String> = statement
+        .query_map(rusqlite::params![id, upper], |row| row.get(0))
+        .map_err(error)?
+        .collect::<Result<_, _>>()
+        .map_err(error)?;
+    if found.iter().any(|candidate| candidate == id) {
+        return Ok(id.to_owned());
+    }
+    match found.as_slice() {
+        [] => Err(StoreError::NoSuchSession {
+            path: path.to_path_buf(),
+            id: id.to_owned(),
+        }),
+        [only] => Ok(only.clone()),
+        _ => Err(StoreError::AmbiguousSession {
+            path: path.to_path_buf(),
+            prefix: id.to_owned(),
+            candidates: found.into_iter().take(5).collect(),
+        }),
+    }
 }

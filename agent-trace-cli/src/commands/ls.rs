@@ -1,0 +1,76 @@
+//! `ls`: sessions, newest first, in a table or as JSON.
+
+use agent_trace::TraceStore;
+use agent_trace::store::SessionSummary;
+use comfy_table::Cell;
+use serde_json::{Value, json};
+
+use super::print;
+use crate::cli::LsArgs;
+use crate::error::CliError;
+use crate::filter::selection;
+use crate::output::{duration, short_id, table};
+
+pub(crate) fn run(store: &TraceStore, args: &LsArgs) -> Result<(), CliError> {
+    let limit = (!args.all).then_some(args.limit);
+    let selection = selection(&args.filter, limit)?;
+    let mut sessions = store.list(&selection.filter)?;
+    sessions.retain(|session| selection.keeps(&session.metadata));
+    if let Some(limit) = limit {
+        sessions.truncate(limit);
+    }
+    if args.format.json {
+        let list: Vec<Value> = sessions.iter().map(summary_json).collect();
+        return print(&format!(
+            "{}\n",
+            serde_json::to_string_pretty(&list).unwrap_or_default()
+        ));
+    }
+    if args.format.jsonl {
+        let lines: String = sessions.iter().map(|s| format!("{}\n", summary_json(s))).collect();
+        return print(&lines);
+    }
+    let mut out = table(&[
+        "id",
+        "started",
+        "status",
+        "duration",
+        "events",
+        "errors",
+        "tokens in/out",
+        "reward",
+    ]);
+    for session in &sessions {
+        out.add_row(vec![
+            Cell::new(short_id(&session.session_id, args.full_ids)),
+            Cell::new(session.started_at.format("%Y-%m-%d %H:%M:%S")),
+            Cell::new(session.status),
+            Cell::new(session.duration().map_or_else(|| "running".to_owned(), duration)),
+            Cell::new(session.event_count),
+            Cell::new(session.error_count),
+            Cell::new(format!("{}/{}", session.input_tokens, session.output_tokens)),
+            Cell::new(session.outcome_reward),
+        ]);
+    }
+    if sessions.is_empty() {
+        return print(&format!("no sessions in {} pass the filters\n", store.path().display()));
+    }
+    print(&format!("{out}\n"))
+}
+
+/// A session's line of `--json` / `--jsonl`.
+pub(crate) fn summary_json(session: &SessionSummary) -> Value {
+    json!({
+        "session_id": session.session_id,
+        "started_at": session.started_at,
+        "ended_at": session.ended_at,
+        "status": session.status.to_string(),
+        "duration_ms": session.duration().map(|d| d.as_secs_f64() * 1e3),
+        "event_count": session.event_count,
+        "error_count": session.error_count,
+        "input_tokens": session.input_tokens,
+        "output_tokens": session.output_tokens,
+        "outcome_reward": session.outcome_reward,
+        "metadata": Value::Object(session.metadata.clone()),
+    })
+}
