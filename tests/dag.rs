@@ -209,6 +209,47 @@ fn dot_output_has_every_node_and_edge_and_escapes_labels() {
 }
 
 #[test]
+fn svg_output_lays_out_every_node_below_its_dependencies_and_escapes_text() {
+    let (y, graph, _) = in_session(|| {
+        let x = node_named("quote", "<script>x</script>&\"1\"".to_owned());
+        let threshold = parameter("threshold", 0.5);
+        task::classify(x, &parameter("prompt_template", "Cues: hi".to_owned()), &threshold)
+    });
+    let svg = graph.to_svg();
+    assert!(svg.starts_with("<svg xmlns=\"http://www.w3.org/2000/svg\"") && svg.ends_with("</svg>\n"));
+    assert!(!svg.contains("<script"), "captured text is escaped: {svg}");
+    assert!(
+        svg.contains("&lt;script&gt;x&lt;/script&gt;&amp;&quot;1&quot;"),
+        "{svg}"
+    );
+    let top_of = |id: NodeId| -> f64 {
+        let group = svg
+            .split(&format!("<g data-node=\"{}\">", id.0))
+            .nth(1)
+            .expect("a group per node");
+        let y = group.split(" y=\"").nth(1).unwrap();
+        y[..y.find('"').unwrap()].parse().unwrap()
+    };
+    for node in &graph.nodes {
+        for dependency in &node.dependencies {
+            assert!(
+                top_of(*dependency) < top_of(node.id),
+                "{dependency} is drawn above {}",
+                node.id
+            );
+        }
+    }
+    let edges = svg.matches("class=\"edge\"").count();
+    assert_eq!(edges, graph.nodes.iter().map(|n| n.dependencies.len()).sum::<usize>());
+    assert!(
+        svg.contains("★ trainable prompt_template") && svg.contains("★ trainable threshold"),
+        "{svg}"
+    );
+    assert!(!svg.contains("★ trainable quote"), "an input is not marked");
+    assert!(svg.contains(&format!("<g data-node=\"{}\">", y.id().0)));
+}
+
+#[test]
 fn backward_reaches_exactly_the_trainable_ancestors() {
     let ((out, other), graph, _) = in_session(|| {
         let template = parameter("prompt_template", task::TEMPLATES[1].to_owned());

@@ -7,6 +7,7 @@
 mod backward;
 mod dot;
 mod optimize;
+mod svg;
 
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BTreeSet, BinaryHeap};
