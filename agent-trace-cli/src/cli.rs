@@ -71,6 +71,10 @@ pub(crate) enum Command {
     /// Follow running sessions: print their events as they land.
     #[command(after_help = "Examples:\n  agent-trace tail\n  agent-trace tail --for 10m")]
     Tail(TailArgs),
+    /// Serve the local web viewer: sessions, call trees and timelines, diffs, graphs.
+    #[cfg(feature = "serve")]
+    #[command(after_help = "Examples:\n  agent-trace serve\n  agent-trace serve other.db --port 8080")]
+    Serve(ServeArgs),
     /// Print a shell completion script.
     #[command(
         after_help = "Example:\n  agent-trace completions bash > ~/.local/share/bash-completion/completions/agent-trace"
@@ -250,4 +254,18 @@ pub(crate) struct TailArgs {
 pub(crate) struct CompletionsArgs {
     /// The shell.
     pub(crate) shell: clap_complete::Shell,
+}
+
+#[cfg(feature = "serve")]
+#[derive(Debug, Args)]
+pub(crate) struct ServeArgs {
+    /// The trace store (instead of `--db`).
+    #[arg(value_name = "DB")]
+    pub(crate) db: Option<PathBuf>,
+    /// The port (0: any free one; the address is printed).
+    #[arg(long, default_value_t = 7777)]
+    pub(crate) port: u16,
+    /// The address to listen on: loopback unless you mean to share the traces.
+    #[arg(long, default_value = "127.0.0.1")]
+    pub(crate) host: String,
 }

@@ -46,6 +46,7 @@ pub(crate) fn selection(args: &FilterArgs, limit: Option<usize>) -> Result<Selec
         min_reward: args.min_reward,
         // With further pairs to check here, the limit is applied after them.
         limit: if pairs.is_empty() { limit } else { None },
+        offset: None,
     };
     Ok(Selection {
         filter,

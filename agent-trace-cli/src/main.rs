@@ -5,6 +5,7 @@
 //! agent-trace ls --status error --since 2h
 //! agent-trace show --last
 //! agent-trace diff 3f2a 9c1e        # exit status 1 when the sessions differ
+//! agent-trace serve                  # the web viewer on http://127.0.0.1:7777/
 //! ```
 //!
 //! See `agent-trace --help`, and `docs/cli.md` in the repository.
@@ -14,6 +15,8 @@ mod commands;
 mod error;
 mod filter;
 mod output;
+#[cfg(feature = "serve")]
+mod serve;
 
 use std::process::ExitCode;
 

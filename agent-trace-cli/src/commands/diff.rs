@@ -4,7 +4,7 @@
 use std::fmt::Write as _;
 use std::process::ExitCode;
 
-use agent_trace::parity::{Difference, Location, compare};
+use agent_trace::parity::{Difference, Location, ValidationReport, compare};
 use agent_trace::{SessionTrace, TraceStore};
 use serde_json::Value;
 
@@ -47,16 +47,42 @@ pub(crate) fn run(store: &TraceStore, args: &DiffArgs) -> Result<ExitCode, CliEr
             b.events.len(),
             report.differences.len()
         );
-        for difference in &report.differences {
-            let _ = writeln!(out, "  {}", describe(difference, &a, &b));
+        for d in described(&report, &a, &b) {
+            let _ = writeln!(out, "  {} {}: A {} · B {}", d.place, d.field, d.a, d.b);
         }
     }
     print(&out)?;
     Ok(code)
 }
 
-/// `event #3 (tool scan) inputs.query: A "x" · B "y"`.
-fn describe(difference: &Difference, a: &SessionTrace, b: &SessionTrace) -> String {
+/// A difference, described: where, which field, and each side's value shown from just
+/// before where they differ.
+pub(crate) struct Described {
+    pub(crate) place: String,
+    pub(crate) field: String,
+    pub(crate) a: String,
+    pub(crate) b: String,
+}
+
+/// Every difference of `report`, described.
+pub(crate) fn described(report: &ValidationReport, a: &SessionTrace, b: &SessionTrace) -> Vec<Described> {
+    report
+        .differences
+        .iter()
+        .map(|difference| describe(difference, a, b))
+        .collect()
+}
+
+/// The differences as the viewer's API gives them.
+pub(crate) fn diff_lines(report: &ValidationReport, a: &SessionTrace, b: &SessionTrace) -> Vec<Value> {
+    described(report, a, b)
+        .into_iter()
+        .map(|d| serde_json::json!({ "place": d.place, "field": d.field, "a": d.a, "b": d.b }))
+        .collect()
+}
+
+/// `event #3 (tool scan)`, `inputs.query`, `"x"`, `"y"`.
+fn describe(difference: &Difference, a: &SessionTrace, b: &SessionTrace) -> Described {
     let place = match difference.location {
         Location::Session => "session".to_owned(),
         Location::Event { manual, decorated } => {
@@ -87,7 +113,12 @@ fn describe(difference: &Difference, a: &SessionTrace, b: &SessionTrace) -> Stri
         (Some(a), Some(b)) => around_first_difference(&a.to_string(), &b.to_string()),
         (a, b) => (side(a.as_ref()), side(b.as_ref())),
     };
-    format!("{place} {}: A {a} · B {b}", difference.field)
+    Described {
+        place,
+        field: difference.field.clone(),
+        a,
+        b,
+    }
 }
 
 /// The width of a value shown.

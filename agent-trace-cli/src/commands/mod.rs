@@ -14,6 +14,8 @@ use agent_trace::store::StoreError;
 use agent_trace::{SessionTrace, TraceStore};
 use clap::CommandFactory;
 
+pub(crate) use self::diff::diff_lines;
+pub(crate) use self::ls::summary_json;
 use crate::cli::{Cli, Command, SessionArg};
 use crate::error::CliError;
 use crate::output::colored;
@@ -43,6 +45,8 @@ pub(crate) fn run(cli: Cli) -> Result<ExitCode, CliError> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Tail(args) => tail::run(&open()?, &args, color).map(|()| ExitCode::SUCCESS),
+        #[cfg(feature = "serve")]
+        Command::Serve(args) => crate::serve::run(db, &args).map(|()| ExitCode::SUCCESS),
         Command::Completions(args) => {
             let mut command = Cli::command();
             clap_complete::generate(args.shell, &mut command, "agent-trace", &mut std::io::stdout().lock());

@@ -48,6 +48,8 @@ pub struct TraceFilter {
     pub min_reward: Option<f64>,
     /// At most this many sessions.
     pub limit: Option<usize>,
+    /// Leave out this many of the first sessions that pass (paging, with `limit`).
+    pub offset: Option<usize>,
 }
 
 /// One session as [`TraceStore::list`] shows it.

@@ -196,9 +196,14 @@ pub(super) fn list(
         sql.push_str(&conditions.join(" AND "));
     }
     sql.push_str(" ORDER BY started_at DESC, session_id");
-    if let (Some(limit), None) = (filter.limit, &filter.metadata) {
-        sql.push_str(&format!(" LIMIT {limit}"));
+    // With a metadata filter, values are compared below: the page is cut there.
+    let in_sql = filter.metadata.is_none();
+    match (filter.limit, filter.offset, in_sql) {
+        (Some(limit), offset, true) => sql.push_str(&format!(" LIMIT {limit} OFFSET {}", offset.unwrap_or(0))),
+        (None, Some(offset), true) => sql.push_str(&format!(" LIMIT -1 OFFSET {offset}")),
+        _ => {}
     }
+    let mut to_skip = if in_sql { 0 } else { filter.offset.unwrap_or(0) };
     let error = |source| StoreError::from_sqlite(path, source);
     let mut statement = connection.prepare(&sql).map_err(error)?;
     let mut rows = statement.query(params_from_iter(values)).map_err(error)?;
@@ -218,6 +223,10 @@ pub(super) fn list(
         if let Some((key, wanted)) = &filter.metadata
             && metadata.get(key) != Some(wanted)
         {
+            continue;
+        }
+        if to_skip > 0 {
+            to_skip -= 1;
             continue;
         }
         let count = |column| decoder.get::<i64>(row, column).map(|n| usize::try_from(n).unwrap_or(0));
