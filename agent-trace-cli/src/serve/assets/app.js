@@ -197,11 +197,11 @@ async function sessionPage(id, selectedId) {
     bar.style.left = `${(100 * event.offset_us) / span}%`;
     bar.style.width = `${(100 * event.duration_us) / span}%`;
     const name = el("td", { class: "tree" },
-      event.turn !== undefined && event.turn !== null ? el("span", { class: "turn" }, `turn ${event.turn}`) : null,
-      el("span", { class: "kind" }, event.kind), el("span", { class: "name" }, event.name));
+      event.turn !== undefined && event.turn !== null ? [el("span", { class: "turn" }, `turn ${event.turn}`), " "] : null,
+      el("span", { class: "kind" }, event.kind), " ", el("span", { class: "name" }, event.name));
     name.style.paddingLeft = `${0.5 + Math.min(depth, 40) * 1.1}rem`;
     const failed = event.outcome === "err" || event.outcome === "panicked";
-    const row = el("tr", { class: `event${failed ? " failed" : ""}${event.outcome === "cancelled" ? " cancelled" : ""}`, "data-event": event.id },
+    const row = el("tr", { class: `event${failed ? " failed" : ""}${event.outcome === "cancelled" ? " cancelled" : ""}`, "data-event": event.id, "data-kind": event.kind, "data-name": event.name },
       name,
       el("td", { class: `outcome-${event.outcome}` }, event.outcome),
       el("td", { class: "num" }, micros(event.duration_us)),
