@@ -178,31 +178,36 @@ pub(super) fn list(
         conditions.push("json_type(metadata, ?) IS NOT NULL");
         values.push(format!("$.\"{}\"", key.replace('"', "\\\"")).into());
     }
-    // Token counts are summed from the events' metadata (rows that are not JSON count none).
-    let tokens = |key: &str| {
-        format!(
-            "(SELECT total(CASE WHEN json_valid(data) THEN json_extract(data, '$.metadata.\"{key}\"') END) \
-             FROM events WHERE events.sid = sessions.sid)"
-        )
-    };
-    let mut sql = format!(
-        "SELECT session_id, started_at, ended_at, status, event_count, error_count, metadata, outcome_reward, {}, {} \
+    let mut page = String::from(
+        "SELECT sid, session_id, started_at, ended_at, status, event_count, error_count, metadata, outcome_reward \
          FROM sessions",
-        tokens(trace_core::genai_keys::INPUT_TOKENS),
-        tokens(trace_core::genai_keys::OUTPUT_TOKENS),
     );
     if !conditions.is_empty() {
-        sql.push_str(" WHERE ");
-        sql.push_str(&conditions.join(" AND "));
+        page.push_str(" WHERE ");
+        page.push_str(&conditions.join(" AND "));
     }
-    sql.push_str(" ORDER BY started_at DESC, session_id");
+    page.push_str(" ORDER BY started_at DESC, session_id");
     // With a metadata filter, values are compared below: the page is cut there.
     let in_sql = filter.metadata.is_none();
     match (filter.limit, filter.offset, in_sql) {
-        (Some(limit), offset, true) => sql.push_str(&format!(" LIMIT {limit} OFFSET {}", offset.unwrap_or(0))),
-        (None, Some(offset), true) => sql.push_str(&format!(" LIMIT -1 OFFSET {offset}")),
+        (Some(limit), offset, true) => page.push_str(&format!(" LIMIT {limit} OFFSET {}", offset.unwrap_or(0))),
+        (None, Some(offset), true) => page.push_str(&format!(" LIMIT -1 OFFSET {offset}")),
         _ => {}
     }
+    // Token counts are summed from the events' metadata (rows that are not JSON count
+    // none), for the sessions of the page only.
+    let tokens = |key: &str| {
+        format!(
+            "(SELECT total(CASE WHEN json_valid(data) THEN json_extract(data, '$.metadata.\"{key}\"') END) \
+             FROM events WHERE events.sid = page.sid)"
+        )
+    };
+    let sql = format!(
+        "SELECT session_id, started_at, ended_at, status, event_count, error_count, metadata, outcome_reward, {}, {} \
+         FROM ({page}) AS page ORDER BY started_at DESC, session_id",
+        tokens(trace_core::genai_keys::INPUT_TOKENS),
+        tokens(trace_core::genai_keys::OUTPUT_TOKENS),
+    );
     let mut to_skip = if in_sql { 0 } else { filter.offset.unwrap_or(0) };
     let error = |source| StoreError::from_sqlite(path, source);
     let mut statement = connection.prepare(&sql).map_err(error)?;
