@@ -254,7 +254,11 @@ fn stats_counts_calls_errors_and_tokens() {
     );
     assert_eq!(stats["models"][0]["model"], "scripted");
     assert_eq!(stats["models"][0]["input_tokens"], 4 + 4 + 6);
+    assert_eq!(stats["input_tokens"], 14);
+    assert_eq!(stats["per_session"]["events"], 3.0);
+    assert_eq!(stats["per_session"]["outcome_reward"], 1.0 / 3.0);
     let text = ok(&db, &["stats", "--status", "success"]);
+    assert!(text.contains("\nper session: 3.0 events, "), "{text}");
     assert!(text.starts_with("2 session(s), 6 events, 0 errors"), "{text}");
 }
 

@@ -37,6 +37,19 @@ struct Totals {
     errors: usize,
     duration: Duration,
     reward: f64,
+    input_tokens: u64,
+    output_tokens: u64,
+}
+
+impl Totals {
+    /// A total shared out over the sessions.
+    fn mean(&self, total: f64) -> f64 {
+        if self.sessions == 0 {
+            0.0
+        } else {
+            total / self.sessions as f64
+        }
+    }
 }
 
 pub(crate) fn run(store: &TraceStore, args: &StatsArgs) -> Result<(), CliError> {
@@ -80,12 +93,20 @@ pub(crate) fn run(store: &TraceStore, args: &StatsArgs) -> Result<(), CliError> 
         ]);
     }
     let mut text = format!(
-        "{} session(s), {} events, {} errors, {} in all, outcome reward {}\n\n{by_function}\n",
+        "{} session(s), {} events, {} errors, {} in all, {}/{} tokens in/out, outcome reward {}\n\
+         per session: {:.1} events, {}, {:.0}/{:.0} tokens in/out, outcome reward {:.3}\n\n{by_function}\n",
         totals.sessions,
         totals.events,
         totals.errors,
         duration(totals.duration),
-        totals.reward
+        totals.input_tokens,
+        totals.output_tokens,
+        totals.reward,
+        totals.mean(totals.events as f64),
+        duration(Duration::from_secs_f64(totals.mean(totals.duration.as_secs_f64()))),
+        totals.mean(totals.input_tokens as f64),
+        totals.mean(totals.output_tokens as f64),
+        totals.mean(totals.reward),
     );
     if !models.is_empty() {
         text.push_str(&format!("\n{by_model}\n"));
@@ -124,6 +145,8 @@ fn add(
             .into_iter()
             .find_map(|key| event.metadata.get(key).and_then(Value::as_str))
             .unwrap_or("(no model)");
+        totals.input_tokens += input.unwrap_or(0);
+        totals.output_tokens += output.unwrap_or(0);
         let tokens = models.entry(model.to_owned()).or_default();
         tokens.calls += 1;
         tokens.input += input.unwrap_or(0);
@@ -171,6 +194,14 @@ fn json_of(
     json!({
         "sessions": totals.sessions, "events": totals.events, "errors": totals.errors,
         "duration_ms": millis(totals.duration), "outcome_reward": totals.reward,
+        "input_tokens": totals.input_tokens, "output_tokens": totals.output_tokens,
+        "per_session": {
+            "events": totals.mean(totals.events as f64),
+            "duration_ms": totals.mean(millis(totals.duration)),
+            "input_tokens": totals.mean(totals.input_tokens as f64),
+            "output_tokens": totals.mean(totals.output_tokens as f64),
+            "outcome_reward": totals.mean(totals.reward),
+        },
         "functions": functions, "models": models,
     })
 }
