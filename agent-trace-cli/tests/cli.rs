@@ -288,6 +288,26 @@ fn export_import_dot_and_purge() {
     assert!(ok(&db, &["dot", "--last"]).starts_with("digraph"));
     #[cfg(not(feature = "otlp"))]
     assert!(stderr(&run(&db, &["export", "--format", "otlp"])).contains("needs the `otlp` feature"));
+    #[cfg(feature = "otlp")]
+    {
+        // Nothing listens there: the export fails, naming the endpoint.
+        let refused = run(
+            &db,
+            &[
+                "export",
+                "--format",
+                "otlp",
+                "--endpoint",
+                "http://127.0.0.1:9/v1/traces",
+            ],
+        );
+        assert_eq!(refused.status.code(), Some(2));
+        assert!(
+            stderr(&refused).contains("http://127.0.0.1:9/v1/traces"),
+            "{}",
+            stderr(&refused)
+        );
+    }
 
     assert!(ok(&copy, &["purge", "--older-than", "1h"]).starts_with("purged 0 session(s)"));
     std::thread::sleep(Duration::from_millis(20));
