@@ -72,6 +72,9 @@ fn sample_trace() -> SessionTrace {
             },
         ],
         graph: Default::default(),
+        user: Some("ada".into()),
+        name: Some("gridworld run".into()),
+        tags: vec!["prod".into(), "seed-1".into()],
         metadata: json!({"env": "gridworld"}).as_object().unwrap().clone(),
     }
 }

@@ -303,3 +303,27 @@ fn the_content_switches_follow_both_conventions() {
         "only `true` switches"
     );
 }
+
+#[test]
+fn the_sessions_user_tags_and_name_are_exported_on_every_span() {
+    let session = SessionTracer::default().start_session();
+    session.set_user("grace");
+    session.add_tag("eval");
+    session.set_name("nightly");
+    // The fields win over metadata of the names programs used before them.
+    session.set_metadata("user.id", "someone else");
+    session
+        .record_event(Event::builder(EventKind::Tool, "agent", "search"))
+        .unwrap();
+    let trace = session.end().unwrap();
+    let spans = session_spans(&trace);
+    for span in &spans {
+        assert_eq!(text(span, "user.id"), "grace");
+        assert_eq!(
+            span.attribute("tag.tags"),
+            Some(&AttributeValue::StringArray(vec!["eval".into()]))
+        );
+        assert_eq!(text(span, "session.id"), trace.session_id);
+    }
+    assert_eq!(text(&spans[0], "agent_trace.session.name"), "nightly");
+}

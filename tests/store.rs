@@ -111,7 +111,13 @@ fn a_version_one_database_is_migrated_and_its_events_read_back() {
             )
             .unwrap();
     }
-    connection.execute_batch("PRAGMA user_version = 1").unwrap();
+    // … and without what version 3 added.
+    connection
+        .execute_batch(
+            "DROP INDEX sessions_by_user; DROP TABLE session_tags; ALTER TABLE sessions DROP COLUMN user_id; \
+             ALTER TABLE sessions DROP COLUMN name; ALTER TABLE sessions DROP COLUMN tags; PRAGMA user_version = 1;",
+        )
+        .unwrap();
     drop(connection);
 
     drop(SqliteSink::open(dir.db()).unwrap()); // migrates
@@ -121,7 +127,7 @@ fn a_version_one_database_is_migrated_and_its_events_read_back() {
         .unwrap()
         .query_row("PRAGMA user_version", [], |row| row.get(0))
         .unwrap();
-    assert_eq!(version, 2);
+    assert_eq!(version, 3);
 }
 
 const CRASH_CHILD: &str = "AGENT_TRACE_CRASH_CHILD_DB";
@@ -352,7 +358,7 @@ fn bad_paths_and_files_give_errors_that_name_the_path() {
             error,
             StoreError::NewerSchema {
                 found: 99,
-                supported: 2,
+                supported: 3,
                 ..
             }
         ),
@@ -858,4 +864,163 @@ fn sessions_are_named_by_a_prefix_and_summaries_carry_tokens_reward_and_duration
     let empty = TempDir::new("prefixes-empty");
     drop(SqliteSink::open(empty.db()).unwrap());
     assert_eq!(TraceStore::open(empty.db()).unwrap().latest().unwrap(), None);
+}
+
+#[test]
+fn users_names_and_tags_are_stored_streamed_and_filtered_on() {
+    let dir = TempDir::new("labels");
+    let tracer = tracer_for(&dir.db());
+    let running = tracer.start_session_with_id("running");
+    running.set_user("ada");
+    running.add_tag("prod");
+    running
+        .record_event(Event::builder(EventKind::Tool, "agent", "search"))
+        .unwrap();
+    tracer.flush().unwrap();
+    let store = TraceStore::open(dir.db()).unwrap();
+    let live = store
+        .list(&TraceFilter {
+            user: Some("ada".into()),
+            ..TraceFilter::default()
+        })
+        .unwrap();
+    assert_eq!(
+        live.len(),
+        1,
+        "a running session's user is in the store as soon as its events are"
+    );
+    assert_eq!(
+        (live[0].user.as_deref(), live[0].tags.clone()),
+        (Some("ada"), vec!["prod".to_owned()])
+    );
+
+    running.set_name("the long one");
+    running.add_tag("beta");
+    running.end().unwrap();
+    for (id, user, failing) in [("b", "bob", false), ("c", "ada", true)] {
+        let session = tracer.start_session_with_id(id);
+        session.set_user(user);
+        session.add_tag("prod");
+        let event = Event::builder(EventKind::Tool, "agent", "search");
+        let event = if failing {
+            event.outcome(agent_trace::Outcome::Err)
+        } else {
+            event
+        };
+        session.record_event(event).unwrap();
+        session.end().unwrap();
+    }
+    tracer.flush().unwrap();
+    let trace = store.get("running").unwrap().unwrap();
+    assert_eq!(
+        (trace.user.as_deref(), trace.name.as_deref(), trace.tags.clone()),
+        (
+            Some("ada"),
+            Some("the long one"),
+            vec!["prod".to_owned(), "beta".to_owned()]
+        )
+    );
+    let ids = |filter: TraceFilter| -> Vec<String> {
+        let mut ids: Vec<String> = store.list(&filter).unwrap().into_iter().map(|s| s.session_id).collect();
+        ids.sort();
+        ids
+    };
+    assert_eq!(
+        ids(TraceFilter {
+            user: Some("ada".into()),
+            ..TraceFilter::default()
+        }),
+        ["c", "running"]
+    );
+    assert_eq!(
+        ids(TraceFilter {
+            tag: Some("beta".into()),
+            ..TraceFilter::default()
+        }),
+        ["running"]
+    );
+    assert_eq!(
+        ids(TraceFilter {
+            tag: Some("prod".into()),
+            ..TraceFilter::default()
+        }),
+        ["b", "c", "running"]
+    );
+    assert_eq!(
+        ids(TraceFilter {
+            name: Some("the long one".into()),
+            ..TraceFilter::default()
+        }),
+        ["running"]
+    );
+    assert_eq!(
+        ids(TraceFilter {
+            has_errors: Some(true),
+            ..TraceFilter::default()
+        }),
+        ["c"]
+    );
+    assert_eq!(
+        ids(TraceFilter {
+            has_errors: Some(false),
+            ..TraceFilter::default()
+        }),
+        ["b", "running"]
+    );
+    assert!(
+        ids(TraceFilter {
+            min_duration: Some(Duration::from_secs(3600)),
+            ..TraceFilter::default()
+        })
+        .is_empty()
+    );
+    assert_eq!(
+        ids(TraceFilter {
+            max_duration: Some(Duration::from_secs(3600)),
+            ..TraceFilter::default()
+        })
+        .len(),
+        3
+    );
+
+    // After the end, nothing changes them.
+    let ended = tracer.start_session();
+    ended.end().unwrap();
+    ended.set_user("late");
+    ended.add_tag("late");
+    assert!(tracer.stats().rejected_after_end >= 2);
+}
+
+#[test]
+fn a_version_two_store_is_migrated_and_gains_users_names_and_tags() {
+    let dir = TempDir::new("version-two");
+    let trace = rich_session(&tracer_for(&dir.db()));
+    // Make the file what version 2 wrote: no labels' columns, no tags' table.
+    let connection = rusqlite::Connection::open(dir.db()).unwrap();
+    connection
+        .execute_batch(
+            "DROP INDEX sessions_by_user; DROP TABLE session_tags; ALTER TABLE sessions DROP COLUMN user_id; \
+             ALTER TABLE sessions DROP COLUMN name; ALTER TABLE sessions DROP COLUMN tags; PRAGMA user_version = 2;",
+        )
+        .unwrap();
+    drop(connection);
+
+    let tracer = tracer_for(&dir.db()); // migrates
+    let store = TraceStore::open(dir.db()).unwrap();
+    assert_eq!(
+        store.get(&trace.session_id).unwrap(),
+        Some(trace.clone()),
+        "read as before"
+    );
+    let session = tracer.start_session();
+    session.set_user("ada");
+    let id = session.id().to_owned();
+    session.end().unwrap();
+    tracer.flush().unwrap();
+    assert_eq!(store.get(&id).unwrap().unwrap().user.as_deref(), Some("ada"));
+    let version: i64 = rusqlite::Connection::open(dir.db())
+        .unwrap()
+        .query_row("PRAGMA user_version", [], |row| row.get(0))
+        .unwrap();
+    assert_eq!(version, 3);
 }

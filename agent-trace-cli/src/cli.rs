@@ -105,6 +105,27 @@ pub(crate) struct FilterArgs {
     /// Only sessions with an event of this system id.
     #[arg(long, value_name = "ID")]
     pub(crate) system_id: Option<String>,
+    /// Only sessions for this user.
+    #[arg(long)]
+    pub(crate) user: Option<String>,
+    /// Only sessions with this tag.
+    #[arg(long)]
+    pub(crate) tag: Option<String>,
+    /// Only sessions with this name.
+    #[arg(long)]
+    pub(crate) name: Option<String>,
+    /// Only sessions with a failed call.
+    #[arg(long, conflicts_with = "no_errors")]
+    pub(crate) has_errors: bool,
+    /// Only sessions without one.
+    #[arg(long)]
+    pub(crate) no_errors: bool,
+    /// Only sessions that ended and took at least this long (`500ms`, `2m`).
+    #[arg(long, value_name = "DURATION")]
+    pub(crate) min_duration: Option<String>,
+    /// Only sessions that ended and took at most this long.
+    #[arg(long, value_name = "DURATION")]
+    pub(crate) max_duration: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -42,6 +42,24 @@ pub(crate) fn selection(args: &FilterArgs, limit: Option<usize>) -> Result<Selec
         started_after: args.since.as_deref().map(|text| time("--since", text)).transpose()?,
         started_before: args.until.as_deref().map(|text| time("--until", text)).transpose()?,
         system_id: args.system_id.clone(),
+        user: args.user.clone(),
+        tag: args.tag.clone(),
+        name: args.name.clone(),
+        has_errors: match (args.has_errors, args.no_errors) {
+            (true, _) => Some(true),
+            (_, true) => Some(false),
+            _ => None,
+        },
+        min_duration: args
+            .min_duration
+            .as_deref()
+            .map(|text| duration("--min-duration", text))
+            .transpose()?,
+        max_duration: args
+            .max_duration
+            .as_deref()
+            .map(|text| duration("--max-duration", text))
+            .transpose()?,
         metadata: first,
         min_reward: args.min_reward,
         // With further pairs to check here, the limit is applied after them.

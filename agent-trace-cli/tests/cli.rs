@@ -67,6 +67,8 @@ fn store(dir: &Dir) -> PathBuf {
     ] {
         let session = tracer.start_session_with_id(id);
         session.set_metadata("user.id", user);
+        session.set_user(user);
+        session.add_tag(if id == "other" { "flaky" } else { "steady" });
         TracerContext::new(&session).sync_scope(|| answer(question));
         if id == "run-a" {
             session.record_reward(Reward::outcome("solved", 1.0)).unwrap();
@@ -144,6 +146,13 @@ fn ls_lists_newest_first_with_filters_as_flags() {
     );
     assert_eq!(by_user.lines().count(), 1);
     assert!(by_user.contains("\"other\""), "{by_user}");
+    let ada: Vec<Value> = serde_json::from_str(&ok(&db, &["ls", "--json", "--user", "ada"])).unwrap();
+    assert_eq!(ada.len(), 2);
+    assert_eq!(ada[0]["user"], "ada");
+    let flaky = ok(&db, &["ls", "--jsonl", "--tag", "flaky", "--has-errors"]);
+    assert!(flaky.contains("\"other\"") && flaky.lines().count() == 1, "{flaky}");
+    assert!(ok(&db, &["ls", "--tag", "flaky", "--no-errors"]).starts_with("no sessions"));
+    assert!(table.contains("#steady"), "{table}");
     let rewarded = ok(&db, &["ls", "--jsonl", "--min-reward", "0.5"]);
     assert!(
         rewarded.contains("run-a") && rewarded.lines().count() == 1,

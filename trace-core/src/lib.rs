@@ -37,7 +37,7 @@ pub use policy::{
     depth_marker, truncated,
 };
 pub use reward::Reward;
-pub use trace::{SessionStatus, SessionTrace, TimeStep};
+pub use trace::{SessionLabels, SessionStatus, SessionTrace, TimeStep};
 pub use tree::TreeDisplay;
 
 /// A JSON object: the type of `inputs` and `metadata` maps.

@@ -33,8 +33,29 @@ pub struct SessionTrace {
     /// The computation graph recorded by `Node<T>` and `#[bundle]` (empty if none was).
     #[serde(default, skip_serializing_if = "InferenceGraph::is_empty")]
     pub graph: InferenceGraph,
+    /// The user the session was for (`Session::set_user`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
+    /// The session's name (`Session::set_name`): what it was, for a person reading a list.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// The session's tags (`Session::add_tag`), in the order they were added, each once.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tags: Vec<String>,
     /// Metadata set on the session.
     pub metadata: Map,
+}
+
+/// A session's user, name and tags, as a sink receives them while it runs
+/// (a sink's `EventBatch::labels`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionLabels {
+    /// The user the session was for.
+    pub user: Option<String>,
+    /// The session's name.
+    pub name: Option<String>,
+    /// Its tags, each once.
+    pub tags: Vec<String>,
 }
 
 /// How a session went.

@@ -103,6 +103,15 @@ impl TreeDisplay<'_> {
         if trace.rewards.iter().any(|reward| reward.event.is_none()) {
             write!(out, " · reward {}", trace.outcome_reward())?;
         }
+        if let Some(name) = &trace.name {
+            write!(out, " · {}", one_line(name))?;
+        }
+        if let Some(user) = &trace.user {
+            write!(out, " · user {}", one_line(user))?;
+        }
+        for tag in &trace.tags {
+            write!(out, " #{}", one_line(tag))?;
+        }
         writeln!(out)
     }
 

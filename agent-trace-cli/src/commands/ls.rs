@@ -39,6 +39,8 @@ pub(crate) fn run(store: &TraceStore, args: &LsArgs) -> Result<(), CliError> {
         "errors",
         "tokens in/out",
         "reward",
+        "user",
+        "name / tags",
     ]);
     for session in &sessions {
         out.add_row(vec![
@@ -50,12 +52,20 @@ pub(crate) fn run(store: &TraceStore, args: &LsArgs) -> Result<(), CliError> {
             Cell::new(session.error_count),
             Cell::new(format!("{}/{}", session.input_tokens, session.output_tokens)),
             Cell::new(session.outcome_reward),
+            Cell::new(session.user.as_deref().unwrap_or_default()),
+            Cell::new(labels(session)),
         ]);
     }
     if sessions.is_empty() {
         return print(&format!("no sessions in {} pass the filters\n", store.path().display()));
     }
     print(&format!("{out}\n"))
+}
+
+/// A session's name and tags: `checkout flow #prod #beta`.
+fn labels(session: &SessionSummary) -> String {
+    let tags = session.tags.iter().map(|tag| format!("#{tag}"));
+    session.name.iter().cloned().chain(tags).collect::<Vec<_>>().join(" ")
 }
 
 /// A session's line of `--json` / `--jsonl`.
@@ -71,6 +81,9 @@ pub(crate) fn summary_json(session: &SessionSummary) -> Value {
         "input_tokens": session.input_tokens,
         "output_tokens": session.output_tokens,
         "outcome_reward": session.outcome_reward,
+        "user": session.user,
+        "name": session.name,
+        "tags": session.tags,
         "metadata": Value::Object(session.metadata.clone()),
     })
 }

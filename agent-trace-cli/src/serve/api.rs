@@ -74,11 +74,14 @@ pub(crate) struct ListQuery {
     meta: Option<String>,
     min_reward: Option<f64>,
     system_id: Option<String>,
+    user: Option<String>,
+    tag: Option<String>,
+    name: Option<String>,
     limit: Option<usize>,
     offset: Option<usize>,
 }
 
-/// `GET /api/sessions?status=&since=&until=&meta=key=value&min_reward=&system_id=&limit=&offset=`:
+/// `GET /api/sessions?status=&since=&until=&meta=key=value&min_reward=&system_id=&user=&tag=&name=&limit=&offset=`:
 /// a page of sessions, newest first.
 pub(crate) async fn sessions(
     State(app): State<Arc<App>>,
@@ -101,6 +104,13 @@ pub(crate) async fn sessions(
         meta: nonempty(query.meta).into_iter().collect(),
         min_reward: query.min_reward,
         system_id: nonempty(query.system_id),
+        user: nonempty(query.user),
+        tag: nonempty(query.tag),
+        name: nonempty(query.name),
+        has_errors: false,
+        no_errors: false,
+        min_duration: None,
+        max_duration: None,
     };
     let limit = query.limit.unwrap_or(50).clamp(1, MOST);
     let offset = query.offset.unwrap_or(0);

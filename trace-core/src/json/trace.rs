@@ -127,6 +127,18 @@ impl SessionTrace {
             out.extend_from_slice(b",\"graph\":");
             json(out, &self.graph);
         }
+        if let Some(user) = &self.user {
+            out.extend_from_slice(b",\"user\":");
+            json(out, user);
+        }
+        if let Some(name) = &self.name {
+            out.extend_from_slice(b",\"name\":");
+            json(out, name);
+        }
+        if !self.tags.is_empty() {
+            out.extend_from_slice(b",\"tags\":");
+            json(out, &self.tags);
+        }
         out.extend_from_slice(b",\"metadata\":");
         json(out, &self.metadata);
         out.push(b'}');

@@ -206,13 +206,21 @@ pub fn session_spans_with(trace: &SessionTrace, content: &Content) -> Vec<SpanRe
         .or(end_of_events)
         .unwrap_or(trace.started_at)
         .max(trace.started_at);
-    let user = ["user.id", "user_id"]
-        .into_iter()
-        .find_map(|key| trace.metadata.get(key).and_then(Value::as_str));
-    let tags: Option<Vec<String>> = ["tag.tags", "tags"].into_iter().find_map(|key| {
-        let list = trace.metadata.get(key)?.as_array()?;
-        list.iter().map(|tag| tag.as_str().map(str::to_owned)).collect()
+    // The session's own user and tags, else what its metadata says under the names
+    // programs used before there were fields for them.
+    let user = trace.user.as_deref().or_else(|| {
+        ["user.id", "user_id"]
+            .into_iter()
+            .find_map(|key| trace.metadata.get(key).and_then(Value::as_str))
     });
+    let tags: Option<Vec<String>> = if trace.tags.is_empty() {
+        ["tag.tags", "tags"].into_iter().find_map(|key| {
+            let list = trace.metadata.get(key)?.as_array()?;
+            list.iter().map(|tag| tag.as_str().map(str::to_owned)).collect()
+        })
+    } else {
+        Some(trace.tags.clone())
+    };
     let common = |attributes: &mut Attributes| {
         attributes.push(("session.id".into(), text(&trace.session_id)));
         attributes.push(("gen_ai.conversation.id".into(), text(&trace.session_id)));
@@ -243,6 +251,9 @@ pub fn session_spans_with(trace: &SessionTrace, content: &Content) -> Vec<SpanRe
         events: Vec::new(),
     };
     common(&mut root.attributes);
+    if let Some(name) = &trace.name {
+        root.attributes.push(("agent_trace.session.name".into(), text(name)));
+    }
     for (key, value) in &trace.metadata {
         root.attributes.push((format!("metadata.{key}"), attribute(value)));
     }

@@ -13,7 +13,8 @@
 //! # use agent_trace::{SessionTrace, SessionStatus};
 //! # let trace = SessionTrace { session_id: "s".into(), started_at: chrono::Utc::now(),
 //! #     ended_at: None, status: SessionStatus::Success, timesteps: vec![], events: Default::default(),
-//! #     messages: vec![], rewards: vec![], graph: Default::default(), metadata: Default::default() };
+//! #     messages: vec![], rewards: vec![], graph: Default::default(), metadata: Default::default(),
+//! #     user: None, name: None, tags: vec![] };
 //! let report = compare(&trace, &trace.clone());
 //! assert!(report.is_valid(), "{report}");
 //! ```
@@ -45,7 +46,8 @@ pub fn compare(manual: &SessionTrace, decorated: &SessionTrace) -> ValidationRep
 /// # use agent_trace::{SessionTrace, SessionStatus};
 /// # let manual = SessionTrace { session_id: "s".into(), started_at: chrono::Utc::now(),
 /// #     ended_at: None, status: SessionStatus::Success, timesteps: vec![], events: Default::default(),
-/// #     messages: vec![], rewards: vec![], graph: Default::default(), metadata: Default::default() };
+/// #     messages: vec![], rewards: vec![], graph: Default::default(), metadata: Default::default(),
+/// #     user: None, name: None, tags: vec![] };
 /// # let decorated = manual.clone();
 /// agent_trace::assert_parity!(manual, decorated);
 /// ```
@@ -134,6 +136,27 @@ fn compare_session(manual: &SessionTrace, decorated: &SessionTrace, out: &mut Di
         "metadata",
         &manual.metadata,
         &decorated.metadata,
+    );
+    out.check(
+        Aspect::Metadata,
+        Location::Session,
+        "user",
+        &manual.user,
+        &decorated.user,
+    );
+    out.check(
+        Aspect::Metadata,
+        Location::Session,
+        "name",
+        &manual.name,
+        &decorated.name,
+    );
+    out.check(
+        Aspect::Metadata,
+        Location::Session,
+        "tags",
+        &manual.tags,
+        &decorated.tags,
     );
     out.check(
         Aspect::Structure,

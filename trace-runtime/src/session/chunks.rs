@@ -94,13 +94,15 @@ impl SessionState {
         Some(self.batch(session_id, chunk))
     }
 
-    /// A sealed chunk as a batch to stream, with the metadata if it changed.
+    /// A sealed chunk as a batch to stream, with the metadata and labels if they changed.
     fn batch(&mut self, session_id: &str, chunk: Arc<Chunk>) -> EventBatch {
         let metadata = std::mem::take(&mut self.metadata_changed).then(|| self.metadata.clone());
+        let labels = std::mem::take(&mut self.labels_changed).then(|| self.labels.clone());
         EventBatch {
             session_id: session_id.to_owned(),
             events: Events::from_chunks(vec![chunk as Arc<dyn EventChunk>]),
             metadata,
+            labels,
         }
     }
 }

@@ -8,7 +8,9 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use trace_core::graph::InferenceGraph;
-use trace_core::{Event, EventChunk, Events, Map, Message, Reward, SessionStatus, SessionTrace, TimeStep};
+use trace_core::{
+    Event, EventChunk, Events, Map, Message, Reward, SessionLabels, SessionStatus, SessionTrace, TimeStep,
+};
 
 use crate::clock::SessionClock;
 use crate::error::TraceError;
@@ -77,9 +79,12 @@ struct SessionState {
     timesteps: Vec<TimeStep>,
     rewards: Vec<Reward>,
     metadata: Map,
+    labels: SessionLabels,
     graph: InferenceGraph,
     /// The metadata changed since it was last streamed.
     metadata_changed: bool,
+    /// The labels (user, name, tags) changed since they were last streamed.
+    labels_changed: bool,
     /// An event ended in `Err`/`Panicked`, or a scope's result was an error.
     failed: bool,
     /// A scope was dropped before it completed.
@@ -99,8 +104,10 @@ impl SessionState {
             timesteps: Vec::new(),
             rewards: Vec::new(),
             metadata: Map::new(),
+            labels: SessionLabels::default(),
             graph: InferenceGraph::default(),
             metadata_changed: false,
+            labels_changed: false,
             failed: false,
             cancelled: false,
             stream_broken: false,
@@ -177,6 +184,66 @@ impl Session {
         }
         state.metadata.insert(key, value);
         state.metadata_changed = true;
+    }
+
+    /// Sets the user the session is for (replacing one set before): stored in its own
+    /// column, filtered on (`TraceFilter::user`), exported over OTLP as `user.id`. Captured
+    /// under the capture policy, as any value is.
+    ///
+    /// ```
+    /// use agent_trace::SessionTracer;
+    /// let session = SessionTracer::default().start_session();
+    /// session.set_user("ada");
+    /// session.set_name("checkout flow");
+    /// session.add_tag("prod");
+    /// session.add_tag("prod"); // once
+    /// let trace = session.end()?;
+    /// assert_eq!((trace.user.as_deref(), trace.name.as_deref()), (Some("ada"), Some("checkout flow")));
+    /// assert_eq!(trace.tags, ["prod"]);
+    /// # Ok::<(), agent_trace::TraceError>(())
+    /// ```
+    ///
+    /// After the session has ended this (like `set_name` and `add_tag`) does nothing but
+    /// count in `SessionTracer::stats().rejected_after_end`.
+    pub fn set_user(&self, user: impl Into<String>) {
+        let user = self.captured_label("user", user.into());
+        self.change_labels(|labels| labels.user = Some(user));
+    }
+
+    /// Names the session (replacing a name set before): what it was, for a person reading
+    /// a list of sessions.
+    pub fn set_name(&self, name: impl Into<String>) {
+        let name = self.captured_label("name", name.into());
+        self.change_labels(|labels| labels.name = Some(name));
+    }
+
+    /// Tags the session; a tag it has already is not added again. `TraceFilter::tag`
+    /// finds the sessions that have a tag.
+    pub fn add_tag(&self, tag: impl Into<String>) {
+        let tag = self.captured_label("tag", tag.into());
+        self.change_labels(|labels| {
+            if !labels.tags.contains(&tag) {
+                labels.tags.push(tag);
+            }
+        });
+    }
+
+    /// A label as the capture policy lets it be kept (a secret in it is redacted).
+    fn captured_label(&self, key: &str, text: String) -> String {
+        match crate::capture::capture_value(self.policy(), key, &text) {
+            serde_json::Value::String(kept) => kept,
+            other => other.to_string(),
+        }
+    }
+
+    fn change_labels(&self, change: impl FnOnce(&mut SessionLabels)) {
+        let mut state = lock(&self.inner.state);
+        if state.ended {
+            self.count_rejected();
+            return;
+        }
+        change(&mut state.labels);
+        state.labels_changed = true;
     }
 
     /// Records an event already placed in the session (its id, parent, turn and timestep
@@ -410,6 +477,9 @@ impl SessionInner {
                 graph.index();
                 graph
             },
+            user: state.labels.user.take(),
+            name: state.labels.name.take(),
+            tags: std::mem::take(&mut state.labels.tags),
             metadata: std::mem::take(&mut state.metadata),
         };
         drop(state);

@@ -13,7 +13,7 @@ pub use jsonl::JsonlSink;
 pub use memory::MemorySink;
 #[cfg(feature = "otlp")]
 pub use otlp::{OtlpSink, OtlpSinkBuilder};
-use trace_core::{Events, Map, SessionTrace};
+use trace_core::{Events, Map, SessionLabels, SessionTrace};
 
 use crate::error::SinkError;
 
@@ -35,6 +35,8 @@ pub struct EventBatch {
     pub events: Events,
     /// The session's metadata, when it changed since the previous batch.
     pub metadata: Option<Map>,
+    /// The session's user, name and tags, when they changed since the previous batch.
+    pub labels: Option<SessionLabels>,
 }
 
 /// What the background writer hands a sink. Cheap to clone.

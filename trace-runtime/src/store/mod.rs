@@ -42,6 +42,18 @@ pub struct TraceFilter {
     pub started_before: Option<DateTime<Utc>>,
     /// Sessions with at least one event of this system id.
     pub system_id: Option<String>,
+    /// Sessions for this user (`Session::set_user`).
+    pub user: Option<String>,
+    /// Sessions that have this tag among theirs (`Session::add_tag`).
+    pub tag: Option<String>,
+    /// Sessions with this name (`Session::set_name`).
+    pub name: Option<String>,
+    /// Sessions with (`true`) or without (`false`) an event that ended in `Err` or `Panicked`.
+    pub has_errors: Option<bool>,
+    /// Sessions that ended and took at least this long.
+    pub min_duration: Option<Duration>,
+    /// Sessions that ended and took at most this long.
+    pub max_duration: Option<Duration>,
     /// Sessions whose metadata has this key with exactly this value.
     pub metadata: Option<(String, Value)>,
     /// Sessions whose outcome rewards (rewards not given to an event) sum to at least this.
@@ -73,6 +85,12 @@ pub struct SessionSummary {
     pub input_tokens: u64,
     /// The output tokens its events report (`gen_ai.usage.output_tokens`), summed.
     pub output_tokens: u64,
+    /// Its user, if one was set.
+    pub user: Option<String>,
+    /// Its name, if one was set.
+    pub name: Option<String>,
+    /// Its tags.
+    pub tags: Vec<String>,
     /// Its metadata.
     pub metadata: Map,
 }

@@ -1,6 +1,7 @@
 //! Reading sessions back.
 
 use std::path::Path;
+use std::time::Duration;
 
 use rusqlite::types::ValueRef;
 use rusqlite::{Connection, OptionalExtension, Row, params_from_iter};
@@ -93,7 +94,8 @@ pub(super) fn session(
     let sql = |e| decoder.sql(e);
     let mut header = connection
         .prepare_cached(
-            "SELECT sid, started_at, ended_at, status, metadata, timesteps, messages, rewards, graph FROM sessions WHERE session_id = ?1",
+            "SELECT sid, started_at, ended_at, status, metadata, timesteps, messages, rewards, graph, user_id, name, tags \
+             FROM sessions WHERE session_id = ?1",
         )
         .map_err(sql)?;
     let row = header
@@ -112,6 +114,9 @@ pub(super) fn session(
                         messages: decoder.json_or_default(row, 6, "messages", &mut notes)?,
                         rewards: decoder.json_or_default(row, 7, "rewards", &mut notes)?,
                         graph: decoder.json_or_default(row, 8, "graph", &mut notes)?,
+                        user: decoder.get(row, 9)?,
+                        name: decoder.get(row, 10)?,
+                        tags: decoder.json_or_default(row, 11, "tags", &mut notes)?,
                         events: trace_core::Events::new(),
                     },
                     decoder.json_or_default::<Map>(row, 4, "metadata", &mut notes)?,
@@ -169,6 +174,34 @@ pub(super) fn list(
         conditions.push("EXISTS (SELECT 1 FROM session_systems s WHERE s.system_id = ? AND s.sid = sessions.sid)");
         values.push(system_id.clone().into());
     }
+    if let Some(user) = &filter.user {
+        conditions.push("user_id = ?");
+        values.push(user.clone().into());
+    }
+    if let Some(name) = &filter.name {
+        conditions.push("name = ?");
+        values.push(name.clone().into());
+    }
+    if let Some(tag) = &filter.tag {
+        conditions.push("EXISTS (SELECT 1 FROM session_tags t WHERE t.tag = ? AND t.sid = sessions.sid)");
+        values.push(tag.clone().into());
+    }
+    match filter.has_errors {
+        Some(true) => conditions.push("error_count > 0"),
+        Some(false) => conditions.push("error_count = 0"),
+        None => {}
+    }
+    // Times are stored as integer nanoseconds (a time outside what those hold, as text,
+    // is left out by these two).
+    let nanos = |duration: &Duration| i64::try_from(duration.as_nanos()).unwrap_or(i64::MAX);
+    if let Some(min) = &filter.min_duration {
+        conditions.push("ended_at - started_at >= ?");
+        values.push(nanos(min).into());
+    }
+    if let Some(max) = &filter.max_duration {
+        conditions.push("ended_at - started_at <= ?");
+        values.push(nanos(max).into());
+    }
     if let Some(min) = filter.min_reward {
         conditions.push("outcome_reward >= ?");
         values.push(min.into());
@@ -179,8 +212,8 @@ pub(super) fn list(
         values.push(format!("$.\"{}\"", key.replace('"', "\\\"")).into());
     }
     let mut page = String::from(
-        "SELECT sid, session_id, started_at, ended_at, status, event_count, error_count, metadata, outcome_reward \
-         FROM sessions",
+        "SELECT sid, session_id, started_at, ended_at, status, event_count, error_count, metadata, outcome_reward, \
+         user_id, name, tags FROM sessions",
     );
     if !conditions.is_empty() {
         page.push_str(" WHERE ");
@@ -203,8 +236,8 @@ pub(super) fn list(
         )
     };
     let sql = format!(
-        "SELECT session_id, started_at, ended_at, status, event_count, error_count, metadata, outcome_reward, {}, {} \
-         FROM ({page}) AS page ORDER BY started_at DESC, session_id",
+        "SELECT session_id, started_at, ended_at, status, event_count, error_count, metadata, outcome_reward, {}, {}, \
+         user_id, name, tags FROM ({page}) AS page ORDER BY started_at DESC, session_id",
         tokens(trace_core::genai_keys::INPUT_TOKENS),
         tokens(trace_core::genai_keys::OUTPUT_TOKENS),
     );
@@ -241,6 +274,9 @@ pub(super) fn list(
             outcome_reward: decoder.get(row, 7)?,
             input_tokens: tokens(8)?,
             output_tokens: tokens(9)?,
+            user: decoder.get(row, 10)?,
+            name: decoder.get(row, 11)?,
+            tags: decoder.json_or_default(row, 12, "tags", &mut metadata)?,
             started_at: decoder.time(row, 1, "started_at")?,
             ended_at: decoder.time_opt(row, 2, "ended_at")?,
             status: decoder.status(row, 3)?,

@@ -8,7 +8,7 @@ use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 use crate::error::StoreError;
 
 /// The schema version this code reads and writes (`PRAGMA user_version`).
-pub(crate) const SCHEMA_VERSION: i64 = 2;
+pub(crate) const SCHEMA_VERSION: i64 = 3;
 
 /// Migrations, by the version they lead to; each runs in one transaction.
 ///
@@ -56,6 +56,20 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (
         2,
         "-- events.data holds the compact form from now on; version 1 rows are read as before.",
+    ),
+    (
+        3,
+        "
+    ALTER TABLE sessions ADD COLUMN user_id TEXT;
+    ALTER TABLE sessions ADD COLUMN name TEXT;
+    ALTER TABLE sessions ADD COLUMN tags TEXT NOT NULL DEFAULT '[]';
+    CREATE INDEX sessions_by_user ON sessions (user_id, started_at);
+    CREATE TABLE session_tags (
+        tag TEXT NOT NULL,
+        sid INTEGER NOT NULL,
+        PRIMARY KEY (tag, sid)
+    ) WITHOUT ROWID;
+    ",
     ),
 ];
 

@@ -109,6 +109,28 @@ fn event_batch(tx: &Transaction<'_>, batch: &EventBatch) -> rusqlite::Result<()>
         tx.prepare_cached("UPDATE sessions SET metadata = ?2 WHERE sid = ?1")?
             .execute(params![sid, codec::json(metadata)])?;
     }
+    if let Some(labels) = &batch.labels {
+        set_labels(tx, sid, labels.user.as_deref(), labels.name.as_deref(), &labels.tags)?;
+    }
+    Ok(())
+}
+
+/// A session's user, name and tags, in their columns and the tags' table.
+fn set_labels(
+    tx: &Transaction<'_>,
+    sid: i64,
+    user: Option<&str>,
+    name: Option<&str>,
+    tags: &[String],
+) -> rusqlite::Result<()> {
+    tx.prepare_cached("UPDATE sessions SET user_id = ?2, name = ?3, tags = ?4 WHERE sid = ?1")?
+        .execute(params![sid, user, name, codec::json(&tags)])?;
+    tx.prepare_cached("DELETE FROM session_tags WHERE sid = ?1")?
+        .execute([sid])?;
+    let mut insert = tx.prepare_cached("INSERT OR IGNORE INTO session_tags (tag, sid) VALUES (?1, ?2)")?;
+    for tag in tags {
+        insert.execute(params![tag, sid])?;
+    }
     Ok(())
 }
 
@@ -144,7 +166,7 @@ fn session_ended(tx: &Transaction<'_>, trace: &SessionTrace) -> rusqlite::Result
         codec::json(&trace.rewards),
         codec::json(&trace.graph),
     ])?;
-    Ok(())
+    set_labels(tx, sid, trace.user.as_deref(), trace.name.as_deref(), &trace.tags)
 }
 
 fn delete_session(tx: &Transaction<'_>, session_id: &str) -> rusqlite::Result<()> {

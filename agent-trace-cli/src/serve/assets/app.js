@@ -51,7 +51,7 @@ function when(text) {
 
 // ---------- the sessions list ----------
 
-const FILTERS = ["status", "since", "until", "meta", "min_reward", "system_id", "limit"];
+const FILTERS = ["status", "since", "until", "user", "tag", "meta", "min_reward", "system_id", "limit"];
 
 async function sessionsPage() {
   const query = new URLSearchParams(location.search);
@@ -59,7 +59,7 @@ async function sessionsPage() {
     el("label", {}, "status", el("select", { name: "status" },
       ["", "running", "success", "error", "cancelled"].map((s) =>
         el("option", { value: s, selected: query.get("status") === s }, s || "any")))),
-    ...[["since", "since (2h, 2026-12-01)"], ["until", "until"], ["meta", "metadata key=value"],
+    ...[["since", "since (2h, 2026-12-01)"], ["until", "until"], ["user", "user"], ["tag", "tag"], ["meta", "metadata key=value"],
       ["min_reward", "min reward"], ["limit", "per page"]].map(([name, label]) =>
       el("label", {}, label, el("input", { name, value: query.get(name) || "", size: name === "meta" ? 18 : 10 }))),
     el("button", { type: "submit" }, "Filter"));
@@ -92,7 +92,9 @@ async function sessionsPage() {
     el("td", { class: "num" }, s.event_count),
     el("td", { class: "num" }, s.error_count),
     el("td", { class: "num" }, `${s.input_tokens}/${s.output_tokens}`),
-    el("td", { class: "num" }, s.outcome_reward)));
+    el("td", { class: "num" }, s.outcome_reward),
+    el("td", { class: "user" }, s.user || ""),
+    el("td", { class: "labels" }, [s.name, ...(s.tags || []).map((tag) => `#${tag}`)].filter(Boolean).join(" "))));
   const pageLink = (to, label) => {
     const next = new URLSearchParams(query);
     next.set("offset", Math.max(0, to));
@@ -103,9 +105,9 @@ async function sessionsPage() {
     el("h1", {}, "Sessions"),
     form,
     el("table", { class: "sessions" },
-      el("thead", {}, el("tr", {}, ["", "id", "started", "status", "duration", "events", "errors", "tokens in/out", "reward"]
-        .map((h, i) => el("th", { class: i > 3 ? "num" : undefined }, h)))),
-      el("tbody", {}, rows.length ? rows : el("tr", {}, el("td", { colspan: 9, class: "quiet" }, "No session passes these filters.")))),
+      el("thead", {}, el("tr", {}, ["", "id", "started", "status", "duration", "events", "errors", "tokens in/out", "reward", "user", "name / tags"]
+        .map((h, i) => el("th", { class: i > 3 && i < 9 ? "num" : undefined }, h)))),
+      el("tbody", {}, rows.length ? rows : el("tr", {}, el("td", { colspan: 11, class: "quiet" }, "No session passes these filters.")))),
     el("div", { class: "pager" },
       offset > 0 ? pageLink(offset - page.limit, "← newer") : null,
       page.more ? pageLink(offset + page.limit, "older →") : null,
@@ -228,7 +230,11 @@ async function sessionPage(id, selectedId) {
   const rewards = (session.rewards || []).map((r) => el("tr", {},
     el("td", {}, r.name), el("td", { class: "num" }, r.value), el("td", {}, r.event === null || r.event === undefined ? "session" : `event ${r.event}`)));
   show(
-    el("h1", {}, `Session ${session.session_id}`),
+    el("h1", {}, session.name ? `${session.name} · ${session.session_id}` : `Session ${session.session_id}`),
+    session.user || (session.tags || []).length
+      ? el("p", { class: "labels" }, session.user ? `user ${session.user}` : "", session.user && session.tags && session.tags.length ? " · " : "",
+        (session.tags || []).map((tag) => `#${tag}`).join(" "))
+      : null,
     el("div", { class: "totals" },
       el("div", {}, el("b", { class: `status-${session.status}` }, session.status), "status"),
       el("div", {}, el("b", {}, micros(totals.duration_us)), when(session.started_at)),
