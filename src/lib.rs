@@ -6,7 +6,8 @@
 #[doc(inline)]
 pub use trace_core::{
     Accumulate, CallRecord, CapturePolicy, ErrorRecord, Event, EventBuilder, EventKind, Events, LlmRequest, LlmUsage,
-    Map, Message, Outcome, PatternError, Reward, SessionStatus, SessionTrace, TimeStep, TreeDisplay,
+    Map, Message, ModelPrice, Outcome, PatternError, PriceError, Pricing, Reward, SessionLabels, SessionStatus,
+    SessionTrace, TimeStep, TokenCounts, Totals, TreeDisplay,
 };
 #[doc(inline)]
 pub use trace_core::{assert_parity, capture, graph, otel, parity};
@@ -82,7 +83,7 @@ pub mod sink {
 #[cfg(feature = "sqlite")]
 pub mod store {
     #[doc(inline)]
-    pub use trace_runtime::{SessionSummary, SqliteSink, StoreError, TraceFilter, TraceStore};
+    pub use trace_runtime::{Order, SessionSummary, SqliteSink, StoreError, TraceFilter, TraceStore};
 }
 
 /// What the attribute macros' expansions call. Not a stable API: names here change

@@ -113,10 +113,10 @@ fn a_version_one_database_is_migrated_and_its_events_read_back() {
     }
     // … and without what version 3 added.
     connection
-        .execute_batch(
-            "DROP INDEX sessions_by_user; DROP TABLE session_tags; ALTER TABLE sessions DROP COLUMN user_id; \
-             ALTER TABLE sessions DROP COLUMN name; ALTER TABLE sessions DROP COLUMN tags; PRAGMA user_version = 1;",
-        )
+        .execute_batch(&format!(
+            "{UNDO_VERSION_FOUR} DROP INDEX sessions_by_user; DROP TABLE session_tags; ALTER TABLE sessions DROP COLUMN user_id; \
+             ALTER TABLE sessions DROP COLUMN name; ALTER TABLE sessions DROP COLUMN tags; PRAGMA user_version = 1;"
+        ))
         .unwrap();
     drop(connection);
 
@@ -127,10 +127,16 @@ fn a_version_one_database_is_migrated_and_its_events_read_back() {
         .unwrap()
         .query_row("PRAGMA user_version", [], |row| row.get(0))
         .unwrap();
-    assert_eq!(version, 3);
+    assert_eq!(version, 4);
 }
 
 const CRASH_CHILD: &str = "AGENT_TRACE_CRASH_CHILD_DB";
+
+/// SQL that takes out of a store what schema version 4 added.
+const UNDO_VERSION_FOUR: &str = "DROP INDEX sessions_by_cost; DROP INDEX sessions_by_tokens; \
+    ALTER TABLE sessions DROP COLUMN input_tokens; ALTER TABLE sessions DROP COLUMN output_tokens; \
+    ALTER TABLE sessions DROP COLUMN cached_input_tokens; ALTER TABLE sessions DROP COLUMN reasoning_tokens; \
+    ALTER TABLE sessions DROP COLUMN tokens_by_model; ALTER TABLE sessions DROP COLUMN cost;";
 
 #[test]
 fn events_flushed_before_a_crash_are_on_disk_and_the_session_is_running() {
@@ -358,7 +364,7 @@ fn bad_paths_and_files_give_errors_that_name_the_path() {
             error,
             StoreError::NewerSchema {
                 found: 99,
-                supported: 3,
+                supported: 4,
                 ..
             }
         ),
@@ -851,15 +857,11 @@ fn sessions_are_named_by_a_prefix_and_summaries_carry_tokens_reward_and_duration
     let listed = store.list(&TraceFilter::default()).unwrap();
     let beta = &listed[0];
     assert_eq!(
-        (beta.input_tokens, beta.output_tokens, beta.outcome_reward),
+        (beta.tokens.input, beta.tokens.output, beta.outcome_reward),
         (12, 5, 0.5)
     );
     assert!(beta.duration().is_some());
-    // A row whose data is not JSON counts no tokens and breaks nothing.
-    let connection = rusqlite::Connection::open(dir.db()).unwrap();
-    connection.execute("UPDATE events SET data = 'not json'", []).unwrap();
-    let listed = store.list(&TraceFilter::default()).unwrap();
-    assert_eq!((listed[0].input_tokens, listed.len()), (0, 3));
+    assert_eq!(beta.tokens_by_model["(unknown)"].calls, 1);
 
     let empty = TempDir::new("prefixes-empty");
     drop(SqliteSink::open(empty.db()).unwrap());
@@ -998,10 +1000,10 @@ fn a_version_two_store_is_migrated_and_gains_users_names_and_tags() {
     // Make the file what version 2 wrote: no labels' columns, no tags' table.
     let connection = rusqlite::Connection::open(dir.db()).unwrap();
     connection
-        .execute_batch(
-            "DROP INDEX sessions_by_user; DROP TABLE session_tags; ALTER TABLE sessions DROP COLUMN user_id; \
-             ALTER TABLE sessions DROP COLUMN name; ALTER TABLE sessions DROP COLUMN tags; PRAGMA user_version = 2;",
-        )
+        .execute_batch(&format!(
+            "{UNDO_VERSION_FOUR} DROP INDEX sessions_by_user; DROP TABLE session_tags; ALTER TABLE sessions DROP COLUMN user_id; \
+             ALTER TABLE sessions DROP COLUMN name; ALTER TABLE sessions DROP COLUMN tags; PRAGMA user_version = 2;"
+        ))
         .unwrap();
     drop(connection);
 
@@ -1022,5 +1024,130 @@ fn a_version_two_store_is_migrated_and_gains_users_names_and_tags() {
         .unwrap()
         .query_row("PRAGMA user_version", [], |row| row.get(0))
         .unwrap();
-    assert_eq!(version, 3);
+    assert_eq!(version, 4);
+}
+
+fn llm_call(model: &str, input: u64, cached: u64, output: u64) -> agent_trace::EventBuilder {
+    Event::builder(EventKind::Llm, "agent", "complete")
+        .metadata("gen_ai.request.model", model)
+        .metadata("gen_ai.usage.input_tokens", input)
+        .metadata("gen_ai.usage.cache_read.input_tokens", cached)
+        .metadata("gen_ai.usage.output_tokens", output)
+}
+
+#[test]
+fn token_totals_by_model_and_their_cost_are_stored_ordered_on_and_priced_at_read() {
+    use agent_trace::store::Order;
+    use agent_trace::{ModelPrice, Pricing};
+    let dir = TempDir::new("totals");
+    let pricing = Pricing::new()
+        .model(
+            "big",
+            ModelPrice::per_million(10.0, 30.0).unwrap().cached_input(1.0).unwrap(),
+        )
+        .model("small", ModelPrice::per_million(0.5, 1.5).unwrap());
+    let tracer = SessionTracer::builder()
+        .sink(SqliteSink::open(dir.db()).unwrap().pricing(pricing.clone()))
+        .build();
+    let running = tracer.start_session_with_id("running");
+    running.record_event(llm_call("small", 1000, 0, 100)).unwrap();
+    tracer.flush().unwrap();
+    let store = TraceStore::open(dir.db()).unwrap();
+    let live = &store.list(&TraceFilter::default()).unwrap()[0];
+    assert_eq!(
+        (live.tokens.input, live.tokens.output, live.cost),
+        (1000, 100, None),
+        "counted as events land"
+    );
+
+    let costly = tracer.start_session_with_id("costly");
+    costly
+        .record_event(llm_call("big-2026-01", 2_000_000, 1_000_000, 100_000))
+        .unwrap();
+    costly.record_event(llm_call("small", 1_000_000, 0, 0)).unwrap();
+    let costly = costly.end().unwrap();
+    let wordy = tracer.start_session_with_id("wordy");
+    wordy.record_event(llm_call("small", 9_000_000, 0, 1_000_000)).unwrap();
+    wordy.end().unwrap();
+    let unpriced = tracer.start_session_with_id("unpriced");
+    unpriced.record_event(llm_call("mystery", 10, 0, 10)).unwrap();
+    unpriced.end().unwrap();
+    running.end().unwrap();
+    tracer.flush().unwrap();
+
+    // In memory, and as stored: by model (a dated model priced by its family's name).
+    let totals = costly.totals().priced(&pricing);
+    let expected = (1_000_000.0 * 10.0 + 1_000_000.0 * 1.0 + 100_000.0 * 30.0) / 1e6 + 0.5;
+    assert!((totals.cost.unwrap() - expected).abs() < 1e-9, "{totals:?}");
+    assert_eq!(totals.by_model["big-2026-01"].cached_input, 1_000_000);
+    let listed = store.list(&TraceFilter::default()).unwrap();
+    let summary = |id: &str| listed.iter().find(|s| s.session_id == id).unwrap().clone();
+    assert_eq!(summary("costly").tokens, totals.tokens);
+    assert_eq!(summary("costly").tokens_by_model, totals.by_model);
+    assert!((summary("costly").cost.unwrap() - expected).abs() < 1e-9);
+    assert_eq!(
+        summary("unpriced").cost,
+        None,
+        "a model without a price leaves the cost unknown"
+    );
+    assert_eq!(summary("running").cost, Some(0.5e-3 + 1.5e-4), "priced at its end");
+
+    let order = |order: Order| -> Vec<String> {
+        store
+            .list(&TraceFilter {
+                order,
+                ..TraceFilter::default()
+            })
+            .unwrap()
+            .into_iter()
+            .map(|s| s.session_id)
+            .collect()
+    };
+    assert_eq!(order(Order::Cost), ["costly", "wordy", "running", "unpriced"]);
+    assert_eq!(order(Order::Tokens)[..2], ["wordy", "costly"]);
+    assert_eq!(order(Order::Duration).len(), 4);
+
+    // Priced again at read time, with other prices.
+    let cheap = Pricing::new().model("", ModelPrice::per_million(0.0, 0.0).unwrap());
+    let repriced = TraceStore::open(dir.db()).unwrap().pricing(cheap);
+    assert!(
+        repriced
+            .list(&TraceFilter::default())
+            .unwrap()
+            .iter()
+            .all(|s| s.cost == Some(0.0))
+    );
+    assert!(
+        ModelPrice::per_million(-1.0, 0.0)
+            .unwrap_err()
+            .to_string()
+            .contains("not -1")
+    );
+    assert!(ModelPrice::per_million(1.0, f64::NAN).is_err());
+}
+
+#[test]
+fn a_version_three_store_gets_its_token_totals_when_migrated() {
+    let dir = TempDir::new("version-three");
+    let tracer = tracer_for(&dir.db());
+    let session = tracer.start_session_with_id("old");
+    session.record_event(llm_call("small", 40, 10, 4)).unwrap();
+    session.end().unwrap();
+    tracer.flush().unwrap();
+    drop(tracer);
+    let connection = rusqlite::Connection::open(dir.db()).unwrap();
+    connection
+        .execute_batch(&format!("{UNDO_VERSION_FOUR} PRAGMA user_version = 3;"))
+        .unwrap();
+    drop(connection);
+    drop(SqliteSink::open(dir.db()).unwrap()); // migrates
+    let summary = &TraceStore::open(dir.db())
+        .unwrap()
+        .list(&TraceFilter::default())
+        .unwrap()[0];
+    assert_eq!(
+        (summary.tokens.input, summary.tokens.cached_input, summary.tokens.output),
+        (40, 10, 4)
+    );
+    assert_eq!(summary.tokens_by_model["small"].calls, 1);
 }

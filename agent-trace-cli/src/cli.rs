@@ -126,6 +126,28 @@ pub(crate) struct FilterArgs {
     /// Only sessions that ended and took at most this long.
     #[arg(long, value_name = "DURATION")]
     pub(crate) max_duration: Option<String>,
+    /// The order: newest first, or the most costly, the most tokens, the longest first.
+    #[arg(long, value_enum, default_value_t = OrderBy::Newest)]
+    pub(crate) order: OrderBy,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum OrderBy {
+    Newest,
+    Cost,
+    Tokens,
+    Duration,
+}
+
+impl From<OrderBy> for agent_trace::store::Order {
+    fn from(order: OrderBy) -> Self {
+        match order {
+            OrderBy::Newest => agent_trace::store::Order::Newest,
+            OrderBy::Cost => agent_trace::store::Order::Cost,
+            OrderBy::Tokens => agent_trace::store::Order::Tokens,
+            OrderBy::Duration => agent_trace::store::Order::Duration,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -65,6 +65,7 @@ pub(crate) fn selection(args: &FilterArgs, limit: Option<usize>) -> Result<Selec
         // With further pairs to check here, the limit is applied after them.
         limit: if pairs.is_empty() { limit } else { None },
         offset: None,
+        order: args.order.into(),
     };
     Ok(Selection {
         filter,

@@ -153,6 +153,8 @@ fn ls_lists_newest_first_with_filters_as_flags() {
     assert!(flaky.contains("\"other\"") && flaky.lines().count() == 1, "{flaky}");
     assert!(ok(&db, &["ls", "--tag", "flaky", "--no-errors"]).starts_with("no sessions"));
     assert!(table.contains("#steady"), "{table}");
+    let by_tokens = ok(&db, &["ls", "--jsonl", "--order", "tokens"]);
+    assert!(by_tokens.lines().next().unwrap().contains("\"other\""), "{by_tokens}");
     let rewarded = ok(&db, &["ls", "--jsonl", "--min-reward", "0.5"]);
     assert!(
         rewarded.contains("run-a") && rewarded.lines().count() == 1,

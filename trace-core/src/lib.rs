@@ -24,6 +24,7 @@ pub mod otel;
 pub mod parity;
 mod policy;
 mod reward;
+mod totals;
 mod trace;
 mod tree;
 
@@ -37,6 +38,7 @@ pub use policy::{
     depth_marker, truncated,
 };
 pub use reward::Reward;
+pub use totals::{ModelPrice, PriceError, Pricing, TokenCounts, Totals, UNKNOWN_MODEL, model_of};
 pub use trace::{SessionLabels, SessionStatus, SessionTrace, TimeStep};
 pub use tree::TreeDisplay;
 

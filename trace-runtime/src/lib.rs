@@ -64,7 +64,7 @@ pub use sink::{EventBatch, JsonlSink, MemorySink, Record, SessionStart, Sink, Si
 #[cfg(feature = "otlp")]
 pub use sink::{OtlpSink, OtlpSinkBuilder};
 #[cfg(feature = "sqlite")]
-pub use store::{SessionSummary, SqliteSink, TraceFilter, TraceStore};
+pub use store::{Order, SessionSummary, SqliteSink, TraceFilter, TraceStore};
 pub use tracer::hooks::{Hook, HookResult};
 pub use tracer::parameters::ParameterStore;
 pub use tracer::sampling::Sampling;

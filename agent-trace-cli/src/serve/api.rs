@@ -111,6 +111,7 @@ pub(crate) async fn sessions(
         no_errors: false,
         min_duration: None,
         max_duration: None,
+        order: crate::cli::OrderBy::Newest,
     };
     let limit = query.limit.unwrap_or(50).clamp(1, MOST);
     let offset = query.offset.unwrap_or(0);

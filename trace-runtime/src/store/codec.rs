@@ -52,3 +52,8 @@ pub(crate) fn status_back(text: &str) -> Option<SessionStatus> {
 pub(crate) fn id(value: u64) -> i64 {
     i64::try_from(value).unwrap_or(i64::MAX)
 }
+
+/// A count as SQLite's integer (which is signed).
+pub(crate) fn count(value: u64) -> i64 {
+    i64::try_from(value).unwrap_or(i64::MAX)
+}

@@ -11,6 +11,7 @@ mod schema;
 mod sink;
 mod write;
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::Duration;
@@ -18,7 +19,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use rusqlite::Connection;
 use serde_json::Value;
-use trace_core::{Map, SessionStatus, SessionTrace};
+use trace_core::{Map, SessionStatus, SessionTrace, TokenCounts};
 
 pub use sink::SqliteSink;
 
@@ -62,6 +63,22 @@ pub struct TraceFilter {
     pub limit: Option<usize>,
     /// Leave out this many of the first sessions that pass (paging, with `limit`).
     pub offset: Option<usize>,
+    /// In which order (default: newest first).
+    pub order: Order,
+}
+
+/// The order of [`TraceStore::list`]: each from the most, ties newest first.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Order {
+    /// The newest first.
+    #[default]
+    Newest,
+    /// The costliest first (sessions without a cost last).
+    Cost,
+    /// The most tokens (input and output) first.
+    Tokens,
+    /// The longest first (sessions still running last).
+    Duration,
 }
 
 /// One session as [`TraceStore::list`] shows it.
@@ -81,10 +98,14 @@ pub struct SessionSummary {
     pub error_count: usize,
     /// The sum of its outcome rewards (those given to no event).
     pub outcome_reward: f64,
-    /// The input tokens its events report (`gen_ai.usage.input_tokens`), summed.
-    pub input_tokens: u64,
-    /// The output tokens its events report (`gen_ai.usage.output_tokens`), summed.
-    pub output_tokens: u64,
+    /// The tokens its calls report, summed (`calls` counted once it has ended).
+    pub tokens: TokenCounts,
+    /// The tokens by model, once it has ended.
+    pub tokens_by_model: BTreeMap<String, TokenCounts>,
+    /// What its tokens cost: priced by the sink that stored it (`SqliteSink::pricing`), or
+    /// by the store that read it (`TraceStore::pricing`); `None` when unpriced, or when a
+    /// model with tokens has no price.
+    pub cost: Option<f64>,
     /// Its user, if one was set.
     pub user: Option<String>,
     /// Its name, if one was set.
@@ -117,6 +138,7 @@ impl SessionSummary {
 pub struct TraceStore {
     path: PathBuf,
     connection: Mutex<Connection>,
+    pricing: Option<trace_core::Pricing>,
 }
 
 impl std::fmt::Debug for TraceStore {
@@ -135,7 +157,16 @@ impl TraceStore {
         Ok(TraceStore {
             path,
             connection: Mutex::new(connection),
+            pricing: None,
         })
+    }
+
+    /// Prices what `list` returns with `pricing`, whatever cost was stored (a session's
+    /// tokens by model are priced; a running one has none yet). Ordering by cost still
+    /// uses the stored cost.
+    pub fn pricing(mut self, pricing: trace_core::Pricing) -> TraceStore {
+        self.pricing = Some(pricing);
+        self
     }
 
     /// The file.
@@ -181,7 +212,13 @@ impl TraceStore {
 
     /// The sessions that pass `filter`, newest first.
     pub fn list(&self, filter: &TraceFilter) -> Result<Vec<SessionSummary>, StoreError> {
-        read::list(&lock(&self.connection), &self.path, filter)
+        let mut sessions = read::list(&lock(&self.connection), &self.path, filter)?;
+        if let Some(pricing) = &self.pricing {
+            for session in &mut sessions {
+                session.cost = pricing.cost_of(&session.tokens_by_model).0;
+            }
+        }
+        Ok(sessions)
     }
 
     /// How many sessions are stored.

@@ -1,13 +1,14 @@
 //! Reading sessions back.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Duration;
 
 use rusqlite::types::ValueRef;
 use rusqlite::{Connection, OptionalExtension, Row, params_from_iter};
-use trace_core::{Map, SessionTrace};
+use trace_core::{Map, SessionTrace, TokenCounts};
 
-use super::{SessionSummary, TraceFilter};
+use super::{Order, SessionSummary, TraceFilter};
 use super::{codec, event_row};
 use crate::error::StoreError;
 
@@ -211,36 +212,28 @@ pub(super) fn list(
         conditions.push("json_type(metadata, ?) IS NOT NULL");
         values.push(format!("$.\"{}\"", key.replace('"', "\\\"")).into());
     }
-    let mut page = String::from(
-        "SELECT sid, session_id, started_at, ended_at, status, event_count, error_count, metadata, outcome_reward, \
-         user_id, name, tags FROM sessions",
+    let mut sql = String::from(
+        "SELECT session_id, started_at, ended_at, status, event_count, error_count, metadata, outcome_reward, \
+         user_id, name, tags, input_tokens, output_tokens, cached_input_tokens, reasoning_tokens, tokens_by_model, cost \
+         FROM sessions",
     );
     if !conditions.is_empty() {
-        page.push_str(" WHERE ");
-        page.push_str(&conditions.join(" AND "));
+        sql.push_str(" WHERE ");
+        sql.push_str(&conditions.join(" AND "));
     }
-    page.push_str(" ORDER BY started_at DESC, session_id");
+    sql.push_str(match filter.order {
+        Order::Newest => " ORDER BY started_at DESC, session_id",
+        Order::Cost => " ORDER BY cost IS NULL, cost DESC, started_at DESC, session_id",
+        Order::Tokens => " ORDER BY input_tokens + output_tokens DESC, started_at DESC, session_id",
+        Order::Duration => " ORDER BY ended_at IS NULL, ended_at - started_at DESC, started_at DESC, session_id",
+    });
     // With a metadata filter, values are compared below: the page is cut there.
     let in_sql = filter.metadata.is_none();
     match (filter.limit, filter.offset, in_sql) {
-        (Some(limit), offset, true) => page.push_str(&format!(" LIMIT {limit} OFFSET {}", offset.unwrap_or(0))),
-        (None, Some(offset), true) => page.push_str(&format!(" LIMIT -1 OFFSET {offset}")),
+        (Some(limit), offset, true) => sql.push_str(&format!(" LIMIT {limit} OFFSET {}", offset.unwrap_or(0))),
+        (None, Some(offset), true) => sql.push_str(&format!(" LIMIT -1 OFFSET {offset}")),
         _ => {}
     }
-    // Token counts are summed from the events' metadata (rows that are not JSON count
-    // none), for the sessions of the page only.
-    let tokens = |key: &str| {
-        format!(
-            "(SELECT total(CASE WHEN json_valid(data) THEN json_extract(data, '$.metadata.\"{key}\"') END) \
-             FROM events WHERE events.sid = page.sid)"
-        )
-    };
-    let sql = format!(
-        "SELECT session_id, started_at, ended_at, status, event_count, error_count, metadata, outcome_reward, {}, {}, \
-         user_id, name, tags FROM ({page}) AS page ORDER BY started_at DESC, session_id",
-        tokens(trace_core::genai_keys::INPUT_TOKENS),
-        tokens(trace_core::genai_keys::OUTPUT_TOKENS),
-    );
     let mut to_skip = if in_sql { 0 } else { filter.offset.unwrap_or(0) };
     let error = |source| StoreError::from_sqlite(path, source);
     let mut statement = connection.prepare(&sql).map_err(error)?;
@@ -267,21 +260,31 @@ pub(super) fn list(
             to_skip -= 1;
             continue;
         }
-        let count = |column| decoder.get::<i64>(row, column).map(|n| usize::try_from(n).unwrap_or(0));
-        // `total` is a float; token counts are whole and far below 2^53.
-        let tokens = |column| decoder.get::<f64>(row, column).map(|n| n.max(0.0) as u64);
+        let count = |column| decoder.get::<i64>(row, column).map(|n| u64::try_from(n).unwrap_or(0));
+        let tokens_by_model: BTreeMap<String, TokenCounts> =
+            decoder.json_or_default(row, 15, "tokens_by_model", &mut metadata)?;
+        let tokens = TokenCounts {
+            calls: tokens_by_model.values().map(|tokens| tokens.calls).sum(),
+            input: count(11)?,
+            output: count(12)?,
+            cached_input: count(13)?,
+            cache_creation_input: tokens_by_model.values().map(|tokens| tokens.cache_creation_input).sum(),
+            reasoning: count(14)?,
+        };
+        let events = |column| decoder.get::<i64>(row, column).map(|n| usize::try_from(n).unwrap_or(0));
         summaries.push(SessionSummary {
             outcome_reward: decoder.get(row, 7)?,
-            input_tokens: tokens(8)?,
-            output_tokens: tokens(9)?,
-            user: decoder.get(row, 10)?,
-            name: decoder.get(row, 11)?,
-            tags: decoder.json_or_default(row, 12, "tags", &mut metadata)?,
+            tokens,
+            tokens_by_model,
+            cost: decoder.get(row, 16)?,
+            user: decoder.get(row, 8)?,
+            name: decoder.get(row, 9)?,
+            tags: decoder.json_or_default(row, 10, "tags", &mut metadata)?,
             started_at: decoder.time(row, 1, "started_at")?,
             ended_at: decoder.time_opt(row, 2, "ended_at")?,
             status: decoder.status(row, 3)?,
-            event_count: count(4)?,
-            error_count: count(5)?,
+            event_count: events(4)?,
+            error_count: events(5)?,
             metadata,
             session_id: session_id.clone(),
         });

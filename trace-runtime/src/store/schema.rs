@@ -8,7 +8,7 @@ use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 use crate::error::StoreError;
 
 /// The schema version this code reads and writes (`PRAGMA user_version`).
-pub(crate) const SCHEMA_VERSION: i64 = 3;
+pub(crate) const SCHEMA_VERSION: i64 = 4;
 
 /// Migrations, by the version they lead to; each runs in one transaction.
 ///
@@ -71,6 +71,19 @@ const MIGRATIONS: &[(i64, &str)] = &[
     ) WITHOUT ROWID;
     ",
     ),
+    (
+        4,
+        "
+    ALTER TABLE sessions ADD COLUMN input_tokens INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE sessions ADD COLUMN output_tokens INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE sessions ADD COLUMN cached_input_tokens INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE sessions ADD COLUMN reasoning_tokens INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE sessions ADD COLUMN tokens_by_model TEXT NOT NULL DEFAULT '{}';
+    ALTER TABLE sessions ADD COLUMN cost REAL;
+    CREATE INDEX sessions_by_cost ON sessions (cost);
+    CREATE INDEX sessions_by_tokens ON sessions (input_tokens + output_tokens);
+    ",
+    ),
 ];
 
 /// How long a statement waits for another connection's lock before it fails.
@@ -127,6 +140,16 @@ pub(crate) fn open(path: &Path, create: bool) -> Result<Connection, StoreError> 
     for (target, migration) in MIGRATIONS.iter().filter(|(target, _)| *target > version) {
         transaction.execute_batch(migration).map_err(sql)?;
         transaction.pragma_update(None, "user_version", target).map_err(sql)?;
+    }
+    if (1..4).contains(&version) {
+        // Sessions stored before version 4 get their token totals from their events.
+        let sids: Vec<i64> = transaction
+            .prepare("SELECT sid FROM sessions")
+            .and_then(|mut statement| statement.query_map([], |row| row.get(0))?.collect())
+            .map_err(sql)?;
+        for sid in sids {
+            super::write::total_tokens(&transaction, sid, None).map_err(sql)?;
+        }
     }
     transaction.commit().map_err(sql)?;
     Ok(connection)

@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use rusqlite::Connection;
-use trace_core::SessionTrace;
+use trace_core::{Pricing, SessionTrace};
 
 use super::{schema, write};
 use crate::error::{SinkError, StoreError};
@@ -31,6 +31,8 @@ pub struct SqliteSink {
     file: Option<FileIdentity>,
     /// What happened in the background since the writer last asked.
     report: SinkReport,
+    /// What ended sessions' tokens cost, if the user said.
+    pricing: Option<Pricing>,
 }
 
 /// A file's device and inode.
@@ -71,7 +73,23 @@ impl SqliteSink {
             path,
             connection,
             report: SinkReport::default(),
+            pricing: None,
         })
+    }
+
+    /// Prices the tokens of each session when it ends: its cost is stored with it
+    /// (`SessionSummary::cost`, `TraceFilter::order_by(Order::Cost)`).
+    ///
+    /// ```no_run
+    /// use agent_trace::{ModelPrice, Pricing, SqliteSink};
+    /// let pricing = Pricing::new().model("gpt-5-mini", ModelPrice::per_million(0.25, 2.0)?);
+    /// let sink = SqliteSink::open("traces.db")?.pricing(pricing);
+    /// # let _ = sink;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn pricing(mut self, pricing: Pricing) -> SqliteSink {
+        self.pricing = Some(pricing);
+        self
     }
 
     /// How long a write waits for another connection's lock before it fails (and is
@@ -133,7 +151,12 @@ impl Sink for SqliteSink {
 
     fn write_batch(&mut self, batch: &[Record]) -> Result<(), SinkError> {
         self.reopen_if_moved()?;
-        Ok(write::apply(&mut self.connection, &self.path, batch)?)
+        Ok(write::apply(
+            &mut self.connection,
+            &self.path,
+            batch,
+            self.pricing.as_ref(),
+        )?)
     }
 
     fn take_report(&mut self) -> SinkReport {

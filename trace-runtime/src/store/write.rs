@@ -1,11 +1,11 @@
 //! Writing records, one transaction per batch.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
-use trace_core::{Events, SessionTrace};
+use trace_core::{Events, Pricing, SessionTrace, TokenCounts};
 
 use super::{codec, event_row};
 use crate::error::StoreError;
@@ -15,7 +15,12 @@ use crate::sink::{EventBatch, Record, SessionStart};
 /// the write lock when it begins (`BEGIN IMMEDIATE`), waiting for another process's with the
 /// busy timeout: one that began reading and then wrote could not wait, and would fail with
 /// "database is locked" at once.
-pub(crate) fn apply(connection: &mut Connection, path: &Path, batch: &[Record]) -> Result<(), StoreError> {
+pub(crate) fn apply(
+    connection: &mut Connection,
+    path: &Path,
+    batch: &[Record],
+    pricing: Option<&Pricing>,
+) -> Result<(), StoreError> {
     let error = |source| StoreError::from_sqlite(path, source);
     let transaction = connection
         .transaction_with_behavior(TransactionBehavior::Immediate)
@@ -24,7 +29,7 @@ pub(crate) fn apply(connection: &mut Connection, path: &Path, batch: &[Record]) 
         match record {
             Record::SessionStarted(start) => session_started(&transaction, start).map(|_| ()),
             Record::Events(events) => event_batch(&transaction, events),
-            Record::SessionEnded(trace) => session_ended(&transaction, trace),
+            Record::SessionEnded(trace) => session_ended(&transaction, trace, pricing),
             Record::SessionDiscarded(session_id) => delete_session(&transaction, session_id),
         }
         .map_err(error)?;
@@ -58,11 +63,20 @@ fn session_started(tx: &Transaction<'_>, start: &SessionStart) -> rusqlite::Resu
     session_key(tx, &start.session_id, || start.started_at)
 }
 
-/// Inserts events not already stored; returns how many were new and how many of those failed.
-fn insert_events(tx: &Transaction<'_>, sid: i64, events: &Events) -> rusqlite::Result<(i64, i64)> {
+/// What [`insert_events`] added: how many events were new, how many of those failed, and
+/// the tokens they report.
+#[derive(Default)]
+struct Inserted {
+    added: i64,
+    failed: i64,
+    tokens: TokenCounts,
+}
+
+/// Inserts events not already stored.
+fn insert_events(tx: &Transaction<'_>, sid: i64, events: &Events) -> rusqlite::Result<Inserted> {
     let mut insert =
         tx.prepare_cached("INSERT OR IGNORE INTO events (sid, id, name, outcome, data) VALUES (?1, ?2, ?3, ?4, ?5)")?;
-    let (mut added, mut failed) = (0, 0);
+    let mut inserted = Inserted::default();
     let mut systems = BTreeSet::new();
     let mut data = Vec::with_capacity(512);
     for event in events.records() {
@@ -77,8 +91,11 @@ fn insert_events(tx: &Transaction<'_>, sid: i64, events: &Events) -> rusqlite::R
             text
         ])?;
         if changed > 0 {
-            added += 1;
-            failed += i64::from(event.outcome().is_failure());
+            inserted.added += 1;
+            inserted.failed += i64::from(event.outcome().is_failure());
+            if let Some(tokens) = TokenCounts::of_metadata(event.metadata()) {
+                inserted.tokens.add(&tokens);
+            }
             systems.insert(event.system_id());
         }
     }
@@ -86,7 +103,7 @@ fn insert_events(tx: &Transaction<'_>, sid: i64, events: &Events) -> rusqlite::R
     for system_id in systems {
         system.execute(params![system_id, sid])?;
     }
-    Ok((added, failed))
+    Ok(inserted)
 }
 
 fn event_batch(tx: &Transaction<'_>, batch: &EventBatch) -> rusqlite::Result<()> {
@@ -100,11 +117,23 @@ fn event_batch(tx: &Transaction<'_>, batch: &EventBatch) -> rusqlite::Result<()>
         starts.min().unwrap_or_default()
     };
     let sid = session_key(tx, &batch.session_id, first)?;
-    let (added, failed) = insert_events(tx, sid, &batch.events)?;
+    let inserted = insert_events(tx, sid, &batch.events)?;
+    // A running session's token totals grow with its events (by model once it ends).
+    let tokens = &inserted.tokens;
     tx.prepare_cached(
-        "UPDATE sessions SET event_count = event_count + ?2, error_count = error_count + ?3 WHERE sid = ?1",
+        "UPDATE sessions SET event_count = event_count + ?2, error_count = error_count + ?3, \
+         input_tokens = input_tokens + ?4, output_tokens = output_tokens + ?5, \
+         cached_input_tokens = cached_input_tokens + ?6, reasoning_tokens = reasoning_tokens + ?7 WHERE sid = ?1",
     )?
-    .execute(params![sid, added, failed])?;
+    .execute(params![
+        sid,
+        inserted.added,
+        inserted.failed,
+        codec::count(tokens.input),
+        codec::count(tokens.output),
+        codec::count(tokens.cached_input),
+        codec::count(tokens.reasoning)
+    ])?;
     if let Some(metadata) = &batch.metadata {
         tx.prepare_cached("UPDATE sessions SET metadata = ?2 WHERE sid = ?1")?
             .execute(params![sid, codec::json(metadata)])?;
@@ -134,7 +163,7 @@ fn set_labels(
     Ok(())
 }
 
-fn session_ended(tx: &Transaction<'_>, trace: &SessionTrace) -> rusqlite::Result<()> {
+fn session_ended(tx: &Transaction<'_>, trace: &SessionTrace, pricing: Option<&Pricing>) -> rusqlite::Result<()> {
     let sid = session_key(tx, &trace.session_id, || trace.started_at)?;
     // Events normally arrived streamed (and the trace then carries none); insert whatever
     // did not — a dropped batch, or a trace written whole with `write_session`.
@@ -144,7 +173,8 @@ fn session_ended(tx: &Transaction<'_>, trace: &SessionTrace) -> rusqlite::Result
             .prepare_cached("SELECT count(*) FROM events WHERE sid = ?1")?
             .query_row([sid], |row| row.get(0))?;
         if stored < trace.events.len() as i64 {
-            (added, failed) = insert_events(tx, sid, &trace.events)?;
+            let inserted = insert_events(tx, sid, &trace.events)?;
+            (added, failed) = (inserted.added, inserted.failed);
         }
     }
     tx.prepare_cached(
@@ -166,7 +196,67 @@ fn session_ended(tx: &Transaction<'_>, trace: &SessionTrace) -> rusqlite::Result
         codec::json(&trace.rewards),
         codec::json(&trace.graph),
     ])?;
-    set_labels(tx, sid, trace.user.as_deref(), trace.name.as_deref(), &trace.tags)
+    set_labels(tx, sid, trace.user.as_deref(), trace.name.as_deref(), &trace.tags)?;
+    total_tokens(tx, sid, pricing)
+}
+
+/// The tokens an event's stored row reports, by model ([`trace_core::model_of`]).
+const TOKENS_BY_MODEL: &str = "
+    SELECT model, count(*), total(input), total(cached), total(creation), total(output), total(reasoning) FROM (
+        SELECT coalesce(
+                   CASE WHEN json_type(data, '$.metadata.\"gen_ai.response.model\"') = 'text'
+                        THEN json_extract(data, '$.metadata.\"gen_ai.response.model\"') END,
+                   CASE WHEN json_type(data, '$.metadata.\"gen_ai.request.model\"') = 'text'
+                        THEN json_extract(data, '$.metadata.\"gen_ai.request.model\"') END,
+                   '(unknown)') AS model,
+               json_extract(data, '$.metadata.\"gen_ai.usage.input_tokens\"') AS input,
+               json_extract(data, '$.metadata.\"gen_ai.usage.cache_read.input_tokens\"') AS cached,
+               json_extract(data, '$.metadata.\"gen_ai.usage.cache_creation.input_tokens\"') AS creation,
+               json_extract(data, '$.metadata.\"gen_ai.usage.output_tokens\"') AS output,
+               json_extract(data, '$.metadata.\"gen_ai.usage.reasoning.output_tokens\"') AS reasoning
+        FROM events WHERE sid = ?1 AND json_valid(data)
+    ) WHERE input IS NOT NULL OR output IS NOT NULL GROUP BY model";
+
+/// Sets a session's token totals, by model, from its stored events, and their cost under
+/// `pricing` (none without).
+pub(super) fn total_tokens(tx: &Connection, sid: i64, pricing: Option<&Pricing>) -> rusqlite::Result<()> {
+    let mut statement = tx.prepare_cached(TOKENS_BY_MODEL)?;
+    let count = |value: f64| value.max(0.0) as u64;
+    let rows = statement.query_map([sid], |row| {
+        Ok((
+            row.get::<_, String>(0)?,
+            TokenCounts {
+                calls: count(row.get::<_, i64>(1)? as f64),
+                input: count(row.get(2)?),
+                cached_input: count(row.get(3)?),
+                cache_creation_input: count(row.get(4)?),
+                output: count(row.get(5)?),
+                reasoning: count(row.get(6)?),
+            },
+        ))
+    })?;
+    let mut by_model = BTreeMap::new();
+    let mut all = TokenCounts::default();
+    for row in rows {
+        let (model, tokens) = row?;
+        all.add(&tokens);
+        by_model.insert(model, tokens);
+    }
+    let cost = pricing.and_then(|pricing| pricing.cost_of(&by_model).0);
+    tx.prepare_cached(
+        "UPDATE sessions SET input_tokens = ?2, output_tokens = ?3, cached_input_tokens = ?4, reasoning_tokens = ?5, \
+         tokens_by_model = ?6, cost = ?7 WHERE sid = ?1",
+    )?
+    .execute(params![
+        sid,
+        codec::count(all.input),
+        codec::count(all.output),
+        codec::count(all.cached_input),
+        codec::count(all.reasoning),
+        codec::json(&by_model),
+        cost
+    ])?;
+    Ok(())
 }
 
 fn delete_session(tx: &Transaction<'_>, session_id: &str) -> rusqlite::Result<()> {
