@@ -6,8 +6,8 @@
 #[doc(inline)]
 pub use trace_core::{
     Accumulate, CallRecord, CapturePolicy, ErrorRecord, Event, EventBuilder, EventKind, Events, LlmRequest, LlmUsage,
-    Map, Message, ModelPrice, Outcome, PatternError, PriceError, Pricing, Reward, SessionLabels, SessionStatus,
-    SessionTrace, TimeStep, TokenCounts, Totals, TreeDisplay,
+    Map, Message, ModelPrice, Outcome, PatternError, PriceError, Pricing, Reward, Score, ScoreSource, ScoreValue,
+    SessionLabels, SessionStatus, SessionTrace, TimeStep, TokenCounts, Totals, TreeDisplay,
 };
 #[doc(inline)]
 pub use trace_core::{assert_parity, capture, graph, otel, parity};

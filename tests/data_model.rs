@@ -71,6 +71,7 @@ fn sample_trace() -> SessionTrace {
                 metadata: json!({"by": "judge"}).as_object().unwrap().clone(),
             },
         ],
+        scores: vec![agent_trace::Score::label("tone", "polite", agent_trace::ScoreSource::Human).comment("kind")],
         graph: Default::default(),
         user: Some("ada".into()),
         name: Some("gridworld run".into()),

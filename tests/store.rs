@@ -114,7 +114,7 @@ fn a_version_one_database_is_migrated_and_its_events_read_back() {
     // … and without what version 3 added.
     connection
         .execute_batch(&format!(
-            "{UNDO_VERSION_FOUR} DROP INDEX sessions_by_user; DROP TABLE session_tags; ALTER TABLE sessions DROP COLUMN user_id; \
+            "{UNDO_SINCE_VERSION_FOUR} DROP INDEX sessions_by_user; DROP TABLE session_tags; ALTER TABLE sessions DROP COLUMN user_id; \
              ALTER TABLE sessions DROP COLUMN name; ALTER TABLE sessions DROP COLUMN tags; PRAGMA user_version = 1;"
         ))
         .unwrap();
@@ -127,13 +127,13 @@ fn a_version_one_database_is_migrated_and_its_events_read_back() {
         .unwrap()
         .query_row("PRAGMA user_version", [], |row| row.get(0))
         .unwrap();
-    assert_eq!(version, 4);
+    assert_eq!(version, 5);
 }
 
 const CRASH_CHILD: &str = "AGENT_TRACE_CRASH_CHILD_DB";
 
-/// SQL that takes out of a store what schema version 4 added.
-const UNDO_VERSION_FOUR: &str = "DROP INDEX sessions_by_cost; DROP INDEX sessions_by_tokens; \
+/// SQL that takes out of a store what schema versions 4 and 5 added.
+const UNDO_SINCE_VERSION_FOUR: &str = "DROP TABLE scores; DROP INDEX sessions_by_cost; DROP INDEX sessions_by_tokens; \
     ALTER TABLE sessions DROP COLUMN input_tokens; ALTER TABLE sessions DROP COLUMN output_tokens; \
     ALTER TABLE sessions DROP COLUMN cached_input_tokens; ALTER TABLE sessions DROP COLUMN reasoning_tokens; \
     ALTER TABLE sessions DROP COLUMN tokens_by_model; ALTER TABLE sessions DROP COLUMN cost;";
@@ -364,7 +364,7 @@ fn bad_paths_and_files_give_errors_that_name_the_path() {
             error,
             StoreError::NewerSchema {
                 found: 99,
-                supported: 4,
+                supported: 5,
                 ..
             }
         ),
@@ -1001,7 +1001,7 @@ fn a_version_two_store_is_migrated_and_gains_users_names_and_tags() {
     let connection = rusqlite::Connection::open(dir.db()).unwrap();
     connection
         .execute_batch(&format!(
-            "{UNDO_VERSION_FOUR} DROP INDEX sessions_by_user; DROP TABLE session_tags; ALTER TABLE sessions DROP COLUMN user_id; \
+            "{UNDO_SINCE_VERSION_FOUR} DROP INDEX sessions_by_user; DROP TABLE session_tags; ALTER TABLE sessions DROP COLUMN user_id; \
              ALTER TABLE sessions DROP COLUMN name; ALTER TABLE sessions DROP COLUMN tags; PRAGMA user_version = 2;"
         ))
         .unwrap();
@@ -1024,7 +1024,7 @@ fn a_version_two_store_is_migrated_and_gains_users_names_and_tags() {
         .unwrap()
         .query_row("PRAGMA user_version", [], |row| row.get(0))
         .unwrap();
-    assert_eq!(version, 4);
+    assert_eq!(version, 5);
 }
 
 fn llm_call(model: &str, input: u64, cached: u64, output: u64) -> agent_trace::EventBuilder {
@@ -1137,7 +1137,7 @@ fn a_version_three_store_gets_its_token_totals_when_migrated() {
     drop(tracer);
     let connection = rusqlite::Connection::open(dir.db()).unwrap();
     connection
-        .execute_batch(&format!("{UNDO_VERSION_FOUR} PRAGMA user_version = 3;"))
+        .execute_batch(&format!("{UNDO_SINCE_VERSION_FOUR} PRAGMA user_version = 3;"))
         .unwrap();
     drop(connection);
     drop(SqliteSink::open(dir.db()).unwrap()); // migrates
@@ -1150,4 +1150,151 @@ fn a_version_three_store_gets_its_token_totals_when_migrated() {
         (40, 10, 4)
     );
     assert_eq!(summary.tokens_by_model["small"].calls, 1);
+}
+
+const SCORER_DB: &str = "AGENT_TRACE_SCORER_DB";
+
+#[test]
+fn scores_are_given_while_a_session_runs_and_after_from_another_process() {
+    use agent_trace::{Score, ScoreSource, ScoreValue};
+    if support::is_child("scores_are_given_while_a_session_runs_and_after_from_another_process") {
+        // The child: a reviewer scoring sessions while the parent's tracer writes.
+        let db = std::env::var(SCORER_DB).unwrap();
+        let store = TraceStore::open_writable(&db).unwrap();
+        for round in 0..40 {
+            let score = Score::number("review", f64::from(round), ScoreSource::Human).comment(format!("round {round}"));
+            store.add_score("scored", None, score).unwrap();
+        }
+        return;
+    }
+    let dir = TempDir::new("scores");
+    let tracer = tracer_for(&dir.db());
+    let session = tracer.start_session_with_id("scored");
+    let call = session
+        .record_event(Event::builder(EventKind::Tool, "agent", "search"))
+        .unwrap();
+    session
+        .record_score(Score::label("format", "valid", ScoreSource::Code).for_event(call))
+        .unwrap();
+    let refused = session
+        .record_score(Score::number("accuracy", f64::NAN, ScoreSource::Code))
+        .unwrap_err();
+    assert!(refused.to_string().contains("must be finite"), "{refused}");
+    let refused = session
+        .record_score(Score::number("accuracy", 1.0, ScoreSource::Code).for_event(99))
+        .unwrap_err();
+    assert!(refused.to_string().contains("event 99"), "{refused}");
+    let ended = session.end().unwrap();
+    tracer.flush().unwrap();
+
+    // Another process scores the ended session while this one goes on writing sessions.
+    let mut child = support::spawn_child(
+        "scores_are_given_while_a_session_runs_and_after_from_another_process",
+        &[(SCORER_DB, dir.db().as_os_str())],
+    );
+    for index in 0..40 {
+        let other = tracer.start_session_with_id(format!("busy-{index}"));
+        other
+            .record_event(Event::builder(EventKind::Tool, "agent", "search"))
+            .unwrap();
+        other.end().unwrap();
+    }
+    tracer.flush().unwrap();
+    let output = child.wait().unwrap();
+    assert!(output.success(), "the scoring process failed");
+
+    let store = TraceStore::open_writable(dir.db()).unwrap();
+    store
+        .add_score(
+            "scor",
+            Some(call),
+            Score::number("relevance", 0.75, ScoreSource::Evaluator),
+        )
+        .unwrap();
+    let trace = store.get("scored").unwrap().unwrap();
+    assert_eq!(trace.scores.len(), 1 + 40 + 1, "nothing lost: {:?}", trace.scores.len());
+    assert_eq!(trace.scores[0].value, ScoreValue::Label("valid".into()));
+    assert_eq!(trace.scores[0].event, Some(call));
+    let reviews: Vec<f64> = trace
+        .scores
+        .iter()
+        .filter(|s| s.name == "review")
+        .filter_map(|s| s.value.as_number())
+        .collect();
+    assert_eq!(reviews, (0..40).map(f64::from).collect::<Vec<_>>());
+    assert_eq!(trace.scores.last().unwrap().source, ScoreSource::Evaluator);
+
+    // The session's end written again (a repeated end record) keeps the later scores.
+    use agent_trace::sink::Sink as _;
+    SqliteSink::open(dir.db()).unwrap().write_session(&ended).unwrap();
+    assert_eq!(store.get("scored").unwrap().unwrap().scores.len(), 42);
+    assert_eq!(
+        store
+            .list(&TraceFilter::default().min_score("review", 39.0))
+            .unwrap()
+            .len(),
+        1
+    );
+    assert!(
+        store
+            .list(&TraceFilter::default().min_score("review", 40.0))
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        store
+            .list(&TraceFilter::default().min_score("relevance", 0.0))
+            .unwrap()
+            .is_empty(),
+        "an event's score is not the session's"
+    );
+
+    // What cannot be scored says why, naming the store and the session.
+    let bad = store
+        .add_score("scored", Some(999), Score::number("x", 1.0, ScoreSource::Human))
+        .unwrap_err();
+    assert!(
+        bad.to_string()
+            .contains("session scored: the score is refused: it has no event 999"),
+        "{bad}"
+    );
+    let nameless = store
+        .add_score("scored", None, Score::number(" ", 1.0, ScoreSource::Human))
+        .unwrap_err();
+    assert!(nameless.to_string().contains("a score needs a name"), "{nameless}");
+    assert!(matches!(
+        store.add_score("nobody", None, Score::number("x", 1.0, ScoreSource::Human)),
+        Err(StoreError::NoSuchSession { .. })
+    ));
+    let read_only =
+        TraceStore::open(dir.db())
+            .unwrap()
+            .add_score("scored", None, Score::number("x", 1.0, ScoreSource::Human));
+    assert!(matches!(read_only, Err(StoreError::ReadOnly { .. })));
+
+    // Over OTLP: evaluation results on the span they judge.
+    let spans = agent_trace::otel::session_spans(&trace);
+    let on_call = spans.iter().find(|s| s.name == "execute_tool search").unwrap();
+    let evaluations: Vec<_> = on_call
+        .events
+        .iter()
+        .filter(|e| e.name == "gen_ai.evaluation.result")
+        .collect();
+    assert_eq!(evaluations.len(), 2);
+    assert!(evaluations.iter().any(|e| e.attributes.contains(&(
+        "gen_ai.evaluation.score.label".into(),
+        agent_trace::otel::AttributeValue::String("valid".into())
+    ))));
+    let on_session = spans[0]
+        .events
+        .iter()
+        .filter(|e| e.name == "gen_ai.evaluation.result")
+        .count();
+    assert_eq!(on_session, 40);
+    assert!(
+        trace
+            .display_tree()
+            .to_string()
+            .contains("◆ relevance=0.75 (evaluator)")
+    );
 }

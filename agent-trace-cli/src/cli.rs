@@ -75,6 +75,12 @@ pub(crate) enum Command {
     #[cfg(feature = "serve")]
     #[command(after_help = "Examples:\n  agent-trace serve\n  agent-trace serve other.db --port 8080")]
     Serve(ServeArgs),
+    /// Score a stored session, or one of its events: a number or a label, by a person by
+    /// default.
+    #[command(
+        after_help = "Examples:\n  agent-trace score 3f2a accuracy 0.9 --comment \"2 of 20 wrong\"\n  agent-trace score 3f2a tone polite --event 7 --source evaluator"
+    )]
+    Score(ScoreArgs),
     /// Print a shell completion script.
     #[command(
         after_help = "Example:\n  agent-trace completions bash > ~/.local/share/bash-completion/completions/agent-trace"
@@ -105,6 +111,9 @@ pub(crate) struct FilterArgs {
     /// Only sessions with an event of this system id.
     #[arg(long, value_name = "ID")]
     pub(crate) system_id: Option<String>,
+    /// Only sessions scored at least this (`accuracy=0.8`).
+    #[arg(long, value_name = "NAME=VALUE")]
+    pub(crate) min_score: Option<String>,
     /// Only sessions for this user.
     #[arg(long)]
     pub(crate) user: Option<String>,
@@ -311,4 +320,30 @@ pub(crate) struct ServeArgs {
     /// The address to listen on: loopback unless you mean to share the traces.
     #[arg(long, default_value = "127.0.0.1")]
     pub(crate) host: String,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ScoreArgs {
+    /// The session's id, or the start of it.
+    pub(crate) session: String,
+    /// What is judged.
+    pub(crate) name: String,
+    /// The judgement: a number, else a label.
+    pub(crate) value: String,
+    /// The event judged (default: the whole session).
+    #[arg(long, value_name = "ID")]
+    pub(crate) event: Option<u64>,
+    /// Why, in words.
+    #[arg(long)]
+    pub(crate) comment: Option<String>,
+    /// Who gives it.
+    #[arg(long, value_enum, default_value_t = Source::Human)]
+    pub(crate) source: Source,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum Source {
+    Human,
+    Evaluator,
+    Code,
 }

@@ -66,6 +66,7 @@ pub(crate) fn selection(args: &FilterArgs, limit: Option<usize>) -> Result<Selec
         limit: if pairs.is_empty() { limit } else { None },
         offset: None,
         order: args.order.into(),
+        min_score: args.min_score.as_deref().map(score_bound).transpose()?,
     };
     Ok(Selection {
         filter,
@@ -128,4 +129,19 @@ pub(crate) fn duration(flag: &'static str, text: &str) -> Result<Duration, CliEr
         value: text.to_owned(),
         reason: format!("{error} (write it as 30d, 12h, 500ms)"),
     })
+}
+
+/// `name=value`, for `--min-score`.
+fn score_bound(text: &str) -> Result<(String, f64), CliError> {
+    let bad = |reason: &str| CliError::BadArgument {
+        flag: "--min-score",
+        value: text.to_owned(),
+        reason: reason.to_owned(),
+    };
+    let (name, value) = text.split_once('=').ok_or_else(|| bad("write it as NAME=VALUE"))?;
+    let value: f64 = value.trim().parse().map_err(|_| bad("the value is not a number"))?;
+    if name.is_empty() {
+        return Err(bad("the name is empty"));
+    }
+    Ok((name.to_owned(), value))
 }

@@ -356,6 +356,37 @@ fn tail_prints_events_of_running_sessions_as_they_land() {
 }
 
 #[test]
+fn score_adds_a_judgement_that_show_and_filters_see() {
+    let dir = Dir::new("score");
+    let db = store(&dir);
+    assert!(
+        ok(&db, &["score", "run-a", "accuracy", "0.9", "--comment", "fine"])
+            .starts_with("scored run-a: accuracy = 0.9")
+    );
+    ok(
+        &db,
+        &["score", "oth", "tone", "curt", "--event", "2", "--source", "evaluator"],
+    );
+    assert!(
+        ok(&db, &["show", "run-a"])
+            .lines()
+            .next()
+            .unwrap()
+            .contains("◆ accuracy=0.9 (human)")
+    );
+    assert!(ok(&db, &["show", "other"]).contains("◆ tone=curt (evaluator)"));
+    let good = ok(&db, &["ls", "--jsonl", "--min-score", "accuracy=0.8"]);
+    assert!(good.contains("run-a") && good.lines().count() == 1, "{good}");
+    let bad = stderr(&run(&db, &["score", "run-a", "x", "1", "--event", "99"]));
+    assert!(bad.contains("it has no event 99"), "{bad}");
+    let bound = stderr(&run(&db, &["ls", "--min-score", "accuracy"]));
+    assert!(
+        bound.contains("--min-score \"accuracy\": write it as NAME=VALUE"),
+        "{bound}"
+    );
+}
+
+#[test]
 fn completions_and_help() {
     let dir = Dir::new("help");
     let script = ok(&dir.0.join("unused.db"), &["completions", "bash"]);

@@ -24,6 +24,7 @@ pub mod otel;
 pub mod parity;
 mod policy;
 mod reward;
+mod score;
 mod totals;
 mod trace;
 mod tree;
@@ -38,6 +39,7 @@ pub use policy::{
     depth_marker, truncated,
 };
 pub use reward::Reward;
+pub use score::{Score, ScoreSource, ScoreValue};
 pub use totals::{ModelPrice, PriceError, Pricing, TokenCounts, Totals, UNKNOWN_MODEL, model_of};
 pub use trace::{SessionLabels, SessionStatus, SessionTrace, TimeStep};
 pub use tree::TreeDisplay;

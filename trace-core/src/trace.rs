@@ -30,6 +30,10 @@ pub struct SessionTrace {
     /// The rewards recorded, in recording order.
     #[serde(default)]
     pub rewards: Vec<Reward>,
+    /// The scores given, while it ran or after (see [`Score`](crate::Score)), in the order
+    /// given.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub scores: Vec<crate::Score>,
     /// The computation graph recorded by `Node<T>` and `#[bundle]` (empty if none was).
     #[serde(default, skip_serializing_if = "InferenceGraph::is_empty")]
     pub graph: InferenceGraph,

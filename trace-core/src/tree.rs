@@ -112,6 +112,9 @@ impl TreeDisplay<'_> {
         for tag in &trace.tags {
             write!(out, " #{}", one_line(tag))?;
         }
+        for score in trace.scores.iter().filter(|score| score.event.is_none()) {
+            write!(out, " · {}", self.paint("36", &score_text(score)))?;
+        }
         writeln!(out)
     }
 
@@ -170,6 +173,9 @@ impl TreeDisplay<'_> {
                 " {}",
                 self.paint("36", &format!("★ {}={}", reward.name, reward.value))
             )?;
+        }
+        for score in self.trace.scores.iter().filter(|score| score.event == Some(event.id)) {
+            write!(out, " {}", self.paint("36", &score_text(score)))?;
         }
         writeln!(out)
     }
@@ -232,6 +238,15 @@ struct Line<'a> {
     prefix: String,
     last: bool,
     depth: usize,
+}
+
+/// `◆ accuracy=0.9 (human)`.
+fn score_text(score: &crate::Score) -> String {
+    let value = match &score.value {
+        crate::ScoreValue::Number(value) => value.to_string(),
+        crate::ScoreValue::Label(label) => one_line(label),
+    };
+    format!("◆ {}={value} ({})", one_line(&score.name), score.source.as_str())
 }
 
 /// Puts the children of `parent` on the stack, the first on top.

@@ -47,6 +47,24 @@ pub enum TraceError {
         /// The event id given.
         event: u64,
     },
+    /// A score without a name, or whose number is not finite.
+    #[error("a score of session {session_id} is refused: {problem}")]
+    InvalidScore {
+        /// The session's id.
+        session_id: String,
+        /// What is wrong with it.
+        problem: String,
+    },
+    /// A score for an event the session does not have.
+    #[error("score `{name}` of session {session_id} names event {event}, which the session does not have")]
+    UnknownScoreEvent {
+        /// The session's id.
+        session_id: String,
+        /// The score's name.
+        name: String,
+        /// The event id given.
+        event: u64,
+    },
     /// A sampling fraction outside 0.0..=1.0.
     #[error("sampling success_fraction must be between 0.0 and 1.0, got {0}")]
     InvalidSampling(f64),
@@ -189,6 +207,23 @@ pub enum StoreError {
         prefix: String,
         /// Some of the ids it starts (at most five).
         candidates: Vec<String>,
+    },
+    /// The store was opened to read only (`TraceStore::open`); `open_writable` writes.
+    #[error("{}: the store was opened to read; open it with TraceStore::open_writable to add to it", path.display())]
+    ReadOnly {
+        /// The path.
+        path: PathBuf,
+    },
+    /// A score that cannot be stored: no name, a number that is not finite, or an event the
+    /// session does not have.
+    #[error("{}: session {session_id}: the score is refused: {problem}", path.display())]
+    InvalidScore {
+        /// The path.
+        path: PathBuf,
+        /// The session.
+        session_id: String,
+        /// What is wrong with it.
+        problem: String,
     },
     /// A stored value does not decode: the file was changed by something else.
     #[error("{}: session {session_id}: stored {what} is not valid: {detail}", path.display())]

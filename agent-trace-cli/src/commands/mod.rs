@@ -11,7 +11,7 @@ use std::io::Write;
 use std::process::ExitCode;
 
 use agent_trace::store::StoreError;
-use agent_trace::{SessionTrace, TraceStore};
+use agent_trace::{Score, ScoreSource, SessionTrace, TraceStore};
 use clap::CommandFactory;
 
 pub(crate) use self::diff::diff_lines;
@@ -47,6 +47,25 @@ pub(crate) fn run(cli: Cli) -> Result<ExitCode, CliError> {
         Command::Tail(args) => tail::run(&open()?, &args, color).map(|()| ExitCode::SUCCESS),
         #[cfg(feature = "serve")]
         Command::Serve(args) => crate::serve::run(db, &args).map(|()| ExitCode::SUCCESS),
+        Command::Score(args) => {
+            let store = TraceStore::open_writable(&db)?;
+            let source = match args.source {
+                crate::cli::Source::Human => ScoreSource::Human,
+                crate::cli::Source::Evaluator => ScoreSource::Evaluator,
+                crate::cli::Source::Code => ScoreSource::Code,
+            };
+            let mut score = match args.value.trim().parse::<f64>() {
+                Ok(number) => Score::number(&args.name, number, source),
+                Err(_) => Score::label(&args.name, &args.value, source),
+            };
+            if let Some(comment) = &args.comment {
+                score = score.comment(comment);
+            }
+            let id = resolve(&store, &args.session)?;
+            store.add_score(&id, args.event, score)?;
+            print(&format!("scored {id}: {} = {}\n", args.name, args.value))?;
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Completions(args) => {
             let mut command = Cli::command();
             clap_complete::generate(args.shell, &mut command, "agent-trace", &mut std::io::stdout().lock());

@@ -112,6 +112,7 @@ pub(crate) async fn sessions(
         min_duration: None,
         max_duration: None,
         order: crate::cli::OrderBy::Newest,
+        min_score: None,
     };
     let limit = query.limit.unwrap_or(50).clamp(1, MOST);
     let offset = query.offset.unwrap_or(0);

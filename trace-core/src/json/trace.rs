@@ -123,6 +123,10 @@ impl SessionTrace {
         json(out, &self.messages);
         out.extend_from_slice(b",\"rewards\":");
         json(out, &self.rewards);
+        if !self.scores.is_empty() {
+            out.extend_from_slice(b",\"scores\":");
+            json(out, &self.scores);
+        }
         if !self.graph.is_empty() {
             out.extend_from_slice(b",\"graph\":");
             json(out, &self.graph);

@@ -329,8 +329,45 @@ pub fn session_spans_with(trace: &SessionTrace, content: &Content) -> Vec<SpanRe
     for reward in trace.rewards.iter().filter(|r| r.event.is_none()) {
         root.events.push(reward_event(reward, root_end));
     }
+    // Scores, as the GenAI convention's evaluation results, on the span they judge.
+    for score in &trace.scores {
+        let event = score_event(score);
+        let target = score
+            .event
+            .filter(|id| known.contains(id))
+            .map(|id| span_id(&trace.session_id, "event", id))
+            .and_then(|id| spans.iter_mut().find(|span| span.span_id == id));
+        match target {
+            Some(span) => span.events.push(event),
+            None => root.events.push(event),
+        }
+    }
     spans.insert(0, root);
     spans
+}
+
+/// A score as a `gen_ai.evaluation.result` event.
+fn score_event(score: &crate::Score) -> SpanEvent {
+    let mut attributes = vec![
+        ("gen_ai.evaluation.name".into(), text(&score.name)),
+        ("agent_trace.score.source".into(), text(score.source.as_str())),
+    ];
+    match &score.value {
+        crate::ScoreValue::Number(value) => {
+            attributes.push(("gen_ai.evaluation.score.value".into(), AttributeValue::Float(*value)));
+        }
+        crate::ScoreValue::Label(label) => {
+            attributes.push(("gen_ai.evaluation.score.label".into(), text(label)));
+        }
+    }
+    if let Some(comment) = &score.comment {
+        attributes.push(("gen_ai.evaluation.explanation".into(), text(comment)));
+    }
+    SpanEvent {
+        name: "gen_ai.evaluation.result".into(),
+        at: score.at,
+        attributes,
+    }
 }
 
 fn reward_event(reward: &crate::Reward, at: DateTime<Utc>) -> SpanEvent {

@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use trace_core::graph::InferenceGraph;
 use trace_core::{
-    Event, EventChunk, Events, Map, Message, Reward, SessionLabels, SessionStatus, SessionTrace, TimeStep,
+    Event, EventChunk, Events, Map, Message, Reward, Score, SessionLabels, SessionStatus, SessionTrace, TimeStep,
 };
 
 use crate::clock::SessionClock;
@@ -78,6 +78,7 @@ struct SessionState {
     messages: Vec<Message>,
     timesteps: Vec<TimeStep>,
     rewards: Vec<Reward>,
+    scores: Vec<Score>,
     metadata: Map,
     labels: SessionLabels,
     graph: InferenceGraph,
@@ -103,6 +104,7 @@ impl SessionState {
             messages: Vec::new(),
             timesteps: Vec::new(),
             rewards: Vec::new(),
+            scores: Vec::new(),
             metadata: Map::new(),
             labels: SessionLabels::default(),
             graph: InferenceGraph::default(),
@@ -325,6 +327,43 @@ impl Session {
         Ok(())
     }
 
+    /// Records a score of the session or of one of its events ([`Score`]): what was judged
+    /// of it while it runs. Scores given after its end go to the store
+    /// (`TraceStore::open_writable(..)?.add_score(..)`).
+    ///
+    /// ```
+    /// use agent_trace::{Score, ScoreSource, SessionTracer};
+    /// let session = SessionTracer::default().start_session();
+    /// session.record_score(Score::number("format_ok", 1.0, ScoreSource::Code))?;
+    /// assert!(session.record_score(Score::number("", 1.0, ScoreSource::Code)).is_err());
+    /// assert_eq!(session.end()?.scores.len(), 1);
+    /// # Ok::<(), agent_trace::TraceError>(())
+    /// ```
+    pub fn record_score(&self, score: Score) -> Result<(), TraceError> {
+        if let Some(problem) = score.problem() {
+            return Err(TraceError::InvalidScore {
+                session_id: self.inner.id.clone(),
+                problem,
+            });
+        }
+        if let Some(event) = score.event
+            && (event == 0 || event >= self.inner.next_event_id.load(Ordering::Relaxed))
+        {
+            return Err(TraceError::UnknownScoreEvent {
+                session_id: self.inner.id.clone(),
+                name: score.name,
+                event,
+            });
+        }
+        let mut state = lock(&self.inner.state);
+        if state.ended {
+            drop(state);
+            return Err(self.rejected());
+        }
+        state.scores.push(score);
+        Ok(())
+    }
+
     /// Ends the session and returns its whole trace, which is also handed to the sinks
     /// (unless the tracer's sampling does not keep it).
     ///
@@ -472,6 +511,7 @@ impl SessionInner {
             ),
             messages: std::mem::take(&mut state.messages),
             rewards: std::mem::take(&mut state.rewards),
+            scores: std::mem::take(&mut state.scores),
             graph: {
                 let mut graph = std::mem::take(&mut state.graph);
                 graph.index();

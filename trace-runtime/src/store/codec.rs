@@ -48,12 +48,7 @@ pub(crate) fn status_back(text: &str) -> Option<SessionStatus> {
     })
 }
 
-/// An id as stored (SQLite integers are signed; ids never reach 2^63).
-pub(crate) fn id(value: u64) -> i64 {
-    i64::try_from(value).unwrap_or(i64::MAX)
-}
-
-/// A count as SQLite's integer (which is signed).
-pub(crate) fn count(value: u64) -> i64 {
+/// An id or a count as stored (SQLite integers are signed; saturating at 2^63 - 1).
+pub(crate) fn integer(value: u64) -> i64 {
     i64::try_from(value).unwrap_or(i64::MAX)
 }

@@ -19,7 +19,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use rusqlite::Connection;
 use serde_json::Value;
-use trace_core::{Map, SessionStatus, SessionTrace, TokenCounts};
+use trace_core::{Map, Score, SessionStatus, SessionTrace, TokenCounts};
 
 pub use sink::SqliteSink;
 
@@ -59,6 +59,9 @@ pub struct TraceFilter {
     pub metadata: Option<(String, Value)>,
     /// Sessions whose outcome rewards (rewards not given to an event) sum to at least this.
     pub min_reward: Option<f64>,
+    /// Sessions with a score of the session (not of an event) of this name, at least this
+    /// value ([`min_score`](TraceFilter::min_score)).
+    pub min_score: Option<(String, f64)>,
     /// At most this many sessions.
     pub limit: Option<usize>,
     /// Leave out this many of the first sessions that pass (paging, with `limit`).
@@ -81,6 +84,20 @@ pub enum Order {
     Duration,
 }
 
+impl TraceFilter {
+    /// With sessions scored `name` at `value` or more only.
+    ///
+    /// ```
+    /// use agent_trace::TraceFilter;
+    /// let good = TraceFilter::default().min_score("accuracy", 0.8);
+    /// assert_eq!(good.min_score, Some(("accuracy".to_owned(), 0.8)));
+    /// ```
+    pub fn min_score(mut self, name: impl Into<String>, value: f64) -> TraceFilter {
+        self.min_score = Some((name.into(), value));
+        self
+    }
+}
+
 /// One session as [`TraceStore::list`] shows it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SessionSummary {
@@ -98,9 +115,9 @@ pub struct SessionSummary {
     pub error_count: usize,
     /// The sum of its outcome rewards (those given to no event).
     pub outcome_reward: f64,
-    /// The tokens its calls report, summed (`calls` counted once it has ended).
+    /// The tokens its calls report, summed.
     pub tokens: TokenCounts,
-    /// The tokens by model, once it has ended.
+    /// The tokens by model ([`model_of`](trace_core::model_of)).
     pub tokens_by_model: BTreeMap<String, TokenCounts>,
     /// What its tokens cost: priced by the sink that stored it (`SqliteSink::pricing`), or
     /// by the store that read it (`TraceStore::pricing`); `None` when unpriced, or when a
@@ -139,6 +156,8 @@ pub struct TraceStore {
     path: PathBuf,
     connection: Mutex<Connection>,
     pricing: Option<trace_core::Pricing>,
+    /// Opened with `open_writable`: scores may be added.
+    writable: bool,
 }
 
 impl std::fmt::Debug for TraceStore {
@@ -158,7 +177,72 @@ impl TraceStore {
             path,
             connection: Mutex::new(connection),
             pricing: None,
+            writable: false,
         })
+    }
+
+    /// Opens the trace database at `path`, which must exist, to read it and to add
+    /// scores to its sessions ([`add_score`](TraceStore::add_score)) — also while a tracer,
+    /// in this process or another, writes it.
+    pub fn open_writable(path: impl AsRef<Path>) -> Result<TraceStore, StoreError> {
+        Ok(TraceStore {
+            writable: true,
+            ..TraceStore::open(path)?
+        })
+    }
+
+    /// Adds a score to stored session `session_id` (an id, or the start of one): of the
+    /// session, or of its event `event`. In a transaction of its own that takes the
+    /// write lock at its start (`BEGIN IMMEDIATE`), so that it waits its turn beside a
+    /// tracer writing the same file.
+    ///
+    /// ```no_run
+    /// use agent_trace::{Score, ScoreSource, TraceStore};
+    /// let store = TraceStore::open_writable("traces.db")?;
+    /// store.add_score("d03ab3", None, Score::number("accuracy", 0.9, ScoreSource::Human))?;
+    /// store.add_score("d03ab3", Some(4), Score::label("tone", "curt", ScoreSource::Evaluator))?;
+    /// # Ok::<(), agent_trace::store::StoreError>(())
+    /// ```
+    pub fn add_score(&self, session_id: &str, event: Option<u64>, mut score: Score) -> Result<(), StoreError> {
+        if !self.writable {
+            return Err(StoreError::ReadOnly {
+                path: self.path.clone(),
+            });
+        }
+        score.event = event;
+        let mut connection = lock(&self.connection);
+        let id = read::resolve(&connection, &self.path, session_id)?;
+        let refused = |problem: String| StoreError::InvalidScore {
+            path: self.path.clone(),
+            session_id: id.clone(),
+            problem,
+        };
+        if let Some(problem) = score.problem() {
+            return Err(refused(problem));
+        }
+        let sql = |source| StoreError::from_sqlite(&self.path, source);
+        let transaction = connection
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(sql)?;
+        let sid: i64 = transaction
+            .query_row("SELECT sid FROM sessions WHERE session_id = ?1", [&id], |row| {
+                row.get(0)
+            })
+            .map_err(sql)?;
+        if let Some(event) = event {
+            let found: i64 = transaction
+                .query_row(
+                    "SELECT count(*) FROM events WHERE sid = ?1 AND id = ?2",
+                    rusqlite::params![sid, codec::integer(event)],
+                    |row| row.get(0),
+                )
+                .map_err(sql)?;
+            if found == 0 {
+                return Err(refused(format!("it has no event {event}")));
+            }
+        }
+        write::insert_score(&transaction, sid, &score, false).map_err(sql)?;
+        transaction.commit().map_err(sql)
     }
 
     /// Prices what `list` returns with `pricing`, whatever cost was stored (a session's

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use rusqlite::types::ValueRef;
 use rusqlite::{Connection, OptionalExtension, Row, params_from_iter};
-use trace_core::{Map, SessionTrace, TokenCounts};
+use trace_core::{Map, Score, ScoreSource, ScoreValue, SessionTrace, TokenCounts};
 
 use super::{Order, SessionSummary, TraceFilter};
 use super::{codec, event_row};
@@ -115,6 +115,7 @@ pub(super) fn session(
                         messages: decoder.json_or_default(row, 6, "messages", &mut notes)?,
                         rewards: decoder.json_or_default(row, 7, "rewards", &mut notes)?,
                         graph: decoder.json_or_default(row, 8, "graph", &mut notes)?,
+                        scores: Vec::new(),
                         user: decoder.get(row, 9)?,
                         name: decoder.get(row, 10)?,
                         tags: decoder.json_or_default(row, 11, "tags", &mut notes)?,
@@ -132,6 +133,7 @@ pub(super) fn session(
     trace.metadata = metadata;
     trace.metadata.extend(notes);
 
+    trace.scores = scores(connection, &decoder, sid)?;
     let mut events = connection
         .prepare_cached("SELECT id, name, outcome, data FROM events WHERE sid = ?1 ORDER BY id")
         .map_err(sql)?;
@@ -202,6 +204,13 @@ pub(super) fn list(
     if let Some(max) = &filter.max_duration {
         conditions.push("ended_at - started_at <= ?");
         values.push(nanos(max).into());
+    }
+    if let Some((name, min)) = &filter.min_score {
+        conditions.push(
+            "EXISTS (SELECT 1 FROM scores s WHERE s.sid = sessions.sid AND s.event IS NULL AND s.name = ? AND s.value >= ?)",
+        );
+        values.push(name.clone().into());
+        values.push((*min).into());
     }
     if let Some(min) = filter.min_reward {
         conditions.push("outcome_reward >= ?");
@@ -323,4 +332,38 @@ pub(super) fn resolve(connection: &Connection, path: &Path, id: &str) -> Result<
             candidates: found.into_iter().take(5).collect(),
         }),
     }
+}
+
+/// The scores of session `sid`, in the order given.
+fn scores(connection: &Connection, decoder: &Decoder<'_>, sid: i64) -> Result<Vec<Score>, StoreError> {
+    let mut statement = connection
+        .prepare_cached(
+            "SELECT name, value, label, comment, source, at, event FROM scores WHERE sid = ?1 ORDER BY at, id",
+        )
+        .map_err(|e| decoder.sql(e))?;
+    let mut rows = statement.query([sid]).map_err(|e| decoder.sql(e))?;
+    let mut scores = Vec::new();
+    while let Some(row) = rows.next().map_err(|e| decoder.sql(e))? {
+        let value = match (
+            decoder.get::<Option<f64>>(row, 1)?,
+            decoder.get::<Option<String>>(row, 2)?,
+        ) {
+            (Some(number), _) => ScoreValue::Number(number),
+            (None, Some(label)) => ScoreValue::Label(label),
+            (None, None) => return Err(decoder.corrupt("score", "a score with neither a value nor a label")),
+        };
+        let source: String = decoder.get(row, 4)?;
+        scores.push(Score {
+            name: decoder.get(row, 0)?,
+            value,
+            comment: decoder.get(row, 3)?,
+            source: ScoreSource::from_name(&source)
+                .ok_or_else(|| decoder.corrupt("score", format!("unknown source {source:?}")))?,
+            at: decoder.time(row, 5, "score time")?,
+            event: decoder
+                .get::<Option<i64>>(row, 6)?
+                .and_then(|event| u64::try_from(event).ok()),
+        });
+    }
+    Ok(scores)
 }

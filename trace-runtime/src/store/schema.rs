@@ -8,7 +8,7 @@ use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 use crate::error::StoreError;
 
 /// The schema version this code reads and writes (`PRAGMA user_version`).
-pub(crate) const SCHEMA_VERSION: i64 = 4;
+pub(crate) const SCHEMA_VERSION: i64 = 5;
 
 /// Migrations, by the version they lead to; each runs in one transaction.
 ///
@@ -82,6 +82,25 @@ const MIGRATIONS: &[(i64, &str)] = &[
     ALTER TABLE sessions ADD COLUMN cost REAL;
     CREATE INDEX sessions_by_cost ON sessions (cost);
     CREATE INDEX sessions_by_tokens ON sessions (input_tokens + output_tokens);
+    ",
+    ),
+    (
+        5,
+        "
+    CREATE TABLE scores (
+        id             INTEGER PRIMARY KEY,
+        sid            INTEGER NOT NULL,
+        event          INTEGER,
+        name           TEXT NOT NULL,
+        value          REAL,
+        label          TEXT,
+        comment        TEXT,
+        source         TEXT NOT NULL,
+        at             INTEGER NOT NULL,
+        while_running  INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE INDEX scores_by_session ON scores (sid, at);
+    CREATE INDEX scores_by_name ON scores (name, value);
     ",
     ),
 ];

@@ -5,7 +5,7 @@ use std::path::Path;
 
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
-use trace_core::{Events, Pricing, SessionTrace, TokenCounts};
+use trace_core::{Events, Pricing, Score, SessionTrace, TokenCounts, model_of};
 
 use super::{codec, event_row};
 use crate::error::StoreError;
@@ -69,7 +69,8 @@ fn session_started(tx: &Transaction<'_>, start: &SessionStart) -> rusqlite::Resu
 struct Inserted {
     added: i64,
     failed: i64,
-    tokens: TokenCounts,
+    /// The tokens of the new events, by model ([`trace_core::model_of`]).
+    tokens: BTreeMap<String, TokenCounts>,
 }
 
 /// Inserts events not already stored.
@@ -85,7 +86,7 @@ fn insert_events(tx: &Transaction<'_>, sid: i64, events: &Events) -> rusqlite::R
         let text = std::str::from_utf8(&data).unwrap_or("{}");
         let changed = insert.execute(params![
             sid,
-            codec::id(event.id()),
+            codec::integer(event.id()),
             event.name(),
             event.outcome().as_str(),
             text
@@ -93,8 +94,13 @@ fn insert_events(tx: &Transaction<'_>, sid: i64, events: &Events) -> rusqlite::R
         if changed > 0 {
             inserted.added += 1;
             inserted.failed += i64::from(event.outcome().is_failure());
-            if let Some(tokens) = TokenCounts::of_metadata(event.metadata()) {
-                inserted.tokens.add(&tokens);
+            let metadata = event.metadata();
+            if let Some(tokens) = TokenCounts::of_metadata(metadata) {
+                inserted
+                    .tokens
+                    .entry(model_of(metadata).to_owned())
+                    .or_default()
+                    .add(&tokens);
             }
             systems.insert(event.system_id());
         }
@@ -118,22 +124,11 @@ fn event_batch(tx: &Transaction<'_>, batch: &EventBatch) -> rusqlite::Result<()>
     };
     let sid = session_key(tx, &batch.session_id, first)?;
     let inserted = insert_events(tx, sid, &batch.events)?;
-    // A running session's token totals grow with its events (by model once it ends).
-    let tokens = &inserted.tokens;
     tx.prepare_cached(
-        "UPDATE sessions SET event_count = event_count + ?2, error_count = error_count + ?3, \
-         input_tokens = input_tokens + ?4, output_tokens = output_tokens + ?5, \
-         cached_input_tokens = cached_input_tokens + ?6, reasoning_tokens = reasoning_tokens + ?7 WHERE sid = ?1",
+        "UPDATE sessions SET event_count = event_count + ?2, error_count = error_count + ?3 WHERE sid = ?1",
     )?
-    .execute(params![
-        sid,
-        inserted.added,
-        inserted.failed,
-        codec::count(tokens.input),
-        codec::count(tokens.output),
-        codec::count(tokens.cached_input),
-        codec::count(tokens.reasoning)
-    ])?;
+    .execute(params![sid, inserted.added, inserted.failed])?;
+    add_tokens(tx, sid, &inserted.tokens)?;
     if let Some(metadata) = &batch.metadata {
         tx.prepare_cached("UPDATE sessions SET metadata = ?2 WHERE sid = ?1")?
             .execute(params![sid, codec::json(metadata)])?;
@@ -175,6 +170,7 @@ fn session_ended(tx: &Transaction<'_>, trace: &SessionTrace, pricing: Option<&Pr
         if stored < trace.events.len() as i64 {
             let inserted = insert_events(tx, sid, &trace.events)?;
             (added, failed) = (inserted.added, inserted.failed);
+            add_tokens(tx, sid, &inserted.tokens)?;
         }
     }
     tx.prepare_cached(
@@ -197,10 +193,76 @@ fn session_ended(tx: &Transaction<'_>, trace: &SessionTrace, pricing: Option<&Pr
         codec::json(&trace.graph),
     ])?;
     set_labels(tx, sid, trace.user.as_deref(), trace.name.as_deref(), &trace.tags)?;
-    total_tokens(tx, sid, pricing)
+    // The scores given while it ran (those given later, by `add_score`, stay).
+    tx.prepare_cached("DELETE FROM scores WHERE sid = ?1 AND while_running = 1")?
+        .execute([sid])?;
+    for score in &trace.scores {
+        insert_score(tx, sid, score, true)?;
+    }
+    if let Some(pricing) = pricing {
+        let by_model: String = tx
+            .prepare_cached("SELECT tokens_by_model FROM sessions WHERE sid = ?1")?
+            .query_row([sid], |row| row.get(0))?;
+        let by_model: BTreeMap<String, TokenCounts> = serde_json::from_str(&by_model).unwrap_or_default();
+        tx.prepare_cached("UPDATE sessions SET cost = ?2 WHERE sid = ?1")?
+            .execute(params![sid, pricing.cost_of(&by_model).0])?;
+    }
+    Ok(())
 }
 
-/// The tokens an event's stored row reports, by model ([`trace_core::model_of`]).
+/// Adds the tokens of newly stored events, by model, to their session's totals: the
+/// columns and the by-model counts (a few models, read and written back whole).
+fn add_tokens(tx: &Transaction<'_>, sid: i64, tokens: &BTreeMap<String, TokenCounts>) -> rusqlite::Result<()> {
+    if tokens.is_empty() {
+        return Ok(());
+    }
+    let stored: String = tx
+        .prepare_cached("SELECT tokens_by_model FROM sessions WHERE sid = ?1")?
+        .query_row([sid], |row| row.get(0))?;
+    let mut by_model: BTreeMap<String, TokenCounts> = serde_json::from_str(&stored).unwrap_or_default();
+    let mut all = TokenCounts::default();
+    for (model, counts) in tokens {
+        by_model.entry(model.clone()).or_default().add(counts);
+        all.add(counts);
+    }
+    tx.prepare_cached(
+        "UPDATE sessions SET input_tokens = input_tokens + ?2, output_tokens = output_tokens + ?3, \
+         cached_input_tokens = cached_input_tokens + ?4, reasoning_tokens = reasoning_tokens + ?5, \
+         tokens_by_model = ?6 WHERE sid = ?1",
+    )?
+    .execute(params![
+        sid,
+        codec::integer(all.input),
+        codec::integer(all.output),
+        codec::integer(all.cached_input),
+        codec::integer(all.reasoning),
+        codec::json(&by_model)
+    ])?;
+    Ok(())
+}
+
+/// Stores a score of session `sid`.
+pub(super) fn insert_score(tx: &Connection, sid: i64, score: &Score, while_running: bool) -> rusqlite::Result<()> {
+    tx.prepare_cached(
+        "INSERT INTO scores (sid, event, name, value, label, comment, source, at, while_running) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+    )?
+    .execute(params![
+        sid,
+        score.event.map(codec::integer),
+        score.name,
+        score.value.as_number(),
+        score.value.as_label(),
+        score.comment,
+        score.source.as_str(),
+        codec::time(&score.at),
+        while_running
+    ])?;
+    Ok(())
+}
+
+/// The tokens the stored rows of a session's events report, by model ([`model_of`]): what
+/// a store migrated from before version 4 computes its totals from.
 const TOKENS_BY_MODEL: &str = "
     SELECT model, count(*), total(input), total(cached), total(creation), total(output), total(reasoning) FROM (
         SELECT coalesce(
@@ -217,8 +279,8 @@ const TOKENS_BY_MODEL: &str = "
         FROM events WHERE sid = ?1 AND json_valid(data)
     ) WHERE input IS NOT NULL OR output IS NOT NULL GROUP BY model";
 
-/// Sets a session's token totals, by model, from its stored events, and their cost under
-/// `pricing` (none without).
+/// Sets a session's token totals, by model, from its stored events (a migration's
+/// backfill), and their cost under `pricing` (none without).
 pub(super) fn total_tokens(tx: &Connection, sid: i64, pricing: Option<&Pricing>) -> rusqlite::Result<()> {
     let mut statement = tx.prepare_cached(TOKENS_BY_MODEL)?;
     let count = |value: f64| value.max(0.0) as u64;
@@ -249,10 +311,10 @@ pub(super) fn total_tokens(tx: &Connection, sid: i64, pricing: Option<&Pricing>)
     )?
     .execute(params![
         sid,
-        codec::count(all.input),
-        codec::count(all.output),
-        codec::count(all.cached_input),
-        codec::count(all.reasoning),
+        codec::integer(all.input),
+        codec::integer(all.output),
+        codec::integer(all.cached_input),
+        codec::integer(all.reasoning),
         codec::json(&by_model),
         cost
     ])?;

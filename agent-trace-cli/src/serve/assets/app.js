@@ -229,6 +229,10 @@ async function sessionPage(id, selectedId) {
     el("td", {}, m.message_type), el("td", {}, `${m.source_id} → ${m.target_id}`), el("td", {}, el("pre", {}, JSON.stringify(m.content, null, 2)))));
   const rewards = (session.rewards || []).map((r) => el("tr", {},
     el("td", {}, r.name), el("td", { class: "num" }, r.value), el("td", {}, r.event === null || r.event === undefined ? "session" : `event ${r.event}`)));
+  const scores = (session.scores || []).map((score) => el("tr", { class: "score" },
+    el("td", {}, score.name), el("td", { class: "num" }, String(score.value)), el("td", {}, score.source),
+    el("td", {}, score.event === null || score.event === undefined ? "session" : `event ${score.event}`),
+    el("td", {}, score.comment || ""), el("td", { class: "quiet" }, when(score.at))));
   show(
     el("h1", {}, session.name ? `${session.name} · ${session.session_id}` : `Session ${session.session_id}`),
     session.user || (session.tags || []).length
@@ -247,7 +251,9 @@ async function sessionPage(id, selectedId) {
     el("h2", {}, `Messages (${messages.length})`),
     messages.length ? el("table", { class: "messages" }, el("tbody", {}, messages)) : el("p", { class: "quiet" }, "None."),
     el("h2", {}, `Rewards (${rewards.length})`),
-    rewards.length ? el("table", { class: "rewards" }, el("tbody", {}, rewards)) : el("p", { class: "quiet" }, "None."));
+    rewards.length ? el("table", { class: "rewards" }, el("tbody", {}, rewards)) : el("p", { class: "quiet" }, "None."),
+    el("h2", {}, `Scores (${scores.length})`),
+    scores.length ? el("table", { class: "scores" }, el("tbody", {}, scores)) : el("p", { class: "quiet" }, "None."));
   const wanted = selectedId || (location.hash.startsWith("#event-") ? location.hash.slice(7) : null);
   if (wanted) table.querySelector(`tr[data-event="${CSS.escape(wanted)}"]`)?.click();
   if (session.status === "running") {
