@@ -14,7 +14,7 @@
 //! # let trace = SessionTrace { session_id: "s".into(), started_at: chrono::Utc::now(),
 //! #     ended_at: None, status: SessionStatus::Success, timesteps: vec![], events: Default::default(),
 //! #     messages: vec![], rewards: vec![], graph: Default::default(), metadata: Default::default(),
-//! #     user: None, name: None, tags: vec![] };
+//! #     user: None, name: None, tags: vec![], scores: vec![] };
 //! let report = compare(&trace, &trace.clone());
 //! assert!(report.is_valid(), "{report}");
 //! ```
@@ -47,7 +47,7 @@ pub fn compare(manual: &SessionTrace, decorated: &SessionTrace) -> ValidationRep
 /// # let manual = SessionTrace { session_id: "s".into(), started_at: chrono::Utc::now(),
 /// #     ended_at: None, status: SessionStatus::Success, timesteps: vec![], events: Default::default(),
 /// #     messages: vec![], rewards: vec![], graph: Default::default(), metadata: Default::default(),
-/// #     user: None, name: None, tags: vec![] };
+/// #     user: None, name: None, tags: vec![], scores: vec![] };
 /// # let decorated = manual.clone();
 /// agent_trace::assert_parity!(manual, decorated);
 /// ```
