@@ -167,7 +167,7 @@ pub(crate) fn open(path: &Path, create: bool) -> Result<Connection, StoreError> 
             .and_then(|mut statement| statement.query_map([], |row| row.get(0))?.collect())
             .map_err(sql)?;
         for sid in sids {
-            super::write::total_tokens(&transaction, sid, None).map_err(sql)?;
+            super::write::total_tokens(&transaction, sid).map_err(sql)?;
         }
     }
     transaction.commit().map_err(sql)?;

@@ -210,37 +210,6 @@ fn session_ended(tx: &Transaction<'_>, trace: &SessionTrace, pricing: Option<&Pr
     Ok(())
 }
 
-/// Adds the tokens of newly stored events, by model, to their session's totals: the
-/// columns and the by-model counts (a few models, read and written back whole).
-fn add_tokens(tx: &Transaction<'_>, sid: i64, tokens: &BTreeMap<String, TokenCounts>) -> rusqlite::Result<()> {
-    if tokens.is_empty() {
-        return Ok(());
-    }
-    let stored: String = tx
-        .prepare_cached("SELECT tokens_by_model FROM sessions WHERE sid = ?1")?
-        .query_row([sid], |row| row.get(0))?;
-    let mut by_model: BTreeMap<String, TokenCounts> = serde_json::from_str(&stored).unwrap_or_default();
-    let mut all = TokenCounts::default();
-    for (model, counts) in tokens {
-        by_model.entry(model.clone()).or_default().add(counts);
-        all.add(counts);
-    }
-    tx.prepare_cached(
-        "UPDATE sessions SET input_tokens = input_tokens + ?2, output_tokens = output_tokens + ?3, \
-         cached_input_tokens = cached_input_tokens + ?4, reasoning_tokens = reasoning_tokens + ?5, \
-         tokens_by_model = ?6 WHERE sid = ?1",
-    )?
-    .execute(params![
-        sid,
-        codec::integer(all.input),
-        codec::integer(all.output),
-        codec::integer(all.cached_input),
-        codec::integer(all.reasoning),
-        codec::json(&by_model)
-    ])?;
-    Ok(())
-}
-
 /// Stores a score of session `sid`.
 pub(super) fn insert_score(tx: &Connection, sid: i64, score: &Score, while_running: bool) -> rusqlite::Result<()> {
     tx.prepare_cached(
@@ -257,6 +226,43 @@ pub(super) fn insert_score(tx: &Connection, sid: i64, score: &Score, while_runni
         score.source.as_str(),
         codec::time(&score.at),
         while_running
+    ])?;
+    Ok(())
+}
+
+/// Adds the tokens of newly stored events, by model, to their session's totals (a few
+/// models, read and written back whole).
+fn add_tokens(tx: &Transaction<'_>, sid: i64, tokens: &BTreeMap<String, TokenCounts>) -> rusqlite::Result<()> {
+    if tokens.is_empty() {
+        return Ok(());
+    }
+    let stored: String = tx
+        .prepare_cached("SELECT tokens_by_model FROM sessions WHERE sid = ?1")?
+        .query_row([sid], |row| row.get(0))?;
+    let mut by_model: BTreeMap<String, TokenCounts> = serde_json::from_str(&stored).unwrap_or_default();
+    for (model, counts) in tokens {
+        by_model.entry(model.clone()).or_default().add(counts);
+    }
+    store_tokens(tx, sid, &by_model)
+}
+
+/// Sets a session's token totals: by model, and their sums in the columns.
+fn store_tokens(tx: &Connection, sid: i64, by_model: &BTreeMap<String, TokenCounts>) -> rusqlite::Result<()> {
+    let mut all = TokenCounts::default();
+    for counts in by_model.values() {
+        all.add(counts);
+    }
+    tx.prepare_cached(
+        "UPDATE sessions SET input_tokens = ?2, output_tokens = ?3, cached_input_tokens = ?4, reasoning_tokens = ?5, \
+         tokens_by_model = ?6 WHERE sid = ?1",
+    )?
+    .execute(params![
+        sid,
+        codec::integer(all.input),
+        codec::integer(all.output),
+        codec::integer(all.cached_input),
+        codec::integer(all.reasoning),
+        codec::json(by_model)
     ])?;
     Ok(())
 }
@@ -280,8 +286,8 @@ const TOKENS_BY_MODEL: &str = "
     ) WHERE input IS NOT NULL OR output IS NOT NULL GROUP BY model";
 
 /// Sets a session's token totals, by model, from its stored events (a migration's
-/// backfill), and their cost under `pricing` (none without).
-pub(super) fn total_tokens(tx: &Connection, sid: i64, pricing: Option<&Pricing>) -> rusqlite::Result<()> {
+/// backfill).
+pub(super) fn total_tokens(tx: &Connection, sid: i64) -> rusqlite::Result<()> {
     let mut statement = tx.prepare_cached(TOKENS_BY_MODEL)?;
     let count = |value: f64| value.max(0.0) as u64;
     let rows = statement.query_map([sid], |row| {
@@ -297,28 +303,8 @@ pub(super) fn total_tokens(tx: &Connection, sid: i64, pricing: Option<&Pricing>)
             },
         ))
     })?;
-    let mut by_model = BTreeMap::new();
-    let mut all = TokenCounts::default();
-    for row in rows {
-        let (model, tokens) = row?;
-        all.add(&tokens);
-        by_model.insert(model, tokens);
-    }
-    let cost = pricing.and_then(|pricing| pricing.cost_of(&by_model).0);
-    tx.prepare_cached(
-        "UPDATE sessions SET input_tokens = ?2, output_tokens = ?3, cached_input_tokens = ?4, reasoning_tokens = ?5, \
-         tokens_by_model = ?6, cost = ?7 WHERE sid = ?1",
-    )?
-    .execute(params![
-        sid,
-        codec::integer(all.input),
-        codec::integer(all.output),
-        codec::integer(all.cached_input),
-        codec::integer(all.reasoning),
-        codec::json(&by_model),
-        cost
-    ])?;
-    Ok(())
+    let by_model = rows.collect::<rusqlite::Result<BTreeMap<_, _>>>()?;
+    store_tokens(tx, sid, &by_model)
 }
 
 fn delete_session(tx: &Transaction<'_>, session_id: &str) -> rusqlite::Result<()> {
