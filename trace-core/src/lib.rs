@@ -40,7 +40,7 @@ pub use policy::{
 };
 pub use reward::Reward;
 pub use score::{Score, ScoreSource, ScoreValue};
-pub use totals::{ModelPrice, PriceError, Pricing, TokenCounts, Totals, UNKNOWN_MODEL, model_of};
+pub use totals::{ModelPrice, PriceError, Pricing, TokenCounts, Totals};
 pub use trace::{SessionLabels, SessionStatus, SessionTrace, TimeStep};
 pub use tree::TreeDisplay;
 

@@ -61,19 +61,19 @@ impl TokenCounts {
     pub fn total(&self) -> u64 {
         self.input.saturating_add(self.output)
     }
-}
 
-/// The model an event's tokens are counted under: the one that answered, else the one
-/// asked for, else `"(unknown)"`.
-pub fn model_of(metadata: &Map) -> &str {
-    [genai_keys::RESPONSE_MODEL, genai_keys::REQUEST_MODEL]
-        .into_iter()
-        .find_map(|key| metadata.get(key).and_then(Value::as_str))
-        .unwrap_or(UNKNOWN_MODEL)
-}
+    /// What tokens of no named model are counted under.
+    pub const UNKNOWN_MODEL: &str = "(unknown)";
 
-/// What tokens of no named model are counted under.
-pub const UNKNOWN_MODEL: &str = "(unknown)";
+    /// The model an event's tokens are counted under: the one that answered, else the one
+    /// asked for, else [`UNKNOWN_MODEL`](Self::UNKNOWN_MODEL).
+    pub fn model_of(metadata: &Map) -> &str {
+        [genai_keys::RESPONSE_MODEL, genai_keys::REQUEST_MODEL]
+            .into_iter()
+            .find_map(|key| metadata.get(key).and_then(Value::as_str))
+            .unwrap_or(Self::UNKNOWN_MODEL)
+    }
+}
 
 /// What a session adds up to. From [`SessionTrace::totals`]; `cost` is there once
 /// [`priced`](Totals::priced).
@@ -108,7 +108,7 @@ pub struct Totals {
     pub outcome_reward: f64,
     /// Every call's tokens.
     pub tokens: TokenCounts,
-    /// The tokens by model ([`model_of`]).
+    /// The tokens by model ([`TokenCounts::model_of`]).
     pub by_model: BTreeMap<String, TokenCounts>,
     /// What the tokens cost under a [`Pricing`]: `None` until priced, or when a model with
     /// tokens has no price (see `unpriced_models`).
@@ -146,7 +146,7 @@ impl SessionTrace {
                 totals.tokens.add(&tokens);
                 totals
                     .by_model
-                    .entry(model_of(metadata).to_owned())
+                    .entry(TokenCounts::model_of(metadata).to_owned())
                     .or_default()
                     .add(&tokens);
             }

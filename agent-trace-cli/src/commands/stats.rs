@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use agent_trace::{SessionTrace, TraceStore};
+use agent_trace::{SessionTrace, TokenCounts, TraceStore};
 use comfy_table::Cell;
 use serde_json::{Value, json};
 
@@ -19,15 +19,6 @@ use crate::output::{duration, table};
 struct Function {
     durations: Vec<Duration>,
     errors: usize,
-}
-
-/// Tokens of one model.
-#[derive(Default)]
-struct Tokens {
-    calls: usize,
-    input: u64,
-    output: u64,
-    cached: u64,
 }
 
 #[derive(Default)]
@@ -60,7 +51,7 @@ pub(crate) fn run(store: &TraceStore, args: &StatsArgs) -> Result<(), CliError> 
         summaries.truncate(limit);
     }
     let mut functions: BTreeMap<(String, String), Function> = BTreeMap::new();
-    let mut models: BTreeMap<String, Tokens> = BTreeMap::new();
+    let mut models: BTreeMap<String, TokenCounts> = BTreeMap::new();
     let mut totals = Totals::default();
     for summary in &summaries {
         let trace = load(store, &summary.session_id)?;
@@ -88,7 +79,7 @@ pub(crate) fn run(store: &TraceStore, args: &StatsArgs) -> Result<(), CliError> 
             Cell::new(model),
             Cell::new(tokens.calls),
             Cell::new(tokens.input),
-            Cell::new(tokens.cached),
+            Cell::new(tokens.cached_input),
             Cell::new(tokens.output),
         ]);
     }
@@ -117,7 +108,7 @@ pub(crate) fn run(store: &TraceStore, args: &StatsArgs) -> Result<(), CliError> 
 fn add(
     trace: &SessionTrace,
     functions: &mut BTreeMap<(String, String), Function>,
-    models: &mut BTreeMap<String, Tokens>,
+    models: &mut BTreeMap<String, TokenCounts>,
     totals: &mut Totals,
 ) {
     totals.sessions += 1;
@@ -135,23 +126,15 @@ fn add(
             function.errors += 1;
             totals.errors += 1;
         }
-        let count = |key: &str| event.metadata.get(key).and_then(Value::as_u64);
-        let input = count("gen_ai.usage.input_tokens");
-        let output = count("gen_ai.usage.output_tokens");
-        if input.is_none() && output.is_none() {
+        let Some(tokens) = TokenCounts::of_metadata(&event.metadata) else {
             continue;
-        }
-        let model = ["gen_ai.response.model", "gen_ai.request.model"]
-            .into_iter()
-            .find_map(|key| event.metadata.get(key).and_then(Value::as_str))
-            .unwrap_or("(no model)");
-        totals.input_tokens += input.unwrap_or(0);
-        totals.output_tokens += output.unwrap_or(0);
-        let tokens = models.entry(model.to_owned()).or_default();
-        tokens.calls += 1;
-        tokens.input += input.unwrap_or(0);
-        tokens.output += output.unwrap_or(0);
-        tokens.cached += count("gen_ai.usage.cache_read.input_tokens").unwrap_or(0);
+        };
+        totals.input_tokens += tokens.input;
+        totals.output_tokens += tokens.output;
+        models
+            .entry(TokenCounts::model_of(&event.metadata).to_owned())
+            .or_default()
+            .add(&tokens);
     }
 }
 
@@ -166,7 +149,7 @@ fn percentile(sorted: &[Duration], percent: usize) -> Duration {
 
 fn json_of(
     functions: &BTreeMap<(String, String), Function>,
-    models: &BTreeMap<String, Tokens>,
+    models: &BTreeMap<String, TokenCounts>,
     totals: &Totals,
 ) -> Value {
     let millis = |d: Duration| d.as_secs_f64() * 1e3;
@@ -187,7 +170,7 @@ fn json_of(
         .map(|(model, tokens)| {
             json!({
                 "model": model, "calls": tokens.calls, "input_tokens": tokens.input,
-                "cached_input_tokens": tokens.cached, "output_tokens": tokens.output,
+                "cached_input_tokens": tokens.cached_input, "output_tokens": tokens.output,
             })
         })
         .collect();

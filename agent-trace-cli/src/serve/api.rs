@@ -160,16 +160,11 @@ pub(crate) async fn session(State(app): State<Arc<App>>, Path(id): Path<String>)
                 }
             }
         }
-        let count = |key: &str| -> u64 {
-            trace
-                .events
-                .iter()
-                .filter_map(|event| event.metadata.get(key).and_then(Value::as_u64))
-                .sum()
-        };
-        let duration = trace
-            .ended_at
-            .and_then(|end| (end - trace.started_at).num_microseconds())
+        let totals = trace.totals();
+        // A running session lasts, so far, to the end of its last event.
+        let duration = totals
+            .duration
+            .map(|took| took.as_micros() as i64)
             .or_else(|| {
                 trace
                     .events
@@ -184,12 +179,12 @@ pub(crate) async fn session(State(app): State<Arc<App>>, Path(id): Path<String>)
         Ok(Json(json!({
             "session": value,
             "totals": {
-                "events": trace.events.len(),
-                "errors": trace.events.iter().filter(|event| event.outcome.is_failure()).count(),
-                "input_tokens": count("gen_ai.usage.input_tokens"),
-                "cached_input_tokens": count("gen_ai.usage.cache_read.input_tokens"),
-                "output_tokens": count("gen_ai.usage.output_tokens"),
-                "outcome_reward": trace.outcome_reward(),
+                "events": totals.events,
+                "errors": totals.errors,
+                "input_tokens": totals.tokens.input,
+                "cached_input_tokens": totals.tokens.cached_input,
+                "output_tokens": totals.tokens.output,
+                "outcome_reward": totals.outcome_reward,
                 "duration_us": duration,
                 "graph_nodes": trace.graph.nodes.len(),
             },

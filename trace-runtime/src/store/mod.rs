@@ -117,7 +117,7 @@ pub struct SessionSummary {
     pub outcome_reward: f64,
     /// The tokens its calls report, summed.
     pub tokens: TokenCounts,
-    /// The tokens by model ([`model_of`](trace_core::model_of)).
+    /// The tokens by model ([`TokenCounts::model_of`]).
     pub tokens_by_model: BTreeMap<String, TokenCounts>,
     /// What its tokens cost: priced by the sink that stored it (`SqliteSink::pricing`), or
     /// by the store that read it (`TraceStore::pricing`); `None` when unpriced, or when a

@@ -5,7 +5,7 @@ use std::path::Path;
 
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
-use trace_core::{Events, Pricing, Score, SessionTrace, TokenCounts, model_of};
+use trace_core::{Events, Pricing, Score, SessionTrace, TokenCounts};
 
 use super::{codec, event_row};
 use crate::error::StoreError;
@@ -69,7 +69,7 @@ fn session_started(tx: &Transaction<'_>, start: &SessionStart) -> rusqlite::Resu
 struct Inserted {
     added: i64,
     failed: i64,
-    /// The tokens of the new events, by model ([`trace_core::model_of`]).
+    /// The tokens of the new events, by model ([`TokenCounts::model_of`]).
     tokens: BTreeMap<String, TokenCounts>,
 }
 
@@ -98,7 +98,7 @@ fn insert_events(tx: &Transaction<'_>, sid: i64, events: &Events) -> rusqlite::R
             if let Some(tokens) = TokenCounts::of_metadata(metadata) {
                 inserted
                     .tokens
-                    .entry(model_of(metadata).to_owned())
+                    .entry(TokenCounts::model_of(metadata).to_owned())
                     .or_default()
                     .add(&tokens);
             }
@@ -267,7 +267,7 @@ fn store_tokens(tx: &Connection, sid: i64, by_model: &BTreeMap<String, TokenCoun
     Ok(())
 }
 
-/// The tokens the stored rows of a session's events report, by model ([`model_of`]): what
+/// The tokens the stored rows of a session's events report, by model ([`TokenCounts::model_of`]): what
 /// a store migrated from before version 4 computes its totals from.
 const TOKENS_BY_MODEL: &str = "
     SELECT model, count(*), total(input), total(cached), total(creation), total(output), total(reasoning) FROM (
