@@ -86,6 +86,20 @@ pub mod store {
     pub use trace_runtime::{Order, SessionSummary, SqliteSink, StoreError, TraceFilter, TraceStore};
 }
 
+/// Training data from traces: chat-format records for supervised fine-tuning, trajectories
+/// for reinforcement learning (docs/sessions.md, "Datasets").
+///
+/// [`sft_records`](dataset::sft_records) and [`trajectory`](dataset::trajectory) read one
+/// session; [`DatasetWriter`](dataset::DatasetWriter) writes sessions as JSON lines;
+/// `export` (feature `sqlite`) writes the stored sessions a [`TraceFilter`] selects.
+pub mod dataset {
+    #[doc(inline)]
+    pub use trace_core::dataset::*;
+    #[cfg(feature = "sqlite")]
+    #[doc(inline)]
+    pub use trace_runtime::{DatasetError, export_dataset as export};
+}
+
 /// What the attribute macros' expansions call. Not a stable API: names here change
 /// without notice.
 #[doc(hidden)]

@@ -54,9 +54,9 @@ pub(crate) enum Command {
     /// Calls, errors, durations and tokens per function, and totals, over sessions.
     #[command(after_help = "Examples:\n  agent-trace stats --since 1d\n  agent-trace stats --status error --json")]
     Stats(StatsArgs),
-    /// Write sessions out: as JSON lines, or to an OTLP collector.
+    /// Write sessions out: as JSON lines, as training data, or to an OTLP collector.
     #[command(
-        after_help = "Examples:\n  agent-trace export --since 1d > sessions.jsonl\n  agent-trace export --format otlp --endpoint http://127.0.0.1:6006/v1/traces"
+        after_help = "Examples:\n  agent-trace export --since 1d > sessions.jsonl\n  agent-trace export --format otlp --endpoint http://127.0.0.1:6006/v1/traces\n  agent-trace export --format sft --min-score accuracy=0.8 -o train.jsonl\n  agent-trace export --format trajectories --status success -o episodes.jsonl"
     )]
     Export(ExportArgs),
     /// Read sessions from a JSON-lines file (as `export` writes it) into the store.
@@ -252,6 +252,21 @@ pub(crate) enum ExportFormat {
     Jsonl,
     /// OpenTelemetry traces over OTLP/HTTP (feature `otlp`).
     Otlp,
+    /// Chat-format records for supervised fine-tuning: one per LLM call (or per session,
+    /// with `--per session`).
+    Sft,
+    /// One trajectory per session for reinforcement learning: per turn the observation,
+    /// the action and the reward, and the outcome reward.
+    Trajectories,
+}
+
+/// What one fine-tuning record is made of.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum SftPer {
+    /// One LLM call: its input messages and its answer.
+    Call,
+    /// A session: the conversation of its LLM calls.
+    Session,
 }
 
 #[derive(Debug, Args)]
@@ -271,6 +286,12 @@ pub(crate) struct ExportArgs {
     /// variables, else `http://localhost:4318/v1/traces`).
     #[arg(long, value_name = "URL")]
     pub(crate) endpoint: Option<String>,
+    /// For `--format sft`: a record per LLM call, or per session.
+    #[arg(long, value_enum, default_value_t = SftPer::Call)]
+    pub(crate) per: SftPer,
+    /// For `--format sft`: records of `messages` alone, without where they come from.
+    #[arg(long)]
+    pub(crate) no_metadata: bool,
 }
 
 #[derive(Debug, Args)]

@@ -355,6 +355,91 @@ fn tail_prints_events_of_running_sessions_as_they_land() {
     assert!(printed.contains("live-one ended: success"), "{printed}");
 }
 
+#[trace_llm_call(model = "scripted")]
+fn reply(prompt: &str) -> String {
+    format!("you said {prompt}")
+}
+
+#[trace_agent]
+fn act(turn: u32) -> String {
+    reply(&format!("turn {turn}"))
+}
+
+#[test]
+fn export_writes_fine_tuning_records_and_trajectories() {
+    let dir = Dir::new("dataset");
+    let db = store(&dir);
+    let tracer = SessionTracer::builder().sink(SqliteSink::open(&db).unwrap()).build();
+    let session = tracer.start_session_with_id("chat");
+    session.add_tag("chat");
+    TracerContext::new(&session).sync_scope(|| {
+        for turn in 0..2 {
+            agent_trace::set_turn_number(turn);
+            act(turn);
+        }
+    });
+    session.end().unwrap();
+    tracer.flush().unwrap();
+
+    let output = run(&db, &["export", "--format", "sft", "--tag", "chat"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let lines: Vec<Value> = stdout(&output)
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 2);
+    assert_eq!(
+        lines[1]["messages"],
+        serde_json::json!([{"role": "user", "content": "turn 1"}, {"role": "assistant", "content": "you said turn 1"}])
+    );
+    assert_eq!(lines[1]["metadata"]["turn"], 1);
+    assert_eq!(stderr(&output).trim(), "exported 2 records from 1 session");
+
+    let bare = ok(
+        &db,
+        &[
+            "export",
+            "--format",
+            "sft",
+            "--tag",
+            "chat",
+            "--per",
+            "session",
+            "--no-metadata",
+        ],
+    );
+    let record: Value = serde_json::from_str(bare.trim()).unwrap();
+    assert_eq!(record.as_object().unwrap().len(), 1, "messages alone: {bare}");
+    assert_eq!(record["messages"].as_array().unwrap().len(), 4);
+
+    let trajectory: Value =
+        serde_json::from_str(ok(&db, &["export", "--format", "trajectories", "--tag", "chat"]).trim()).unwrap();
+    assert_eq!(trajectory["steps"][1]["action"], "you said turn 1");
+
+    // The other sessions' LLM calls return a type that is neither `Serialize` nor `Debug`:
+    // nothing to train on, and said.
+    let file = dir.0.join("train.jsonl");
+    let output = run(
+        &db,
+        &[
+            "export",
+            "--format",
+            "sft",
+            "--tag",
+            "steady",
+            "-o",
+            &file.display().to_string(),
+        ],
+    );
+    assert!(output.status.success());
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), "");
+    assert_eq!(
+        stderr(&output).trim(),
+        "exported 0 records from 2 sessions (skipped: 2 LLM calls with values not captured whole, 2 sessions \
+         without a record)"
+    );
+}
+
 #[test]
 fn score_adds_a_judgement_that_show_and_filters_see() {
     let dir = Dir::new("score");

@@ -4,8 +4,8 @@
 use std::time::Duration;
 
 use agent_trace::{
-    CallRecord, LlmUsage, Message, set_turn_number, trace_agent, trace_env, trace_llm_call, trace_runtime,
-    trace_tool_call,
+    CallRecord, LlmUsage, Message, Reward, current_call, set_turn_number, trace_agent, trace_env, trace_llm_call,
+    trace_runtime, trace_tool_call,
 };
 use futures_util::stream::{self, Stream, StreamExt};
 use serde::Serialize;
@@ -355,7 +355,12 @@ impl GridEnvironment {
         if self.faults.slow_step == Some(step) {
             tokio::time::sleep(Duration::from_secs(3600)).await;
         }
-        Ok(self.world.apply(&actions))
+        let outcome = self.world.apply(&actions);
+        // The step's reward goes to the step's event, for the episode's trajectory.
+        current_call()
+            .record_reward("step", outcome.reward)
+            .expect("a step's reward is finite, and its session open while it runs");
+        Ok(outcome)
     }
 }
 
@@ -415,6 +420,13 @@ pub async fn run_episode(config: &EpisodeConfig) -> Result<EpisodeSummary, Episo
                 }
             }
         }
+    }
+    // The episode's outcome: whether the goal was reached.
+    if let Some(session) = agent_trace::current_session() {
+        let reached = if summary.terminated { 1.0 } else { 0.0 };
+        session
+            .record_reward(Reward::outcome("goal_reached", reached))
+            .expect("the session is open while the episode runs");
     }
     Ok(summary)
 }

@@ -6,7 +6,7 @@
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 use std::time::Duration;
 
-use agent_trace::{ErrorRecord, EventKind, Message, capture, current_session, enter, set_turn_number};
+use agent_trace::{ErrorRecord, EventKind, Message, Reward, capture, current_session, enter, set_turn_number};
 use serde::Serialize;
 use serde_json::{Value, json};
 
@@ -169,6 +169,11 @@ impl ManualEnvironment {
             tokio::time::sleep(Duration::from_secs(3600)).await;
         }
         let outcome = self.world.apply(&actions);
+        if let (Some(session), Some(id)) = (current_session(), span.id()) {
+            session
+                .record_reward(Reward::for_event(id, "step", outcome.reward))
+                .expect("the session is open");
+        }
         span.finish_ok(&outcome).expect("the session is open");
         record_message(Message::new(
             "environment",
@@ -237,6 +242,12 @@ async fn run_episode_untraced(config: &EpisodeConfig) -> Result<EpisodeSummary, 
                 }
             }
         }
+    }
+    if let Some(session) = current_session() {
+        let reached = if summary.terminated { 1.0 } else { 0.0 };
+        session
+            .record_reward(Reward::outcome("goal_reached", reached))
+            .expect("the session is open");
     }
     Ok(summary)
 }

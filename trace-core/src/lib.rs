@@ -14,6 +14,8 @@
 mod builder;
 mod call_record;
 pub mod capture;
+mod chat;
+pub mod dataset;
 pub mod duration_nanos;
 mod event;
 mod events;

@@ -3,14 +3,15 @@
 
 use serde::Serialize;
 use serde_json::Value;
-use trace_core::{LlmRequest, LlmUsage, genai_keys};
+use trace_core::{LlmRequest, LlmUsage, Reward, genai_keys};
 
 use crate::context::with_frame;
+use crate::error::TraceError;
 use crate::session::Session;
 
 /// The traced call the current code runs in — the innermost call of the task (a traced
 /// function's body, or a span opened by hand) — for the body to record into its own event:
-/// metadata, and the model or token usage when only the body knows them. Outside a scope,
+/// metadata, the model or token usage when only the body knows them, a reward. Outside a scope,
 /// or in a scope outside any call, every method does nothing.
 ///
 /// ```
@@ -94,6 +95,34 @@ impl CurrentCall {
             crate::call::request_details(request, session.policy(), |key, value| {
                 session.note_for_call(*id, key.to_owned(), value);
             });
+        }
+    }
+
+    /// Gives the call's event a reward: what the body measured, such as an environment
+    /// step's reward (as `Session::record_reward` with `Reward::for_event` does; a value that
+    /// is not finite is refused). Outside a call it does nothing.
+    ///
+    /// ```
+    /// use agent_trace::{SessionTracer, TracerContext, current_call, trace_env};
+    ///
+    /// #[trace_env]
+    /// fn step(action: &str) -> &'static str {
+    ///     let reward = if action == "collect" { 1.0 } else { 0.0 };
+    ///     current_call().record_reward("step", reward).expect("a finite reward");
+    ///     "collected"
+    /// }
+    ///
+    /// let session = SessionTracer::default().start_session();
+    /// TracerContext::new(&session).sync_scope(|| step("collect"));
+    /// let trace = session.end()?;
+    /// assert_eq!(trace.rewards[0].event, Some(trace.events[0].id));
+    /// assert_eq!(trace.rewards[0].value, 1.0);
+    /// # Ok::<(), agent_trace::TraceError>(())
+    /// ```
+    pub fn record_reward(&self, name: impl Into<String>, value: f64) -> Result<(), TraceError> {
+        match &self.target {
+            Some((session, id)) => session.record_reward(Reward::for_event(*id, name, value)),
+            None => Ok(()),
         }
     }
 

@@ -253,3 +253,16 @@ impl StoreError {
         }
     }
 }
+
+/// An error of writing a dataset from the store (`agent_trace::dataset::export`).
+#[cfg(feature = "sqlite")]
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum DatasetError {
+    /// Reading the sessions failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// Writing the records failed.
+    #[error("could not write the dataset: {0}")]
+    Write(#[source] std::io::Error),
+}

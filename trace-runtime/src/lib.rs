@@ -52,9 +52,9 @@ pub use bridge::TracingLayer;
 pub use context::{
     ContextExt, Scope, TracerContext, WithContext, current_session, set_turn_number, spawn, with_current_context,
 };
-#[cfg(feature = "sqlite")]
 pub use current_call::{CurrentCall, current_call};
-pub use error::StoreError;
+#[cfg(feature = "sqlite")]
+pub use error::{DatasetError, StoreError};
 pub use error::{SinkError, TraceError};
 pub use manual::{SpanGuard, enter};
 pub use node::{Node, node, node_named, parameter};
@@ -64,7 +64,7 @@ pub use sink::{EventBatch, JsonlSink, MemorySink, Record, SessionStart, Sink, Si
 #[cfg(feature = "otlp")]
 pub use sink::{OtlpSink, OtlpSinkBuilder};
 #[cfg(feature = "sqlite")]
-pub use store::{Order, SessionSummary, SqliteSink, TraceFilter, TraceStore};
+pub use store::{Order, SessionSummary, SqliteSink, TraceFilter, TraceStore, export_dataset};
 pub use tracer::hooks::{Hook, HookResult};
 pub use tracer::parameters::ParameterStore;
 pub use tracer::sampling::Sampling;

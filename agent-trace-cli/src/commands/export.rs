@@ -5,12 +5,13 @@ use std::fs::File;
 use std::io::{BufRead, BufReader, BufWriter, IsTerminal, Write};
 use std::path::Path;
 
+use agent_trace::dataset::{DatasetWriter, Format, Per, Report};
 use agent_trace::sink::Sink;
 use agent_trace::{SessionTrace, SqliteSink, TraceStore};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::load;
-use crate::cli::{ExportArgs, ExportFormat, ImportArgs};
+use crate::cli::{ExportArgs, ExportFormat, ImportArgs, SftPer};
 use crate::error::CliError;
 use crate::filter::selection;
 
@@ -40,9 +41,26 @@ pub(crate) fn export(store: &TraceStore, args: &ExportArgs) -> Result<(), CliErr
         bar.inc(1);
         load(store, &summary.session_id)
     });
+    let sft = |per| Format::Sft {
+        per,
+        metadata: !args.no_metadata,
+    };
+    let dataset = match args.format {
+        ExportFormat::Sft if args.per == SftPer::Call => Some(sft(Per::Call)),
+        ExportFormat::Sft => Some(sft(Per::Session)),
+        ExportFormat::Trajectories => Some(Format::Trajectories),
+        ExportFormat::Jsonl | ExportFormat::Otlp => None,
+    };
+    if let Some(format) = dataset {
+        let report = to_dataset(sessions, format, args.out.as_deref());
+        bar.finish_and_clear();
+        // What was written and what was left out, always: a dataset is read by a program.
+        eprintln!("exported {}", report?);
+        return Ok(());
+    }
     let exported = match args.format {
-        ExportFormat::Jsonl => to_jsonl(sessions, args.out.as_deref()),
         ExportFormat::Otlp => to_otlp(sessions, args.endpoint.as_deref()),
+        _ => to_jsonl(sessions, args.out.as_deref()),
     };
     bar.finish_and_clear();
     let count = exported?;
@@ -52,27 +70,38 @@ pub(crate) fn export(store: &TraceStore, args: &ExportArgs) -> Result<(), CliErr
     Ok(())
 }
 
-fn to_jsonl(
-    sessions: impl Iterator<Item = Result<SessionTrace, CliError>>,
-    out: Option<&Path>,
-) -> Result<usize, CliError> {
-    let (mut writer, path): (Box<dyn Write>, _) = match out {
-        Some(path) => {
-            let file = File::create(path).map_err(|source| CliError::Io {
-                path: path.to_path_buf(),
-                source,
-            })?;
-            (Box::new(BufWriter::new(file)), Some(path))
-        }
-        None => (Box::new(BufWriter::new(std::io::stdout().lock())), None),
-    };
-    let failed = |source: std::io::Error| match path {
+/// Where JSON lines go: the file `out`, or standard output.
+fn open_lines(out: Option<&Path>) -> Result<Box<dyn Write>, CliError> {
+    Ok(match out {
+        Some(path) => Box::new(BufWriter::new(File::create(path).map_err(|source| CliError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?)),
+        None => Box::new(BufWriter::new(std::io::stdout().lock())),
+    })
+}
+
+/// Whether writing to standard output failed because its reader stopped early (as `| head`
+/// does): not an error, the reader has what it wanted.
+fn reader_gone(out: Option<&Path>, error: &std::io::Error) -> bool {
+    error.kind() == std::io::ErrorKind::BrokenPipe && out.is_none()
+}
+
+fn write_failed(out: Option<&Path>, source: std::io::Error) -> CliError {
+    match out {
         Some(path) => CliError::Io {
             path: path.to_path_buf(),
             source,
         },
         None => CliError::Output(source),
-    };
+    }
+}
+
+fn to_jsonl(
+    sessions: impl Iterator<Item = Result<SessionTrace, CliError>>,
+    out: Option<&Path>,
+) -> Result<usize, CliError> {
+    let mut writer = open_lines(out)?;
     let mut line = Vec::new();
     let mut count = 0;
     for trace in sessions {
@@ -80,15 +109,36 @@ fn to_jsonl(
         trace?.write_json(&mut line);
         line.push(b'\n');
         match writer.write_all(&line) {
-            // `| head`: the reader has what it wanted.
-            Err(error) if error.kind() == std::io::ErrorKind::BrokenPipe && path.is_none() => return Ok(count),
-            other => other.map_err(failed)?,
+            Err(error) if reader_gone(out, &error) => return Ok(count),
+            other => other.map_err(|error| write_failed(out, error))?,
         }
         count += 1;
     }
     match writer.flush() {
-        Err(error) if error.kind() == std::io::ErrorKind::BrokenPipe && path.is_none() => Ok(count),
-        other => other.map(|()| count).map_err(failed),
+        Err(error) if reader_gone(out, &error) => Ok(count),
+        other => other.map(|()| count).map_err(|error| write_failed(out, error)),
+    }
+}
+
+/// Writes the sessions as training data; returns what was written.
+fn to_dataset(
+    sessions: impl Iterator<Item = Result<SessionTrace, CliError>>,
+    format: Format,
+    out: Option<&Path>,
+) -> Result<Report, CliError> {
+    let mut writer = DatasetWriter::new(open_lines(out)?, format);
+    for trace in sessions {
+        match writer.write(&trace?) {
+            Err(error) if reader_gone(out, &error) => return Ok(*writer.report()),
+            other => other.map_err(|error| write_failed(out, error))?,
+        };
+    }
+    let report = *writer.report();
+    match writer.finish() {
+        Err(error) if reader_gone(out, &error) => Ok(report),
+        other => other
+            .map(|(_, report)| report)
+            .map_err(|error| write_failed(out, error)),
     }
 }
 

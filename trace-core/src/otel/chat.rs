@@ -1,16 +1,11 @@
-//! Chat messages in an LLM event's inputs and output, exported as the conventions' message
-//! attributes.
-//!
-//! The shape looked for, as captured: a message is an object with a string `role` and a
-//! `content` (text, or any value, exported as its JSON text). The input messages are, in
-//! argument order, every argument that is a message, a list of messages, or an object whose
-//! `messages` field is a list of messages (a request). The output message is the output
-//! when it is a message, or an `assistant` message of the output's text when it is text.
+//! Chat messages in an LLM event's inputs and output (as [`crate::chat`] reads them),
+//! exported as the conventions' message attributes: each message's role, and its content as
+//! text (content that is not text goes as its JSON text).
 
 use serde_json::Value;
 
 use super::{Attributes, Content, text};
-use crate::{Event, genai_keys};
+use crate::{Event, chat, genai_keys};
 
 /// One message: its role and its content as text.
 struct Message<'a> {
@@ -26,38 +21,6 @@ fn message(value: &Value) -> Option<Message<'_>> {
         other => other.to_string(),
     };
     Some(Message { role, content })
-}
-
-/// The messages a value holds: itself, its items, or its `messages` field's items.
-fn messages_in(value: &Value) -> Vec<Message<'_>> {
-    if let Some(one) = message(value) {
-        return vec![one];
-    }
-    let list = match value {
-        Value::Array(items) => items,
-        Value::Object(object) => match object.get("messages") {
-            Some(Value::Array(items)) => items,
-            _ => return Vec::new(),
-        },
-        _ => return Vec::new(),
-    };
-    let messages: Vec<_> = list.iter().filter_map(message).collect();
-    // A list is a conversation only when every item is a message.
-    if messages.len() == list.len() {
-        messages
-    } else {
-        Vec::new()
-    }
-}
-
-fn output_message(output: &Value) -> Option<Message<'_>> {
-    match output {
-        Value::String(content) => Some(Message {
-            role: "assistant",
-            content: content.clone(),
-        }),
-        other => message(other),
-    }
 }
 
 /// The GenAI convention's `gen_ai.*.messages` value: messages of text parts.
@@ -87,7 +50,8 @@ fn openinference_messages(prefix: &str, messages: &[Message<'_>], attributes: &m
 
 /// The message attributes of an LLM event, as far as `content` lets them out.
 pub(super) fn message_attributes(event: &Event, content: &Content, attributes: &mut Attributes) {
-    let inputs: Vec<Message<'_>> = event.inputs.values().flat_map(messages_in).collect();
+    let held = chat::input_messages(&event.inputs);
+    let inputs: Vec<Message<'_>> = held.iter().filter_map(|value| message(value)).collect();
     if !inputs.is_empty() && content.inputs {
         if content.input_messages {
             openinference_messages("llm.input_messages", &inputs, attributes);
@@ -96,7 +60,8 @@ pub(super) fn message_attributes(event: &Event, content: &Content, attributes: &
             attributes.push(("gen_ai.input.messages".into(), text(&genai_messages(&inputs, None))));
         }
     }
-    let Some(output) = event.output.as_ref().and_then(output_message) else {
+    let held = event.output.as_ref().and_then(chat::output_message);
+    let Some(output) = held.as_deref().and_then(message) else {
         return;
     };
     if !content.outputs {

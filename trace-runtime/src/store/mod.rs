@@ -4,6 +4,7 @@
 //! writer); [`TraceStore`] reads it — also while another process writes it (WAL mode).
 
 mod codec;
+mod dataset;
 mod event_row;
 mod read;
 mod salvage;
@@ -21,6 +22,7 @@ use rusqlite::Connection;
 use serde_json::Value;
 use trace_core::{Map, Score, SessionStatus, SessionTrace, TokenCounts};
 
+pub use dataset::export_dataset;
 pub use sink::SqliteSink;
 
 use crate::error::StoreError;
