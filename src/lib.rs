@@ -17,6 +17,8 @@ pub use trace_macros::{bundle, trace_agent, trace_env, trace_llm_call, trace_run
 #[doc(inline)]
 pub use trace_runtime::TracingLayer;
 #[doc(inline)]
+pub use trace_runtime::replay::Replay;
+#[doc(inline)]
 pub use trace_runtime::{
     ContextExt, CurrentCall, Hook, HookResult, Node, Overflow, ParameterStore, Sampling, Scope, Session, SessionTracer,
     SessionTracerBuilder, SpanGuard, TraceError, TracerContext, TracerStats, WithContext, current_call,
@@ -98,6 +100,13 @@ pub mod dataset {
     #[cfg(feature = "sqlite")]
     #[doc(inline)]
     pub use trace_runtime::{DatasetError, export_dataset as export};
+}
+
+/// Replay: a program run again against a recorded session, its LLM and tool calls answered
+/// from the recording (docs/replay.md). [`Replay`] is also at the crate's root.
+pub mod replay {
+    #[doc(inline)]
+    pub use trace_runtime::replay::*;
 }
 
 /// What the attribute macros' expansions call. Not a stable API: names here change

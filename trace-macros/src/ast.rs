@@ -188,6 +188,39 @@ impl TracedFn {
         later_type(ty)
     }
 
+    /// The type a replay rebuilds for this function — what its caller gets: the declared
+    /// return type, or for a method `#[async_trait]` wrote, its future's `Output` — or why
+    /// the function is not replayed.
+    pub(crate) fn replayed_type(&self, stream_alias: bool) -> Result<Type, &'static str> {
+        if self.returned_items(stream_alias).is_some() {
+            return Err("a function that returns a stream or an iterator is not replayed yet");
+        }
+        let declared = match &self.sig.output {
+            ReturnType::Default => return Ok(syn::parse_quote!(())),
+            ReturnType::Type(_, declared) => declared,
+        };
+        if matches!(**declared, Type::Never(_)) {
+            return Err("a function that never returns is not replayed");
+        }
+        let returned = if self.boxed_future().is_some() {
+            future_output(declared).ok_or("the future's `Output` type is not written in the return type")?
+        } else if self.returned_future().is_some() {
+            return Err("a sync function that returns a future is not replayed yet: make it an `async fn`");
+        } else {
+            declared
+        };
+        let found = found_in(returned);
+        if found.impl_trait {
+            return Err("a function that returns an `impl Trait` is not replayed: its value cannot be rebuilt");
+        }
+        if found.borrow {
+            return Err(
+                "a function that returns a borrow (a reference or a lifetime) is not replayed: a recording can only give back owned values",
+            );
+        }
+        Ok(returned.clone())
+    }
+
     /// Whether the function has `#[track_caller]`.
     pub(crate) fn tracks_caller(&self) -> bool {
         self.outer_attrs.iter().any(|attr| attr.path().is_ident("track_caller"))
@@ -275,6 +308,62 @@ fn later_type(ty: &Type) -> Option<(Later, Boxing)> {
         }
         _ => None,
     }
+}
+
+/// The `Output = T` a future type names (`Pin<Box<dyn Future<Output = T> + Send>>`).
+fn future_output(ty: &Type) -> Option<&Type> {
+    match ty {
+        Type::Path(path) => output_in_path(&path.path),
+        Type::TraitObject(object) => object.bounds.iter().find_map(|bound| match bound {
+            TypeParamBound::Trait(bound) => output_in_path(&bound.path),
+            _ => None,
+        }),
+        Type::Paren(inner) => future_output(&inner.elem),
+        Type::Group(inner) => future_output(&inner.elem),
+        _ => None,
+    }
+}
+
+fn output_in_path(path: &syn::Path) -> Option<&Type> {
+    path.segments.iter().find_map(|segment| {
+        let PathArguments::AngleBracketed(arguments) = &segment.arguments else {
+            return None;
+        };
+        arguments.args.iter().find_map(|argument| match argument {
+            GenericArgument::AssocType(assoc) if assoc.ident == "Output" => Some(&assoc.ty),
+            GenericArgument::Type(inner) => future_output(inner),
+            _ => None,
+        })
+    })
+}
+
+/// What a return type holds that a replay cannot rebuild.
+#[derive(Default)]
+struct Found {
+    /// An `impl Trait` (a type no `let` can name).
+    impl_trait: bool,
+    /// A reference or a lifetime (a borrow, which no recording can give back; and
+    /// `Deserialize` of a borrow is not chosen by the type alone).
+    borrow: bool,
+}
+
+impl syn::visit_mut::VisitMut for Found {
+    fn visit_type_impl_trait_mut(&mut self, _: &mut syn::TypeImplTrait) {
+        self.impl_trait = true;
+    }
+    fn visit_type_reference_mut(&mut self, reference: &mut syn::TypeReference) {
+        self.borrow = true;
+        syn::visit_mut::visit_type_reference_mut(self, reference);
+    }
+    fn visit_lifetime_mut(&mut self, _: &mut syn::Lifetime) {
+        self.borrow = true;
+    }
+}
+
+fn found_in(ty: &Type) -> Found {
+    let mut found = Found::default();
+    syn::visit_mut::VisitMut::visit_type_mut(&mut found, &mut ty.clone());
+    found
 }
 
 fn trait_object(ty: &Type) -> Option<Later> {

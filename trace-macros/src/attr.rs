@@ -103,6 +103,7 @@ const COMMON_OPTIONS: &[&str] = &[
     "stream",
     "stream_errors",
     "accumulate",
+    "replay",
     "crate",
 ];
 
@@ -156,6 +157,8 @@ pub(crate) struct Options {
     pub(crate) accumulate: Option<Setting<Path>>,
     /// `fields(key = expr, ..)`: metadata computed from the arguments when a call starts.
     pub(crate) fields: Vec<Field>,
+    /// `replay = bool`: whether a replay answers the call (default: LLM and tool calls).
+    pub(crate) replay: Option<Setting<bool>>,
 }
 
 /// One `key = expr` of `fields(..)`.
@@ -341,6 +344,7 @@ impl Options {
             "include_timing" => flag!(include_timing),
             "include_memory" => flag!(include_memory),
             "stream" => flag!(stream),
+            "replay" => flag!(replay),
             "stream_errors" => {
                 if let Some(lit) = expect_string(&ident, value, errors) {
                     match lit.value().as_str() {

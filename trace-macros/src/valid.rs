@@ -106,6 +106,21 @@ pub(crate) fn validate(kind: MacroKind, options: &Options, function: &TracedFn, 
     }
 
     let stream_alias = options.stream.as_ref().is_some_and(|s| s.value);
+    if let Some(replay) = &options.replay {
+        if kind == MacroKind::Bundle {
+            errors.push(syn::Error::new(
+                replay.span,
+                "a #[bundle] call is not replayed: it returns a node of the graph, which a recording cannot give back",
+            ));
+        } else if replay.value
+            && let Err(reason) = function.replayed_type(stream_alias)
+        {
+            errors.push(syn::Error::new(
+                replay.span,
+                format!("`replay` cannot answer `{fn_name}`: {reason}"),
+            ));
+        }
+    }
     let item_options = [
         options.stream.as_ref().filter(|s| s.value).map(|s| (s.span, "stream")),
         options.stream_errors.as_ref().map(|s| (s.span, "stream_errors")),

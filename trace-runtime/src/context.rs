@@ -8,11 +8,14 @@
 use std::cell::Cell;
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use pin_project_lite::pin_project;
 use tokio::task::futures::TaskLocalFuture;
 
+use crate::replay::Replay;
+use crate::replay::run::ReplayRun;
 use crate::session::Session;
 
 tokio::task_local! {
@@ -51,23 +54,26 @@ impl Drop for Entered {
     }
 }
 
-/// The context of one task: its session and the traced call it is in.
+/// The context of one task: its session, the traced call it is in, and the replay its
+/// calls are answered from, if any.
 pub(crate) struct Frame {
     pub(crate) session: Session,
     pub(crate) parent: Cell<Option<u64>>,
+    pub(crate) replay: Option<Arc<ReplayRun>>,
 }
 
 impl Frame {
-    fn new(session: Session, parent: Option<u64>) -> Frame {
+    fn new(session: Session, parent: Option<u64>, replay: Option<Arc<ReplayRun>>) -> Frame {
         Frame {
             session,
             parent: Cell::new(parent),
+            replay,
         }
     }
 
-    /// A frame for another task: same session, same parent call.
+    /// A frame for another task: same session, same parent call, same replay.
     fn fork(&self) -> Frame {
-        Frame::new(self.session.clone(), self.parent.get())
+        Frame::new(self.session.clone(), self.parent.get(), self.replay.clone())
     }
 }
 
@@ -113,6 +119,7 @@ pub fn set_turn_number(turn: u32) {
 #[derive(Debug, Clone)]
 pub struct TracerContext {
     session: Session,
+    replay: Option<Replay>,
 }
 
 impl TracerContext {
@@ -120,7 +127,47 @@ impl TracerContext {
     pub fn new(session: &Session) -> TracerContext {
         TracerContext {
             session: session.clone(),
+            replay: None,
         }
+    }
+
+    /// Answers the scope's LLM and tool calls (and those of any function traced with
+    /// `replay = true`) from `replay`'s recording instead of running their bodies
+    /// (docs/replay.md). The session records the run as usual, with its metadata
+    /// `replay.of` naming the recorded session (and `replay.diverged`, the divergence, if
+    /// it diverges). Each scope is a new run of the replay.
+    ///
+    /// ```
+    /// use agent_trace::{Replay, SessionTracer, TracerContext, trace_tool_call};
+    ///
+    /// #[trace_tool_call]
+    /// fn roll_die() -> u32 {
+    ///     (std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos() % 6) + 1
+    /// }
+    ///
+    /// let tracer = SessionTracer::default();
+    /// let session = tracer.start_session();
+    /// let rolled = TracerContext::new(&session).sync_scope(|| [roll_die(), roll_die()]);
+    /// let replay = Replay::from_trace(&session.end()?);
+    ///
+    /// let again = tracer.start_session();
+    /// assert_eq!(TracerContext::new(&again).replaying(&replay).sync_scope(|| [roll_die(), roll_die()]), rolled);
+    /// assert_eq!(replay.answered(), 2);
+    /// # Ok::<(), agent_trace::TraceError>(())
+    /// ```
+    pub fn replaying(mut self, replay: &Replay) -> TracerContext {
+        self.replay = Some(replay.clone());
+        self
+    }
+
+    /// The frame the scope runs in: a new run of its replay, if it replays.
+    fn frame(self) -> Frame {
+        let run = self.replay.map(|replay| {
+            let run = replay.start_run();
+            self.session.set_metadata("replay.of", run.recorded_session());
+            run
+        });
+        Frame::new(self.session, None, run)
     }
 
     /// Runs `future` with the session as the current one.
@@ -147,7 +194,7 @@ impl TracerContext {
             done: false,
         };
         Scope {
-            inner: FRAME.scope(Frame::new(self.session, None), future),
+            inner: FRAME.scope(self.frame(), future),
             watch,
         }
     }
@@ -172,7 +219,7 @@ impl TracerContext {
             done: false,
         };
         let entered = Entered::new();
-        let output = FRAME.sync_scope(Frame::new(self.session, None), f);
+        let output = FRAME.sync_scope(self.frame(), f);
         drop(entered);
         watch.complete(&output);
         output

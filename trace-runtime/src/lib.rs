@@ -25,6 +25,7 @@ mod capture;
 mod clock;
 mod error;
 mod recorded;
+pub mod replay;
 mod sink;
 #[cfg(feature = "sqlite")]
 mod store;

@@ -6,7 +6,8 @@
 //! (both traces have them by construction). `module_path` is not compared either: a
 //! hand-written twin lives in another module by nature. Everything else — kinds, names,
 //! system ids, turns, timesteps, inputs, outputs, errors, outcomes, metadata, messages and
-//! the session's status and metadata — must be equal.
+//! the session's status and metadata — must be equal, but for the session metadata a
+//! replay notes about itself (keys starting `replay.`).
 //!
 //! ```
 //! use agent_trace::parity::compare;
@@ -122,6 +123,9 @@ fn json<T: serde::Serialize>(value: &T) -> Value {
     crate::capture::to_value(value)
 }
 
+/// The start of the session metadata keys a replay sets.
+const REPLAY_PREFIX: &str = "replay.";
+
 fn compare_session(manual: &SessionTrace, decorated: &SessionTrace, out: &mut Differences) {
     out.check(
         Aspect::State,
@@ -130,12 +134,21 @@ fn compare_session(manual: &SessionTrace, decorated: &SessionTrace, out: &mut Di
         &manual.status,
         &decorated.status,
     );
+    // What a replay notes about itself (`replay.of`, `replay.diverged`) is not what the
+    // session did: a replay is compared with its recording without it.
+    let own = |metadata: &Map| -> Map {
+        metadata
+            .iter()
+            .filter(|(key, _)| !key.starts_with(REPLAY_PREFIX))
+            .map(|(key, value)| (key.clone(), value.clone()))
+            .collect()
+    };
     out.check_map(
         Aspect::Metadata,
         Location::Session,
         "metadata",
-        &manual.metadata,
-        &decorated.metadata,
+        &own(&manual.metadata),
+        &own(&decorated.metadata),
     );
     out.check(
         Aspect::Metadata,

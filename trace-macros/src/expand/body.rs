@@ -86,6 +86,7 @@ pub(crate) fn run(
     function: &TracedFn,
     finish: &TokenStream,
     items: &ItemOptions<'_>,
+    replay: &TokenStream,
     private: &TokenStream,
 ) -> TokenStream {
     let output = &function.sig.output;
@@ -95,7 +96,7 @@ pub(crate) fn run(
             let future = quote_spanned!(function.body.span()=> async move #block);
             run_async(&future, finish, private)
         }
-        Shape::BoxedBlock(call, future) => run_boxed(call, future, finish, private),
+        Shape::BoxedBlock(call, future) => run_boxed(call, future, finish, replay, private),
         Shape::ReturnsFuture(future) => run_returned_future(future, function, finish, private),
         Shape::ReturnsItems(kind, boxing) => run_returned_items(kind, boxing, function, items, private),
         Shape::InPlace => run_in_place(function, finish, private),
@@ -151,10 +152,17 @@ fn run_async(future: &TokenStream, finish: &TokenStream, private: &TokenStream) 
 
 /// `Box::pin(async { .. })`: the call is opened when the method is called and the inner
 /// future runs as the call.
-fn run_boxed(call: &ExprCall, future: &ExprAsync, finish: &TokenStream, private: &TokenStream) -> TokenStream {
+/// `replay` is the replay's step, taken first inside the future.
+fn run_boxed(
+    call: &ExprCall,
+    future: &ExprAsync,
+    finish: &TokenStream,
+    replay: &TokenStream,
+    private: &TokenStream,
+) -> TokenStream {
     let func = &call.func;
     let inner = run_async(&future.to_token_stream(), finish, private);
-    quote_spanned!(call.paren_token.span.join()=> #func(async move { #inner }))
+    quote_spanned!(call.paren_token.span.join()=> #func(async move { #replay #inner }))
 }
 
 /// A sync function returning a future: the body (the statements before the future and

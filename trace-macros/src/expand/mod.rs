@@ -39,7 +39,14 @@ pub(crate) fn expand(kind: MacroKind, options: &Options, function: &TracedFn) ->
         continue_on_err: options.stream_errors.as_ref().is_some_and(|s| s.value),
         accumulate: options.accumulate.as_ref().map(|s| &s.value),
     };
-    let body = body::run(shape, function, &finish, &items, &private);
+    // A replay answers the call before its body runs; for a method `#[async_trait]` wrote,
+    // inside the future it returns.
+    let replay = replay_step(kind, options, function, shape, &finish, &private);
+    let (replay_first, replay_in_future) = match shape {
+        Shape::BoxedBlock(..) => (TokenStream::new(), replay),
+        _ => (replay, TokenStream::new()),
+    };
+    let body = body::run(shape, function, &finish, &items, &replay_in_future, &private);
 
     let TracedFn {
         outer_attrs,
@@ -73,6 +80,7 @@ pub(crate) fn expand(kind: MacroKind, options: &Options, function: &TracedFn) ->
             #names
             #node_slot
             #captures
+            #replay_first
             #body
         },
     );
@@ -80,6 +88,60 @@ pub(crate) fn expand(kind: MacroKind, options: &Options, function: &TracedFn) ->
     quote! {
         #(#outer_attrs)*
         #vis #sig #block
+    }
+}
+
+/// What a replaying call does before its body: take the recorded answer (finished as the
+/// body's return value, and returned) or go on — for a function that replays (LLM and tool
+/// calls unless `replay = false`, any other with `replay = true`). Nothing for one that
+/// does not.
+fn replay_step(
+    kind: MacroKind,
+    options: &Options,
+    function: &TracedFn,
+    shape: Shape<'_>,
+    finish: &TokenStream,
+    private: &TokenStream,
+) -> TokenStream {
+    let replays = options
+        .replay
+        .as_ref()
+        .map_or(matches!(kind, MacroKind::Llm | MacroKind::Tool), |setting| {
+            setting.value
+        });
+    if !replays || kind == MacroKind::Bundle {
+        return TokenStream::new();
+    }
+    let answered = match function.replayed_type(stream_alias(options)) {
+        Ok(returned) => {
+            // An async call recorded as cancelled never completes: its caller drops it again.
+            let hang = if shape.is_async() {
+                quote!({
+                    let __trace_held = __trace_open;
+                    match ::core::future::pending::<::core::convert::Infallible>().await {}
+                })
+            } else {
+                quote!(::core::option::Option::Some(__trace_open))
+            };
+            quote! {
+                match #private::replay!(__trace_open, #returned) {
+                    #private::Replayed::Answer(__trace_open, __trace_return) => {
+                        #private::finish_with(__trace_open, &__trace_return, |__trace_open, __trace_return| { #finish });
+                        return __trace_return;
+                    }
+                    #private::Replayed::Live(__trace_open) => ::core::option::Option::Some(__trace_open),
+                    #private::Replayed::Hang(__trace_open) => #hang,
+                }
+            }
+        }
+        Err(reason) => quote!(#private::replay_unsupported(__trace_open, #reason)),
+    };
+    quote! {
+        #[allow(unused_mut)]
+        let mut __trace_call = match __trace_call {
+            ::core::option::Option::Some(__trace_open) if #private::Call::is_replaying(&__trace_open) => #answered,
+            __trace_other => __trace_other,
+        };
     }
 }
 

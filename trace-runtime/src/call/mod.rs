@@ -11,6 +11,7 @@
 
 mod llm;
 pub(crate) use llm::{request_details, usage_details};
+mod replay;
 pub(crate) mod site;
 mod state;
 
@@ -67,16 +68,18 @@ impl Call {
         let id = session.next_event_id();
         // Become the task's current call if the task runs in this session; the call it
         // replaces is the parent. Outside such a task there is no parent.
-        let restore = with_frame(|frame| {
+        let found = with_frame(|frame| {
             frame
                 .session
                 .same_session(&session)
-                .then(|| frame.parent.replace(Some(id)))
+                .then(|| (frame.parent.replace(Some(id)), frame.replay.clone()))
         })
         .flatten();
+        let (restore, replay) = found.map_or((None, None), |(restore, replay)| (Some(restore), replay));
         let names = Names::shared(kind, system_id, name, Cow::Borrowed(""));
         let mut state = CallState::starting(&session, id, restore.flatten(), names, None);
         state.restore = restore;
+        replay::register(&mut state, replay);
         Call::opened(session, state)
     }
 
@@ -93,7 +96,11 @@ impl Call {
     ) -> Call {
         let id = session.next_event_id();
         let names = Names::shared(kind, system_id.into(), name.into(), module_path.into());
-        let state = CallState::starting(&session, id, parent, names, None);
+        let mut state = CallState::starting(&session, id, parent, names, None);
+        let replay = with_frame(|frame| frame.session.same_session(&session).then(|| frame.replay.clone()))
+            .flatten()
+            .flatten();
+        replay::register(&mut state, replay);
         Call::opened(session, state)
     }
 
@@ -140,9 +147,9 @@ impl Call {
             } else {
                 frame.parent.get()
             };
-            (session, parent, id)
+            (session, parent, id, frame.replay.clone())
         });
-        let Some((session, parent, id)) = found else {
+        let Some((session, parent, id, replay)) = found else {
             // A thread that is in a scope, on a task that is not.
             crate::session::call_outside_scope(site);
             return None;
@@ -157,6 +164,9 @@ impl Call {
         let mut state = CallState::starting(&session, id, parent, Names::Static(&site.names), Some(site));
         if enter {
             state.restore = Some(parent);
+        }
+        if replay.is_some() {
+            replay::register(&mut state, replay);
         }
         Some(Call::opened(session, state))
     }
@@ -270,6 +280,8 @@ impl Call {
                 module_path.unwrap_or_else(|| names.module_path.clone()),
             );
             open.state.event = event.renamed(names);
+            let replay = open.state.replay.take();
+            replay::register(&mut open.state, replay);
         }
     }
 

@@ -4,6 +4,7 @@
 //! inside them) keeps a traced call free of allocation once the thread has warmed up.
 
 use std::cell::RefCell;
+use std::sync::Arc;
 use std::time::Duration;
 
 use trace_core::graph::NodeId;
@@ -13,6 +14,7 @@ use super::site::{self, CallSite};
 use crate::capture::CapturedText;
 use crate::context::with_frame;
 use crate::recorded::{Closing, Names, RecordedEvent, Start};
+use crate::replay::run::ReplayRun;
 use crate::session::{Refused, Session};
 
 /// Boxes kept per thread: enough for calls nested this deep, or open at once on the
@@ -41,6 +43,8 @@ pub(super) struct CallState {
     pub(super) site: Option<&'static CallSite>,
     /// For a `#[bundle]` call: its reserved graph node and the nodes it depends on.
     pub(super) graph_node: Option<(NodeId, Vec<NodeId>)>,
+    /// The replay the call's scope runs against, if it replays.
+    pub(super) replay: Option<Arc<ReplayRun>>,
 }
 
 impl CallState {
@@ -63,6 +67,7 @@ impl CallState {
                 state.start = start;
                 state.timed = timed;
                 state.site = site;
+                state.replay = None;
                 state
             }
             None => Box::new(CallState {
@@ -74,6 +79,7 @@ impl CallState {
                 metadata: Map::new(),
                 site,
                 graph_node: None,
+                replay: None,
             }),
         };
         if let Some(site) = site
@@ -172,6 +178,7 @@ pub(super) fn give_back(mut state: Box<CallState>) {
         state.metadata = Map::new();
     }
     state.graph_node = None;
+    state.replay = None;
     let _ = SPARE.try_with(|spare| {
         if let Ok(mut spare) = spare.try_borrow_mut()
             && spare.len() < SPARE_STATES

@@ -7,6 +7,7 @@
 
 mod dispatch;
 mod items;
+mod replay;
 mod run;
 
 pub use crate::call::{BundleSite, Call, CallSite};
@@ -14,7 +15,7 @@ pub use crate::node::Node;
 pub use crate::recorded::EventNames;
 pub use crate::{
     __agent_trace_capture as capture, __agent_trace_finish as finish, __agent_trace_item as item,
-    __agent_trace_nodes as nodes, __agent_trace_request as request,
+    __agent_trace_nodes as nodes, __agent_trace_replay as replay, __agent_trace_request as request,
 };
 pub use dispatch::{
     Capture, CaptureDebug, CaptureOpaque, CapturePlain, CaptureSerialize, ErrorOpaque, ErrorProbe, ErrorViaDebug,
@@ -23,6 +24,7 @@ pub use dispatch::{
     UsageNone, UsageProbe, UsageViaTrait,
 };
 pub use items::{Accumulator, Builtin, InIter, InStream, ItemOther, ItemText, Items, StreamErrors, TextProbe};
+pub use replay::{ReplayNone, ReplayProbe, ReplayResult, ReplayResultOk, ReplayValue, Replayed, replay_unsupported};
 pub use run::{
     FromResidual, InCall, TryBranch, capture_inputs, finish_err, finish_ok, finish_with, once, run_prelude, run_sync,
 };

@@ -92,7 +92,7 @@ impl<F: Future> Future for InCall<F> {
 }
 
 /// Records the call as panicked with `payload`, and goes on unwinding.
-fn panicked(call: Call, payload: Box<dyn std::any::Any + Send>) -> ! {
+pub(super) fn panicked(call: Call, payload: Box<dyn std::any::Any + Send>) -> ! {
     // A refusal (the session ended meanwhile) is counted in the tracer's stats.
     let _ = call.finish_panic(payload.as_ref());
     resume_unwind(payload)

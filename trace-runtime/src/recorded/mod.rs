@@ -243,6 +243,10 @@ impl RecordedEvent {
     }
 
     /// Its kind, system id, name and module.
+    pub(crate) fn parent(&self) -> Option<u64> {
+        self.parent
+    }
+
     pub(crate) fn names(&self) -> &EventNames {
         &self.names
     }
