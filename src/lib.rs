@@ -109,6 +109,13 @@ pub mod replay {
     pub use trace_runtime::replay::*;
 }
 
+/// Cassette tests: a recorded episode replayed in every later run of a test, and checked
+/// (docs/replay.md).
+pub mod testing {
+    #[doc(inline)]
+    pub use trace_runtime::testing::*;
+}
+
 /// What the attribute macros' expansions call. Not a stable API: names here change
 /// without notice.
 #[doc(hidden)]

@@ -441,6 +441,35 @@ fn export_writes_fine_tuning_records_and_trajectories() {
 }
 
 #[test]
+fn replayed_sessions_are_shown_and_diff_with_their_recording() {
+    let dir = Dir::new("replay");
+    let db = dir.0.join("traces.db");
+    let tracer = SessionTracer::builder().sink(SqliteSink::open(&db).unwrap()).build();
+    let episode = || (0..2).map(act).collect::<Vec<_>>();
+    let recorded = tracer.start_session_with_id("recorded-1");
+    let was = TracerContext::new(&recorded).sync_scope(episode);
+    let replay = agent_trace::Replay::from_trace(&recorded.end().unwrap());
+    let replayed = tracer.start_session_with_id("replayed-1");
+    assert_eq!(
+        TracerContext::new(&replayed).replaying(&replay).sync_scope(episode),
+        was
+    );
+    replayed.end().unwrap();
+    tracer.flush().unwrap();
+
+    let listed = ok(&db, &["ls"]);
+    let line = listed.lines().find(|line| line.contains("replayed")).unwrap();
+    assert!(line.contains("(replay of recorded)"), "{listed}");
+    let shown = ok(&db, &["show", "replayed-1"]);
+    assert!(
+        shown.lines().next().unwrap().contains("· replay of recorded-1"),
+        "{shown}"
+    );
+    let same = run(&db, &["diff", "recorded-1", "replayed-1"]);
+    assert_eq!(same.status.code(), Some(0), "{}", stdout(&same));
+}
+
+#[test]
 fn score_adds_a_judgement_that_show_and_filters_see() {
     let dir = Dir::new("score");
     let db = store(&dir);

@@ -3,12 +3,13 @@
 
 use std::time::Duration;
 
+use agent_trace::replay::FromRecordedError;
 use agent_trace::{
-    CallRecord, LlmUsage, Message, Reward, current_call, set_turn_number, trace_agent, trace_env, trace_llm_call,
-    trace_runtime, trace_tool_call,
+    CallRecord, ErrorRecord, LlmUsage, Message, Reward, current_call, set_turn_number, trace_agent, trace_env,
+    trace_llm_call, trace_runtime, trace_tool_call,
 };
 use futures_util::stream::{self, Stream, StreamExt};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::world::{Action, Cell, Direction, Observation, StepOutcome, World, nearest_resource, route_to};
 
@@ -56,8 +57,8 @@ impl EpisodeConfig {
     }
 }
 
-/// What a completion returned.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// What a completion returned (`Deserialize`, so that a replay can give it back).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Completion {
     pub text: String,
     pub prompt_tokens: u64,
@@ -77,6 +78,14 @@ impl LlmUsage for Completion {
 #[derive(Debug, thiserror::Error)]
 #[error("the model did not answer: {0}")]
 pub struct PolicyError(pub String);
+
+/// A replay gives a recorded policy failure back from its message.
+impl FromRecordedError for PolicyError {
+    fn from_recorded(error: &ErrorRecord) -> Option<Self> {
+        let reason = error.message.strip_prefix("the model did not answer: ")?;
+        Some(PolicyError(reason.to_owned()))
+    }
+}
 
 /// The language model the agent thinks with. Implement it for a real client (an HTTP call
 /// to a model provider) and pass it to [`ReactAgent::new`].
@@ -230,6 +239,18 @@ pub fn render_prompt(observation: &Observation) -> String {
 pub enum ToolError {
     #[error("the scanner is broken on turn {turn}")]
     SensorFailure { turn: u32 },
+}
+
+/// A replay gives a recorded tool failure back from its message.
+impl FromRecordedError for ToolError {
+    fn from_recorded(error: &ErrorRecord) -> Option<Self> {
+        let turn = error
+            .message
+            .strip_prefix("the scanner is broken on turn ")?
+            .parse()
+            .ok()?;
+        Some(ToolError::SensorFailure { turn })
+    }
 }
 
 /// The tools the agent can use.

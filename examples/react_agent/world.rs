@@ -2,10 +2,10 @@
 //! Crafter. Pure rules, no tracing: the traced environment and its hand-traced twin both
 //! play it.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// What a cell holds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Cell {
     Grass,
@@ -26,7 +26,7 @@ impl Cell {
 }
 
 /// A direction to move in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Direction {
     North,
@@ -36,7 +36,7 @@ pub enum Direction {
 }
 
 /// One thing the agent can do in a step.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Action {
     Move(Direction),
@@ -45,14 +45,14 @@ pub enum Action {
 }
 
 /// What the agent carries.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Inventory {
     pub wood: u32,
     pub stone: u32,
 }
 
 /// What the agent sees: its position, its inventory and the 5×5 square around it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Observation {
     pub turn: u32,
     pub position: (usize, usize),
@@ -65,7 +65,7 @@ pub struct Observation {
 }
 
 /// What one step returns.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StepOutcome {
     pub observation: Observation,
     pub reward: f64,

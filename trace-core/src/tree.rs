@@ -115,6 +115,13 @@ impl TreeDisplay<'_> {
         for score in trace.scores.iter().filter(|score| score.event.is_none()) {
             write!(out, " · {}", self.paint("36", &score_text(score)))?;
         }
+        // A replay's own notes (`TracerContext::replaying`).
+        if let Some(of) = trace.metadata.get("replay.of").and_then(serde_json::Value::as_str) {
+            write!(out, " · replay of {}", one_line(of))?;
+        }
+        if trace.metadata.contains_key("replay.diverged") {
+            write!(out, " · {}", self.paint("31;1", "diverged"))?;
+        }
         writeln!(out)
     }
 

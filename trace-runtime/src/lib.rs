@@ -47,6 +47,7 @@ pub mod macro_support;
 mod manual;
 mod node;
 mod session_tracer;
+pub mod testing;
 
 #[cfg(feature = "tracing")]
 pub use bridge::TracingLayer;

@@ -64,10 +64,27 @@ pub(crate) fn run(store: &TraceStore, args: &LsArgs) -> Result<(), CliError> {
     print(&format!("{out}\n"))
 }
 
-/// A session's name and tags: `checkout flow #prod #beta`.
+/// A session's name and tags, and what it replays: `checkout flow #prod #beta (replay of 3f2a1b2c)`.
 fn labels(session: &SessionSummary) -> String {
     let tags = session.tags.iter().map(|tag| format!("#{tag}"));
-    session.name.iter().cloned().chain(tags).collect::<Vec<_>>().join(" ")
+    // A replay says of which session (its first 8 characters), and whether it diverged.
+    let replay = session.metadata.get("replay.of").and_then(Value::as_str).map(|of| {
+        let short = short_id(of, false);
+        let diverged = if session.metadata.contains_key("replay.diverged") {
+            ", diverged"
+        } else {
+            ""
+        };
+        format!("(replay of {short}{diverged})")
+    });
+    session
+        .name
+        .iter()
+        .cloned()
+        .chain(tags)
+        .chain(replay)
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// A session's line of `--json` / `--jsonl`.

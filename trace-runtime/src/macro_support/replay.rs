@@ -214,10 +214,12 @@ pub fn replay_unsupported(mut call: Call, reason: &'static str) -> Option<Call> 
 fn diverge<R>(mut call: Call, divergence: Divergence) -> Replayed<R> {
     let message = format!("agent-trace replay diverged: {divergence}");
     if call.replay_diverged(divergence) {
-        Replayed::Live(call)
-    } else {
-        super::run::panicked(call, Box::new(message))
+        return Replayed::Live(call);
     }
+    // A panic of its own (not a resumed one), so that the panic hook shows it: a test that
+    // diverges says why.
+    let _ = call.finish_panic(&message);
+    std::panic::panic_any(message)
 }
 
 fn decoded<T: DeserializeOwned>(answer: &Answer) -> Result<T, Unusable> {

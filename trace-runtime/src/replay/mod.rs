@@ -147,36 +147,7 @@ impl Replay {
     /// A replay of a session in a JSON-lines file (as `JsonlSink` writes, or `agent-trace
     /// export`): the one with id `session_id`, or, when `None`, the file's only session.
     pub fn from_jsonl(path: impl AsRef<Path>, session_id: Option<&str>) -> Result<Replay, ReplayError> {
-        let path = path.as_ref();
-        let traces = crate::JsonlSink::read(path)?;
-        let source_name = path.display().to_string();
-        let trace = match session_id {
-            Some(id) => {
-                traces
-                    .iter()
-                    .find(|trace| trace.session_id == id)
-                    .ok_or_else(|| ReplayError::NoSuchSession {
-                        source_name,
-                        session_id: id.to_owned(),
-                    })?
-            }
-            None => match traces.as_slice() {
-                [only] => only,
-                [] => {
-                    return Err(ReplayError::NoSuchSession {
-                        source_name,
-                        session_id: "(any)".to_owned(),
-                    });
-                }
-                more => {
-                    return Err(ReplayError::WhichSession {
-                        source_name,
-                        count: more.len(),
-                    });
-                }
-            },
-        };
-        Ok(Replay::from_trace(trace))
+        Ok(Replay::from_trace(&read_jsonl(path.as_ref(), session_id)?))
     }
 
     /// Whether a call must have the recorded call's inputs to be answered (default: no —
@@ -213,6 +184,30 @@ impl Replay {
         let run = Arc::new(run::ReplayRun::new(self.recording.clone(), self.options));
         *lock(&self.last_run) = Some(run.clone());
         run
+    }
+}
+
+/// The session `session_id` of a JSON-lines file, or, when `None`, its only session.
+pub(crate) fn read_jsonl(path: &Path, session_id: Option<&str>) -> Result<SessionTrace, ReplayError> {
+    let mut traces = crate::JsonlSink::read(path)?;
+    let source_name = path.display().to_string();
+    match session_id {
+        Some(id) => match traces.iter().position(|trace| trace.session_id == id) {
+            Some(at) => Ok(traces.swap_remove(at)),
+            None => Err(ReplayError::NoSuchSession {
+                source_name,
+                session_id: id.to_owned(),
+            }),
+        },
+        None if traces.len() == 1 => Ok(traces.swap_remove(0)),
+        None if traces.is_empty() => Err(ReplayError::NoSuchSession {
+            source_name,
+            session_id: "(any)".to_owned(),
+        }),
+        None => Err(ReplayError::WhichSession {
+            source_name,
+            count: traces.len(),
+        }),
     }
 }
 
