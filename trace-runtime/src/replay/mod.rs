@@ -4,7 +4,7 @@
 //! A [`Replay`] holds the recorded session's events, indexed by where each call was made:
 //! its kind and name and those of the calls it ran inside (its *path*). A scope run with
 //! [`TracerContext::replaying`](crate::TracerContext::replaying) gives every traced call
-//! its path as it starts ([`run::ReplayRun`]); a call that replays (`#[trace_llm_call]`
+//! its path as it starts (`run::ReplayRun`); a call that replays (`#[trace_llm_call]`
 //! and `#[trace_tool_call]` by default, `replay = true` on any attribute) takes the next
 //! recorded call of its path and returns what it returned, without running its body.
 
