@@ -64,6 +64,23 @@ impl Event {
     pub fn builder(kind: EventKind, system_id: impl Into<String>, name: impl Into<String>) -> EventBuilder {
         EventBuilder::new(kind, system_id.into(), name.into())
     }
+
+    /// When the call ended: its start plus its duration (its start, for a duration past
+    /// what a time can hold).
+    ///
+    /// ```
+    /// use agent_trace::{Event, EventKind};
+    /// let event = Event::builder(EventKind::Tool, "agent", "search")
+    ///     .duration(std::time::Duration::from_millis(5))
+    ///     .into_event(chrono::Utc::now());
+    /// assert_eq!((event.ended_at() - event.started_at).num_milliseconds(), 5);
+    /// ```
+    pub fn ended_at(&self) -> DateTime<Utc> {
+        chrono::TimeDelta::from_std(self.duration)
+            .ok()
+            .and_then(|duration| self.started_at.checked_add_signed(duration))
+            .unwrap_or(self.started_at)
+    }
 }
 
 /// What sort of component made a traced call.

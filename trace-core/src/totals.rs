@@ -68,11 +68,15 @@ impl TokenCounts {
     /// The model an event's tokens are counted under: the one that answered, else the one
     /// asked for, else [`UNKNOWN_MODEL`](Self::UNKNOWN_MODEL).
     pub fn model_of(metadata: &Map) -> &str {
-        [genai_keys::RESPONSE_MODEL, genai_keys::REQUEST_MODEL]
-            .into_iter()
-            .find_map(|key| metadata.get(key).and_then(Value::as_str))
-            .unwrap_or(Self::UNKNOWN_MODEL)
+        named_model(metadata).unwrap_or(Self::UNKNOWN_MODEL)
     }
+}
+
+/// The model an event names: the one that answered, else the one asked for.
+pub(crate) fn named_model(metadata: &Map) -> Option<&str> {
+    [genai_keys::RESPONSE_MODEL, genai_keys::REQUEST_MODEL]
+        .into_iter()
+        .find_map(|key| metadata.get(key).and_then(Value::as_str))
 }
 
 /// What a session adds up to. From [`SessionTrace::totals`]; `cost` is there once

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::{Ancestry, Skipped};
-use crate::{Event, EventKind, Outcome, SessionTrace, chat, genai_keys};
+use crate::{Event, EventKind, Outcome, SessionTrace, chat};
 
 /// What a fine-tuning record is made of: one LLM call, or a whole session.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
@@ -112,15 +112,12 @@ fn chat_calls(trace: &SessionTrace) -> (Vec<ChatCall<'_>>, Skipped) {
     (calls, skipped)
 }
 
-fn model_of(event: &Event) -> Option<&str> {
-    [genai_keys::RESPONSE_MODEL, genai_keys::REQUEST_MODEL]
-        .into_iter()
-        .find_map(|key| event.metadata.get(key).and_then(Value::as_str))
-}
-
 fn source(trace: &SessionTrace, calls: &[ChatCall<'_>], turn: Option<u32>) -> SftSource {
     let mut models: Vec<String> = Vec::new();
-    for model in calls.iter().filter_map(|call| model_of(call.event)) {
+    for model in calls
+        .iter()
+        .filter_map(|call| crate::totals::named_model(&call.event.metadata))
+    {
         if !models.iter().any(|known| known == model) {
             models.push(model.to_owned());
         }

@@ -77,7 +77,7 @@ pub fn trajectory(trace: &SessionTrace) -> Trajectory {
         .iter()
         .filter(|event| event.kind == EventKind::Environment && event.outcome == Outcome::Ok)
         .filter(|event| !ancestry.inside(event, &EventKind::Environment))
-        .filter_map(|event| Some((ended_at(event), observation_in(event.output.as_ref()?))))
+        .filter_map(|event| Some((event.ended_at(), observation_in(event.output.as_ref()?))))
         .collect();
     answers.sort_by_key(|(ended, _)| *ended);
 
@@ -126,11 +126,4 @@ pub fn trajectory(trace: &SessionTrace) -> Trajectory {
 /// episode is over), else the whole answer.
 fn observation_in(output: &Value) -> &Value {
     output.get("observation").unwrap_or(output)
-}
-
-fn ended_at(event: &Event) -> DateTime<Utc> {
-    chrono::TimeDelta::from_std(event.duration)
-        .ok()
-        .and_then(|duration| event.started_at.checked_add_signed(duration))
-        .unwrap_or(event.started_at)
 }

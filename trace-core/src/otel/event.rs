@@ -3,7 +3,7 @@
 
 use serde_json::{Map, Value};
 
-use super::{AttributeValue, Attributes, Content, SpanRecord, SpanStatus, attribute, chat, event_end, int, text};
+use super::{AttributeValue, Attributes, Content, SpanRecord, SpanStatus, attribute, chat, int, text};
 use crate::{Event, EventKind, Outcome, genai_keys};
 
 /// The request parameters OpenInference groups as `llm.invocation_parameters`, by their
@@ -99,7 +99,7 @@ pub(super) fn event_span(
         parent_span_id: Some(parent),
         name: span_name(event, operation),
         start: event.started_at,
-        end: event_end(event),
+        end: event.ended_at(),
         attributes,
         status,
         events: Vec::new(),

@@ -200,7 +200,7 @@ pub fn session_spans(trace: &SessionTrace) -> Vec<SpanRecord> {
 pub fn session_spans_with(trace: &SessionTrace, content: &Content) -> Vec<SpanRecord> {
     let trace_id = trace_id(&trace.session_id);
     let root_id = span_id(&trace.session_id, "session", 0);
-    let end_of_events = trace.events.iter().map(event_end).max();
+    let end_of_events = trace.events.iter().map(Event::ended_at).max();
     let root_end = trace
         .ended_at
         .or(end_of_events)
@@ -379,13 +379,6 @@ fn reward_event(reward: &crate::Reward, at: DateTime<Utc>) -> SpanEvent {
             ("reward.value".into(), AttributeValue::Float(reward.value)),
         ],
     }
-}
-
-fn event_end(event: &Event) -> DateTime<Utc> {
-    chrono::TimeDelta::from_std(event.duration)
-        .ok()
-        .and_then(|d| event.started_at.checked_add_signed(d))
-        .unwrap_or(event.started_at)
 }
 
 fn text(value: &str) -> AttributeValue {
