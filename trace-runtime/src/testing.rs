@@ -12,7 +12,7 @@ use trace_core::SessionTrace;
 use trace_core::parity::{self, ValidationReport};
 
 use crate::replay::{Divergence, Replay, ReplayError};
-use crate::{SessionTracer, TraceError, TracerContext};
+use crate::{Session, SessionTracer, TraceError, TracerContext};
 
 /// The environment variable that makes a cassette record again over its file (`1`).
 pub const RECORD_VARIABLE: &str = "AGENT_TRACE_RECORD";
@@ -118,16 +118,21 @@ impl Cassette {
         Ok(Mode::Replay(replay, Box::new(recorded)))
     }
 
-    /// Runs `future` in a session: recording it into the file, or replaying the file and
-    /// checking the run against it. Returns the future's output.
-    pub async fn try_run<F: Future>(self, future: F) -> Result<F::Output, CassetteError> {
+    /// The run's mode, its session, and the context that records or replays it.
+    fn begin(&self) -> Result<(Mode, Session, TracerContext), CassetteError> {
         let mode = self.mode()?;
-        let tracer = SessionTracer::default();
-        let session = tracer.start_session();
+        let session = SessionTracer::default().start_session();
         let context = match &mode {
             Mode::Record => TracerContext::new(&session),
             Mode::Replay(replay, _) => TracerContext::new(&session).replaying(replay),
         };
+        Ok((mode, session, context))
+    }
+
+    /// Runs `future` in a session: recording it into the file, or replaying the file and
+    /// checking the run against it. Returns the future's output.
+    pub async fn try_run<F: Future>(self, future: F) -> Result<F::Output, CassetteError> {
+        let (mode, session, context) = self.begin()?;
         let ran = CatchUnwind {
             future: context.scope(future),
         }
@@ -138,13 +143,7 @@ impl Cassette {
 
     /// [`try_run`](Self::try_run) for code that is not async.
     pub fn try_run_sync<R>(self, f: impl FnOnce() -> R) -> Result<R, CassetteError> {
-        let mode = self.mode()?;
-        let tracer = SessionTracer::default();
-        let session = tracer.start_session();
-        let context = match &mode {
-            Mode::Record => TracerContext::new(&session),
-            Mode::Replay(replay, _) => TracerContext::new(&session).replaying(replay),
-        };
+        let (mode, session, context) = self.begin()?;
         let ran = catch_unwind(AssertUnwindSafe(|| context.sync_scope(f)));
         let trace = session.end()?;
         self.finish(mode, ran, trace)

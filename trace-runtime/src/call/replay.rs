@@ -56,17 +56,14 @@ impl Call {
         run.diverged(divergence)
     }
 
-    /// Takes back the answer the replay counted for this call (it could not be used).
-    pub(crate) fn replay_unanswered(&self) {
-        if let Some(run) = self.open.as_ref().and_then(|open| open.state.replay.as_ref()) {
-            run.unanswered();
-        }
-    }
-
-    /// Puts a replayed call's recorded metadata in its event (what its body recorded there,
-    /// as `current_call()` does, which did not run this time).
-    pub(crate) fn restore_metadata(&mut self, metadata: Map) {
+    /// Takes a recorded answer for this call: counts it, and puts the recorded metadata in
+    /// its event (what its body recorded there, as `current_call()` does, which does not
+    /// run this time).
+    pub(crate) fn answered(&mut self, metadata: Map) {
         if let Some(open) = self.open.as_mut() {
+            if let Some(run) = &open.state.replay {
+                run.count_answered();
+            }
             for (key, value) in metadata {
                 open.state.metadata.insert(key, value);
             }

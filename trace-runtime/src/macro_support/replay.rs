@@ -147,33 +147,24 @@ fn replay<R>(mut call: Call, decode: impl FnOnce(&Answer) -> Result<R, Unusable>
                 .error
                 .as_ref()
                 .map_or_else(String::new, |error| error.message.clone());
-            call.restore_metadata(answer.metadata);
+            call.answered(answer.metadata);
             super::run::panicked(call, Box::new(message))
         }
         Outcome::Cancelled => {
-            call.restore_metadata(answer.metadata);
+            call.answered(answer.metadata);
             Replayed::Hang(call)
         }
         Outcome::Ok | Outcome::Err => match decode(&answer) {
             Ok(value) => {
-                call.restore_metadata(answer.metadata);
+                call.answered(answer.metadata);
                 Replayed::Answer(call, value)
             }
             Err((field, reason)) => {
-                call.replay_unanswered();
-                let divergence = Divergence {
-                    path: answer.path.to_string(),
-                    index: answer.index,
-                    recorded_event: Some(answer.event),
-                    replayed_event: call.id(),
-                    field: field.to_owned(),
-                    recorded: match field {
-                        "error" | "outcome" => answer.error.as_ref().map(|error| Value::from(error.to_string())),
-                        _ => answer.output.clone(),
-                    },
-                    replayed: None,
-                    reason,
+                let recorded = match field {
+                    "error" | "outcome" => answer.error.as_ref().map(|error| Value::from(error.to_string())),
+                    _ => answer.output.clone(),
                 };
+                let divergence = answer.divergence(call.id(), field, recorded, reason);
                 diverge(call, divergence)
             }
         },
@@ -191,19 +182,7 @@ pub fn replay_unsupported(mut call: Call, reason: &'static str) -> Option<Call> 
     let divergence = match lookup {
         Lookup::Live => return Some(call),
         Lookup::Diverged(divergence) => divergence,
-        Lookup::Answer(answer) => {
-            call.replay_unanswered();
-            Divergence {
-                path: answer.path.to_string(),
-                index: answer.index,
-                recorded_event: Some(answer.event),
-                replayed_event: call.id(),
-                field: "return type".to_owned(),
-                recorded: None,
-                replayed: None,
-                reason: reason.to_owned(),
-            }
-        }
+        Lookup::Answer(answer) => answer.divergence(call.id(), "return type", None, reason.to_owned()),
     };
     match diverge::<()>(call, divergence) {
         Replayed::Live(call) | Replayed::Hang(call) | Replayed::Answer(call, ()) => Some(call),

@@ -264,3 +264,26 @@ pub(crate) struct Answer {
     pub(crate) error: Option<ErrorRecord>,
     pub(crate) metadata: trace_core::Map,
 }
+
+impl Answer {
+    /// The divergence of a call this answer does not do for: the replayed event, what
+    /// differs, the recorded value, why.
+    pub(crate) fn divergence(
+        &self,
+        replayed_event: Option<u64>,
+        field: &str,
+        recorded: Option<serde_json::Value>,
+        reason: String,
+    ) -> Divergence {
+        Divergence {
+            path: self.path.to_string(),
+            index: self.index,
+            recorded_event: Some(self.event),
+            replayed_event,
+            field: field.to_owned(),
+            recorded,
+            replayed: None,
+            reason,
+        }
+    }
+}

@@ -110,7 +110,6 @@ impl ReplayRun {
                 ));
             }
         }
-        state.answered += 1;
         Lookup::Answer(Answer {
             path,
             index,
@@ -134,10 +133,9 @@ impl ReplayRun {
         live
     }
 
-    /// Takes back an answer counted by [`lookup`](Self::lookup) that could not be used.
-    pub(crate) fn unanswered(&self) {
-        let mut state = lock(&self.state);
-        state.answered = state.answered.saturating_sub(1);
+    /// Counts a call answered from the recording.
+    pub(crate) fn count_answered(&self) {
+        lock(&self.state).answered += 1;
     }
 
     pub(crate) fn divergence(&self) -> Option<Divergence> {
