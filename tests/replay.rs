@@ -331,7 +331,7 @@ async fn a_cancelled_call_is_cancelled_again_and_spawned_tasks_replay() {
 #[tokio::test]
 async fn a_cassette_records_then_replays_and_reports_a_changed_policy() {
     let dir = TempDir::new("cassette");
-    let path = dir.0.join("episode.jsonl");
+    let path = dir.0.join("cassettes").join("episode.jsonl");
     let config = agent::EpisodeConfig::new(9, 8);
 
     let first = cassette(&path).run(agent::run_episode(&config)).await.unwrap();

@@ -166,10 +166,14 @@ impl Cassette {
                 let mut line = Vec::new();
                 trace.write_json(&mut line);
                 line.push(b'\n');
-                std::fs::write(&self.path, line).map_err(|source| CassetteError::Write {
-                    path: self.path.clone(),
-                    source,
-                })?;
+                let parent = self.path.parent().filter(|parent| !parent.as_os_str().is_empty());
+                parent
+                    .map_or(Ok(()), std::fs::create_dir_all)
+                    .and_then(|()| std::fs::write(&self.path, line))
+                    .map_err(|source| CassetteError::Write {
+                        path: self.path.clone(),
+                        source,
+                    })?;
                 return Ok(output);
             }
             Mode::Replay(replay, recorded) => (replay, recorded),
