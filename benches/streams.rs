@@ -12,6 +12,9 @@
 //!   is polled, counted and its text appended to the output.
 //! - `iterator_plain`, `iterator_in_a_scope`: the same for a function returning
 //!   `impl Iterator`.
+//! - `owned_plain`, `owned_in_a_scope`, `owned_in_a_scope_not_replayed`: chunks of `String`
+//!   (each made by the source): plain; traced, each item also kept for a replay (an owned
+//!   item can be given back); traced with `replay = false` (not kept).
 
 use std::hint::black_box;
 use std::pin::Pin;
@@ -52,13 +55,30 @@ fn traced_iterator() -> impl Iterator<Item = &'static str> {
     CHUNKS.iter().copied()
 }
 
+#[inline(never)]
+fn plain_owned_stream() -> impl Stream<Item = String> {
+    stream::iter(CHUNKS.iter().map(|chunk| (*chunk).to_owned()))
+}
+
+#[trace_llm_call]
+#[inline(never)]
+fn traced_owned_stream() -> impl Stream<Item = String> {
+    stream::iter(CHUNKS.iter().map(|chunk| (*chunk).to_owned()))
+}
+
+#[trace_llm_call(replay = false)]
+#[inline(never)]
+fn traced_owned_stream_not_replayed() -> impl Stream<Item = String> {
+    stream::iter(CHUNKS.iter().map(|chunk| (*chunk).to_owned()))
+}
+
 /// Reads a stream to its end; returns the bytes read.
-fn drain(stream: impl Stream<Item = &'static str> + Unpin) -> usize {
+fn drain<T: AsRef<str>>(stream: impl Stream<Item = T> + Unpin) -> usize {
     let mut stream = stream;
     let mut cx = Context::from_waker(Waker::noop());
     let mut bytes = 0;
     while let Poll::Ready(Some(chunk)) = Pin::new(&mut stream).poll_next(&mut cx) {
-        bytes += black_box(chunk).len();
+        bytes += black_box(chunk).as_ref().len();
     }
     bytes
 }
@@ -103,4 +123,21 @@ fn iterator_plain(bencher: Bencher<'_, '_>) {
 #[divan::bench]
 fn iterator_in_a_scope(bencher: Bencher<'_, '_>) {
     in_a_scope(bencher, || traced_iterator().map(|chunk| black_box(chunk).len()).sum());
+}
+
+#[divan::bench]
+fn owned_plain(bencher: Bencher<'_, '_>) {
+    bencher
+        .counter(ItemsCount::new(ITEMS))
+        .bench_local(|| drain(plain_owned_stream()));
+}
+
+#[divan::bench]
+fn owned_in_a_scope(bencher: Bencher<'_, '_>) {
+    in_a_scope(bencher, || drain(traced_owned_stream()));
+}
+
+#[divan::bench]
+fn owned_in_a_scope_not_replayed(bencher: Bencher<'_, '_>) {
+    in_a_scope(bencher, || drain(traced_owned_stream_not_replayed()));
 }

@@ -283,6 +283,35 @@ fn ids_and_timing_are_compared_by_shape_only() {
 }
 
 #[test]
+fn a_streams_chunk_times_are_compared_by_shape_and_its_items_by_value() {
+    let mut manual = record(Change::None);
+    manual.events[1]
+        .metadata
+        .insert("gen_ai.response.time_to_first_chunk".into(), json!(0.25));
+    manual.events[1].metadata.insert(
+        "stream.replay_items".into(),
+        json!({"at_us": "250000 500000", "text_ends": "1 2"}),
+    );
+    let mut decorated = manual.clone();
+    decorated.events[1]
+        .metadata
+        .insert("gen_ai.response.time_to_first_chunk".into(), json!(0.01));
+    decorated.events[1].metadata.insert(
+        "stream.replay_items".into(),
+        json!({"at_us": "10000 20000", "text_ends": "1 2"}),
+    );
+    assert_parity!(manual, decorated);
+
+    decorated.events[1].metadata.insert(
+        "stream.replay_items".into(),
+        json!({"at_us": "10000 20000", "text_ends": "2 2"}),
+    );
+    let report = compare(&manual, &decorated);
+    assert_eq!(report.differences.len(), 1, "{report}");
+    assert_eq!(report.differences[0].field, "metadata.stream.replay_items");
+}
+
+#[test]
 #[should_panic(expected = "not at parity")]
 fn assert_parity_panics_with_the_report() {
     assert_parity!(record(Change::None), record(Change::OtherInput));

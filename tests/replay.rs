@@ -9,6 +9,7 @@ mod support;
 #[allow(dead_code)]
 mod world;
 
+use std::pin::Pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
@@ -18,6 +19,7 @@ use agent_trace::{
     EventKind, JsonlSink, Outcome, Replay, SessionTrace, SessionTracer, SqliteSink, TraceStore, TracerContext,
     assert_parity, trace_agent, trace_llm_call, trace_tool_call,
 };
+use futures_util::StreamExt;
 use support::TempDir;
 
 /// An episode of the example agent, recorded.
@@ -378,4 +380,306 @@ async fn the_example_agent_matches_its_cassette() {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/cassettes/react_episode.jsonl");
     let summary = cassette(path).run(agent::run_episode(&faulty(3))).await.unwrap();
     assert!(summary.turns_played > 0);
+}
+
+#[tokio::test]
+async fn the_streaming_agent_replays_its_chunks() {
+    let mut config = faulty(4);
+    config.stream = true;
+    let (recorded_result, recorded) = record(&config).await;
+    let streamed = recorded.events.iter().find(|e| e.kind == EventKind::Llm).unwrap();
+    // Chunks with usage are more than their text: kept as values.
+    let kept = &streamed.metadata["stream.replay_items"];
+    assert_eq!(kept["values"].as_array().map(Vec::len), Some(2), "{kept}");
+    let replay_of = Replay::from_trace(&recorded).strict_inputs(true);
+    let (replayed_result, replayed) = replay(&config, &replay_of).await;
+    assert_eq!(replayed_result, recorded_result);
+    assert_eq!(replay_of.divergence(), None);
+    assert_parity!(recorded, replayed);
+}
+
+mod items {
+    use futures_util::stream::{self, Stream, StreamExt};
+
+    use super::*;
+
+    thread_local! {
+        /// The bodies that ran on this test's thread.
+        pub static RUNS: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+    }
+
+    #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+    pub struct Chunk {
+        pub text: String,
+    }
+
+    #[trace_llm_call]
+    pub fn words(prompt: &str) -> impl Stream<Item = String> + use<> {
+        RUNS.set(RUNS.get() + 1);
+        let words: Vec<String> = prompt.split(' ').map(|word| format!("{word} ")).collect();
+        stream::iter(words)
+    }
+
+    #[trace_llm_call(stream_errors = "continue")]
+    pub fn chunks() -> impl Stream<Item = Result<Chunk, String>> + use<> {
+        RUNS.set(RUNS.get() + 1);
+        stream::iter(vec![
+            Ok(Chunk { text: "a".into() }),
+            Err("rate limited".into()),
+            Ok(Chunk { text: "b".into() }),
+        ])
+    }
+
+    #[trace_tool_call]
+    pub fn numbers(count: u32) -> Box<dyn Iterator<Item = u32>> {
+        RUNS.set(RUNS.get() + 1);
+        Box::new(0..count)
+    }
+
+    #[trace_tool_call]
+    pub async fn pages(count: u32) -> impl Iterator<Item = Vec<u32>> + use<> {
+        RUNS.set(RUNS.get() + 1);
+        (0..count).map(|page| vec![page; 2]).collect::<Vec<_>>().into_iter()
+    }
+
+    #[trace_llm_call]
+    pub async fn boxed_chunks(prompt: String) -> Pin<Box<dyn Stream<Item = Chunk> + Send>> {
+        RUNS.set(RUNS.get() + 1);
+        let chunks: Vec<Chunk> = prompt.chars().map(|text| Chunk { text: text.into() }).collect();
+        Box::pin(stream::iter(chunks))
+    }
+
+    pub type Read = (
+        String,
+        Vec<Result<Chunk, String>>,
+        Vec<u32>,
+        Vec<u32>,
+        Vec<Vec<u32>>,
+        Vec<Chunk>,
+    );
+
+    pub async fn read() -> Read {
+        let text: String = words("the quick brown fox").collect::<Vec<_>>().await.concat();
+        let chunks = chunks().collect().await;
+        let all = numbers(5).collect();
+        // Dropped after two: cancelled, with the two.
+        let some = numbers(5).take(2).collect();
+        let pages = pages(3).await.collect();
+        let boxed = boxed_chunks("ok".into()).await.collect().await;
+        (text, chunks, all, some, pages, boxed)
+    }
+}
+
+#[tokio::test]
+async fn streams_and_iterators_replay_their_items_errors_and_early_drops() {
+    let (was, recorded) = support::traced_async(items::read()).await;
+    assert_eq!(recorded.events[3].outcome, Outcome::Cancelled);
+    // What the output holds is not kept twice: text items are where they end in its text,
+    // listed items are its list; only the times they came are added.
+    let kept = |index: usize| &recorded.events[index].metadata["stream.replay_items"];
+    assert_eq!(kept(0)["text_ends"], "4 10 16 20");
+    assert_eq!(kept(1)["listed"], serde_json::json!(2));
+    assert_eq!(
+        kept(1)["errors"][0][0],
+        serde_json::json!(1),
+        "the error is the second item"
+    );
+    assert_eq!(kept(2)["at_us"].as_str().unwrap().split(' ').count(), 5);
+    let before = items::RUNS.get();
+    let replay_of = Replay::from_trace(&recorded);
+    let session = support::session();
+    let again = TracerContext::new(&session)
+        .replaying(&replay_of)
+        .scope(items::read())
+        .await;
+    assert_eq!(again, was);
+    assert_eq!(items::RUNS.get(), before, "no body ran");
+    assert_eq!(replay_of.answered(), 6);
+    assert_parity!(recorded, session.end().unwrap());
+
+    // A recording without the items (an older one): a stream of text is its output, as one
+    // item.
+    let mut older = recorded.clone();
+    older.events[0].metadata.remove("stream.replay_items");
+    let replay_of = Replay::from_trace(&older);
+    let session = support::session();
+    let again = TracerContext::new(&session)
+        .replaying(&replay_of)
+        .scope(items::read())
+        .await;
+    assert_eq!(again.0, was.0);
+    assert_eq!(replay_of.divergence(), None);
+}
+
+mod paced {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::time::Duration;
+
+    use agent_trace::{trace_llm_call, trace_tool_call};
+    use futures_util::stream::{self, Stream, StreamExt};
+
+    /// The bodies that ran (each test its own).
+    pub static WORDS: AtomicUsize = AtomicUsize::new(0);
+    pub static BREAKING: AtomicUsize = AtomicUsize::new(0);
+
+    #[trace_llm_call]
+    pub async fn slow_words() -> impl Stream<Item = String> {
+        WORDS.fetch_add(1, Ordering::SeqCst);
+        stream::iter(["a", "b"]).then(|word| async move {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+            word.to_owned()
+        })
+    }
+
+    #[trace_tool_call]
+    pub fn slow_numbers() -> impl Iterator<Item = u32> {
+        (0..2).inspect(|_| std::thread::sleep(Duration::from_millis(5)))
+    }
+
+    /// The words, joined: an output that is not the items.
+    #[derive(Default)]
+    pub struct Joined(String);
+
+    impl agent_trace::Accumulate<String> for Joined {
+        type Output = String;
+        fn push(&mut self, word: &String) {
+            self.0.push_str(word);
+        }
+        fn output(&self) -> String {
+            self.0.clone()
+        }
+    }
+
+    #[trace_llm_call(accumulate = Joined)]
+    pub fn joined_words(text: &str) -> impl Stream<Item = String> + use<> {
+        stream::iter(text.split(' ').map(str::to_owned).collect::<Vec<_>>())
+    }
+
+    #[trace_tool_call]
+    pub fn breaking() -> impl Iterator<Item = String> {
+        BREAKING.fetch_add(1, Ordering::SeqCst);
+        (0..2).map(|n| {
+            if n == 1 {
+                panic!("the reader broke")
+            } else {
+                "first".to_owned()
+            }
+        })
+    }
+}
+
+/// The last kept item of each event made to have come at `at` seconds.
+fn last_item_at(trace: &mut SessionTrace, at: f64) {
+    for event in &mut trace.events {
+        let kept = event.metadata.get_mut("stream.replay_items").expect("kept items");
+        let times = kept["at_us"].as_str().expect("the times items came");
+        let mut times: Vec<String> = times.split(' ').map(str::to_owned).collect();
+        assert!(
+            times.iter().all(|at| at.parse::<u64>().is_ok()),
+            "every item timed: {times:?}"
+        );
+        *times.last_mut().unwrap() = ((at * 1e6) as u64).to_string();
+        kept["at_us"] = serde_json::Value::String(times.join(" "));
+    }
+}
+
+#[tokio::test]
+async fn a_replay_asked_to_wait_gives_each_item_no_earlier_than_it_came() {
+    let (was, mut recorded) =
+        support::traced_async(async { paced::slow_words().await.collect::<Vec<_>>().await }).await;
+    last_item_at(&mut recorded, 0.3);
+    let before = paced::WORDS.load(Ordering::SeqCst);
+    let replay_of = Replay::from_trace(&recorded).wait_between_items(true);
+    let session = support::session();
+    let started = std::time::Instant::now();
+    let read = TracerContext::new(&session)
+        .replaying(&replay_of)
+        .scope(async { paced::slow_words().await.collect::<Vec<_>>().await });
+    // Woken by the replay itself (no timer of the runtime's): a lost wake-up would hang.
+    let again = tokio::time::timeout(Duration::from_secs(60), read)
+        .await
+        .expect("the reader is woken");
+    assert!(started.elapsed() >= Duration::from_millis(300));
+    assert_eq!(again, was);
+    assert_eq!(paced::WORDS.load(Ordering::SeqCst), before, "no body ran");
+    assert_parity!(recorded, session.end().unwrap());
+
+    let (was, mut recorded) = support::traced(|| paced::slow_numbers().collect::<Vec<_>>());
+    last_item_at(&mut recorded, 0.3);
+    let replay_of = Replay::from_trace(&recorded).wait_between_items(true);
+    let session = support::session();
+    let started = std::time::Instant::now();
+    let again = TracerContext::new(&session)
+        .replaying(&replay_of)
+        .sync_scope(|| paced::slow_numbers().collect::<Vec<_>>());
+    assert!(started.elapsed() >= Duration::from_millis(300));
+    assert_eq!(again, was);
+    assert_parity!(recorded, session.end().unwrap());
+}
+
+#[test]
+fn a_stream_that_panicked_gives_its_items_and_panics_again() {
+    let read = || std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| paced::breaking().collect::<Vec<_>>()));
+    let (was, recorded) = support::traced(read);
+    assert!(was.is_err());
+    assert_eq!(recorded.events[0].outcome, Outcome::Panicked);
+    let before = paced::BREAKING.load(Ordering::SeqCst);
+    let replay_of = Replay::from_trace(&recorded);
+    let session = support::session();
+    let again = TracerContext::new(&session).replaying(&replay_of).sync_scope(read);
+    let payload = again.unwrap_err();
+    assert_eq!(
+        payload.downcast_ref::<String>().map(String::as_str),
+        Some("the reader broke")
+    );
+    assert_eq!(paced::BREAKING.load(Ordering::SeqCst), before, "no body ran");
+    assert_eq!(replay_of.divergence(), None);
+    assert_parity!(recorded, session.end().unwrap());
+}
+
+#[tokio::test]
+async fn items_recorded_whole_that_are_not_text_diverge_and_can_go_live() {
+    let (was, mut recorded) = support::traced_async(items::read()).await;
+    // An older recording: the numbers' items were not kept, only their list.
+    recorded.events[2].metadata.remove("stream.replay_items");
+    let replay_of = Replay::from_trace(&recorded).on_divergence(OnDivergence::Live);
+    let session = support::session();
+    let again = TracerContext::new(&session)
+        .replaying(&replay_of)
+        .scope(items::read())
+        .await;
+    assert_eq!(again, was, "the rest of the run is live");
+    let divergence = replay_of.divergence().expect("a divergence");
+    assert_eq!(divergence.path, "tool numbers");
+    assert_eq!(divergence.field, "output");
+    assert!(divergence.reason.contains("does not decode as `u32`"), "{divergence}");
+}
+
+#[tokio::test]
+async fn accumulated_items_are_kept_as_values_and_cut_ones_diverge() {
+    let read = || async { paced::joined_words("a b c").collect::<Vec<_>>().await };
+    let (was, recorded) = support::traced_async(read()).await;
+    let kept = &recorded.events[0].metadata["stream.replay_items"];
+    assert_eq!(kept["values"], serde_json::json!(["a", "b", "c"]), "{kept}");
+    let replay_of = Replay::from_trace(&recorded);
+    let session = support::session();
+    let again = TracerContext::new(&session).replaying(&replay_of).scope(read()).await;
+    assert_eq!(again, was);
+    assert_parity!(recorded, session.end().unwrap());
+
+    // Recorded under a capture limit the text passed: the items are not all there.
+    let tracer = SessionTracer::builder()
+        .capture(agent_trace::CapturePolicy::default().max_value_bytes(8))
+        .build();
+    let session = tracer.start_session();
+    let long = || async { items::words("a text longer than the limit").collect::<Vec<_>>().await };
+    let was = TracerContext::new(&session).scope(long()).await;
+    let recorded = session.end().unwrap();
+    let replay_of = Replay::from_trace(&recorded).on_divergence(OnDivergence::Live);
+    let session = tracer.start_session();
+    let again = TracerContext::new(&session).replaying(&replay_of).scope(long()).await;
+    assert_eq!(again, was, "run live");
+    let divergence = replay_of.divergence().expect("a divergence");
+    assert_eq!(divergence.field, "output");
+    assert!(divergence.reason.contains("cut at the capture limit"), "{divergence}");
 }

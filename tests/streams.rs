@@ -110,6 +110,35 @@ async fn stream_errors_continue_keeps_the_call_open_to_the_end() {
     assert_eq!(event.metadata["stream.error_items"], json!(1));
 }
 
+/// Items whose type only the signature settles (`.into()` in the body): traced, the
+/// function builds as it does untraced.
+#[trace_llm_call(stream_errors = "continue")]
+fn stream_typed_by_its_signature() -> impl Stream<Item = Result<String, String>> {
+    stream::iter(vec![Ok("one".to_owned()), Err("reset".into())])
+}
+
+#[trace_tool_call]
+async fn iterator_typed_by_its_signature() -> Box<dyn Iterator<Item = Result<u8, String>>> {
+    Box::new(vec![Ok(1), Err("reset".into())].into_iter())
+}
+
+#[tokio::test]
+async fn items_typed_by_the_signature_alone_are_recorded_as_their_type() {
+    let (read, trace) = traced_async(async {
+        let streamed = stream_typed_by_its_signature().collect::<Vec<_>>().await;
+        let iterated = iterator_typed_by_its_signature().await.collect::<Vec<_>>();
+        (streamed, iterated)
+    })
+    .await;
+    assert_eq!(read.0, vec![Ok("one".to_owned()), Err("reset".to_owned())]);
+    assert_eq!(read.1, vec![Ok(1), Err("reset".to_owned())]);
+    for event in &trace.events {
+        assert_eq!(event.outcome, Outcome::Err, "{}", event.name);
+        assert_eq!(event.error.as_ref().unwrap().message, "reset");
+        assert_eq!(event.metadata["stream.error_items"], json!(1));
+    }
+}
+
 #[trace_tool_call]
 fn lookup(word: &str) -> usize {
     word.len()

@@ -168,14 +168,14 @@ impl ScriptedPolicy {
 const INSTRUCTION_TOKENS: u64 = 14;
 
 /// A piece of a streamed completion.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Chunk {
     pub text: String,
     pub usage: Option<ChunkUsage>,
 }
 
 /// The usage the last chunk reports.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct ChunkUsage {
     pub prompt: u64,
     pub cached: u64,

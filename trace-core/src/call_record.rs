@@ -322,4 +322,8 @@ pub mod stream_keys {
     pub const ITEMS: &str = "stream.items";
     /// How many of them were `Err` items.
     pub const ERROR_ITEMS: &str = "stream.error_items";
+    /// The items themselves, for a replay to give back (functions that replay):
+    /// `[{"ok": value} | {"err": error}, …]`, or the truncation marker past the capture
+    /// policy's value limit.
+    pub const REPLAY_ITEMS: &str = "stream.replay_items";
 }

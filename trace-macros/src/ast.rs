@@ -188,13 +188,11 @@ impl TracedFn {
         later_type(ty)
     }
 
-    /// The type a replay rebuilds for this function — what its caller gets: the declared
-    /// return type, or for a method `#[async_trait]` wrote, its future's `Output` — or why
-    /// the function is not replayed.
-    pub(crate) fn replayed_type(&self, stream_alias: bool) -> Result<Type, &'static str> {
-        if self.returned_items(stream_alias).is_some() {
-            return Err("a function that returns a stream or an iterator is not replayed yet");
-        }
+    /// The type a replay rebuilds for a function that does not return a stream or an
+    /// iterator — what its caller gets: the declared return type, or for a method
+    /// `#[async_trait]` wrote, its future's `Output` — or why the function is not replayed.
+    /// (A stream's or an iterator's items are replayed by their own type.)
+    pub(crate) fn replayed_type(&self) -> Result<Type, &'static str> {
         let declared = match &self.sig.output {
             ReturnType::Default => return Ok(syn::parse_quote!(())),
             ReturnType::Type(_, declared) => declared,
@@ -219,6 +217,30 @@ impl TracedFn {
             );
         }
         Ok(returned.clone())
+    }
+
+    /// For a function that returns a stream or an iterator: whether a replay can give its
+    /// items back — not when they are borrows (`Item = &str`), as far as the return type
+    /// shows them.
+    pub(crate) fn items_replayable(&self) -> Result<(), &'static str> {
+        let ReturnType::Type(_, declared) = &self.sig.output else {
+            return Ok(());
+        };
+        match items_type(declared) {
+            Some(item) if found_in(item).borrow => Err(
+                "a function whose items are borrows (a reference or a lifetime) is not replayed: a recording can only give back owned values",
+            ),
+            _ => Ok(()),
+        }
+    }
+
+    /// For a function that returns a stream or an iterator: its items' type as the
+    /// signature names it, when an expression may name it too (no `impl Trait` in it).
+    pub(crate) fn declared_items(&self) -> Option<&Type> {
+        let ReturnType::Type(_, declared) = &self.sig.output else {
+            return None;
+        };
+        items_type(declared).filter(|item| !found_in(item).impl_trait)
     }
 
     /// Whether the function has `#[track_caller]`.
@@ -322,6 +344,45 @@ fn future_output(ty: &Type) -> Option<&Type> {
         Type::Group(inner) => future_output(&inner.elem),
         _ => None,
     }
+}
+
+/// The item type a stream or iterator type names: its `Item = T`, or a boxed stream
+/// alias's type argument (`BoxStream<'a, T>`).
+fn items_type(ty: &Type) -> Option<&Type> {
+    match ty {
+        Type::ImplTrait(opaque) => opaque.bounds.iter().find_map(|bound| match bound {
+            TypeParamBound::Trait(bound) => assoc_in_path(&bound.path, "Item"),
+            _ => None,
+        }),
+        Type::Paren(inner) => items_type(&inner.elem),
+        Type::Group(inner) => items_type(&inner.elem),
+        Type::TraitObject(object) => object.bounds.iter().find_map(|bound| match bound {
+            TypeParamBound::Trait(bound) => assoc_in_path(&bound.path, "Item"),
+            _ => None,
+        }),
+        Type::Path(path) => {
+            let last = path.path.segments.last()?;
+            if matches!(last.ident.to_string().as_str(), "BoxStream" | "LocalBoxStream") {
+                return first_type_argument(last);
+            }
+            // `Pin<Box<dyn Stream<Item = T>>>`, `Box<dyn Iterator<Item = T>>`.
+            items_type(first_type_argument(last)?)
+        }
+        _ => None,
+    }
+}
+
+/// The type bound to `name` in a path's angle brackets (`Stream<Item = T>`).
+fn assoc_in_path<'a>(path: &'a syn::Path, name: &str) -> Option<&'a Type> {
+    path.segments.iter().find_map(|segment| {
+        let PathArguments::AngleBracketed(arguments) = &segment.arguments else {
+            return None;
+        };
+        arguments.args.iter().find_map(|argument| match argument {
+            GenericArgument::AssocType(assoc) if assoc.ident == name => Some(&assoc.ty),
+            _ => None,
+        })
+    })
 }
 
 fn output_in_path(path: &syn::Path) -> Option<&Type> {

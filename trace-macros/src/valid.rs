@@ -113,7 +113,10 @@ pub(crate) fn validate(kind: MacroKind, options: &Options, function: &TracedFn, 
                 "a #[bundle] call is not replayed: it returns a node of the graph, which a recording cannot give back",
             ));
         } else if replay.value
-            && let Err(reason) = function.replayed_type(stream_alias)
+            && let Err(reason) = match function.returned_items(stream_alias) {
+                Some(_) => function.items_replayable(),
+                None => function.replayed_type().map(drop),
+            }
         {
             errors.push(syn::Error::new(
                 replay.span,

@@ -6,7 +6,7 @@ fn bundle_replayed(x: u8) -> u8 {
 }
 
 #[agent_trace::trace_tool_call(replay = true)]
-fn streamed_tool() -> impl Stream<Item = u8> {
+fn streamed_words() -> impl Stream<Item = &'static str> {
     stream::empty()
 }
 

@@ -67,6 +67,11 @@ pub(super) fn event_span(
     }
     let mut other = Map::new();
     for (key, value) in &event.metadata {
+        // A stream's items kept for a replay are its output again, item by item: they do
+        // not leave (the output does, as `content` says).
+        if key == crate::stream_keys::REPLAY_ITEMS {
+            continue;
+        }
         // The GenAI keys the macros record are already the conventions' names.
         if key.starts_with("gen_ai.") {
             if !attributes.iter().any(|(name, _)| name == key) {

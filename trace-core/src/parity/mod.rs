@@ -3,7 +3,8 @@
 //! [`compare`] pairs the two traces' events and messages and compares them field by field.
 //! Ids and timing are compared by shape, not value: a parent is compared by the position
 //! of the parent event, and `started_at`, `duration` and message times are not compared
-//! (both traces have them by construction). `module_path` is not compared either: a
+//! (both traces have them by construction), nor the times a stream's first chunk and its
+//! kept items came (only whether they were recorded). `module_path` is not compared either: a
 //! hand-written twin lives in another module by nature. Everything else — kinds, names,
 //! system ids, turns, timesteps, inputs, outputs, errors, outcomes, metadata, messages and
 //! the session's status and metadata — must be equal, but for the session metadata a
@@ -271,10 +272,44 @@ fn compare_events(manual: &[Event], decorated: &[Event], out: &mut Differences) 
                 out.check(Aspect::State, at, "output", &me.output, &de.output);
                 out.check(Aspect::State, at, "error", &me.error, &de.error);
                 out.check(Aspect::State, at, "outcome", &me.outcome, &de.outcome);
-                out.check_map(Aspect::Metadata, at, "metadata", &me.metadata, &de.metadata);
+                out.check_map(
+                    Aspect::Metadata,
+                    at,
+                    "metadata",
+                    &untimed(&me.metadata),
+                    &untimed(&de.metadata),
+                );
             }
         }
     }
+}
+
+/// An event's metadata with its timing compared by shape, as the event's own times are:
+/// the time to a stream's first chunk and the times its kept items came are `true` where
+/// they were recorded.
+fn untimed(metadata: &Map) -> std::borrow::Cow<'_, Map> {
+    use crate::{genai_keys, stream_keys};
+    if !metadata.contains_key(genai_keys::TIME_TO_FIRST_CHUNK) && !metadata.contains_key(stream_keys::REPLAY_ITEMS) {
+        return std::borrow::Cow::Borrowed(metadata);
+    }
+    let mut metadata = metadata.clone();
+    if let Some(time) = metadata.get_mut(genai_keys::TIME_TO_FIRST_CHUNK) {
+        *time = Value::Bool(true);
+    }
+    if let Some(times) = metadata
+        .get_mut(stream_keys::REPLAY_ITEMS)
+        .and_then(|kept| kept.get_mut("at_us"))
+    {
+        // The times, each by whether it was taken.
+        let taken: String = times
+            .as_str()
+            .unwrap_or_default()
+            .split_ascii_whitespace()
+            .map(|at| if at == "-" { '-' } else { 't' })
+            .collect();
+        *times = Value::String(taken);
+    }
+    std::borrow::Cow::Owned(metadata)
 }
 
 fn message_identity(message: &Message) -> (&str, &str, &str, &Value) {

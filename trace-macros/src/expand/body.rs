@@ -69,6 +69,8 @@ impl<'a> Shape<'a> {
 
 /// What a function returning a stream or an iterator records of its items.
 pub(crate) struct ItemOptions<'a> {
+    /// Whether a replay answers the call (its items are kept for one, and given by one).
+    pub(crate) replays: bool,
     /// Whether the items make the output (`capture_result`).
     pub(crate) output: bool,
     /// Whether items that carry token usage record it (LLM calls).
@@ -220,28 +222,82 @@ fn run_returned_items(
     private: &TokenStream,
 ) -> TokenStream {
     let block = with_return_edge(&function.body, &function.sig.output);
-    let made = if function.sig.asyncness.is_some() {
-        let future = quote_spanned!(function.body.span()=> async move #block);
+    let is_async = function.sig.asyncness.is_some();
+    let live_fn = match kind {
+        Items::Stream => quote!(live_stream),
+        Items::Iterator => quote!(live_iter),
+    };
+    let live = if is_async {
         quote! {
-            let __trace_future = #future;
-            let (__trace_call, __trace_source) = match __trace_call {
-                ::core::option::Option::None => (::core::option::Option::None, __trace_future.await),
+            match __trace_call {
+                ::core::option::Option::None => (::core::option::Option::None, #private::#live_fn(__trace_future.await)),
                 ::core::option::Option::Some(__trace_open) => {
                     let (__trace_source, __trace_open) = #private::InCall::new(__trace_open, __trace_future).await;
-                    (::core::option::Option::Some(__trace_open), __trace_source)
+                    (::core::option::Option::Some(__trace_open), #private::#live_fn(__trace_source))
                 }
-            };
+            }
         }
     } else {
         quote! {
-            let __trace_body = #private::once(move || #block);
-            let (__trace_call, __trace_source) = match __trace_call {
-                ::core::option::Option::None => (::core::option::Option::None, __trace_body()),
+            match __trace_call {
+                ::core::option::Option::None => (::core::option::Option::None, #private::#live_fn(__trace_body())),
                 ::core::option::Option::Some(__trace_open) => {
                     let (__trace_open, __trace_source) = #private::run_prelude(__trace_open, __trace_body);
-                    (::core::option::Option::Some(__trace_open), __trace_source)
+                    (::core::option::Option::Some(__trace_open), #private::#live_fn(__trace_source))
                 }
+            }
+        }
+    };
+    // Under a replay, the recorded items, decoded into the items' own type (known from the
+    // body, which does not run then).
+    let chosen = if options.replays {
+        let (probe, witness) = match (kind, is_async) {
+            (Items::Stream, false) => (quote!(stream_items), quote!(__trace_body)),
+            (Items::Stream, true) => (quote!(stream_items_later), quote!(__trace_future)),
+            (Items::Iterator, false) => (quote!(iter_items), quote!(__trace_body)),
+            (Items::Iterator, true) => (quote!(iter_items_later), quote!(__trace_future)),
+        };
+        quote! {
+            let __trace_replayed = if __trace_call.as_ref().is_some_and(#private::Call::is_replaying) {
+                #private::replay_items!(&mut __trace_call, #private::#probe(&#witness))
+            } else {
+                ::core::option::Option::None
             };
+            let (__trace_call, __trace_source) = match __trace_replayed {
+                ::core::option::Option::Some(__trace_items) => (__trace_call, #private::ItemSource::Replayed { items: __trace_items }),
+                ::core::option::Option::None => #live,
+            };
+        }
+    } else {
+        quote!(let (__trace_call, __trace_source) = #live;)
+    };
+    // The body's items are the type the signature names, where it names one an expression
+    // can: the item closure below sees it even when the body leaves it to inference.
+    let declared = function.declared_items();
+    let made = if is_async {
+        let future = quote_spanned!(function.body.span()=> async move #block);
+        let future = match (declared, kind) {
+            (Some(item), Items::Stream) => {
+                quote_spanned!(item.span()=> #private::stream_future::<#item, _, _>(#future))
+            }
+            (Some(item), Items::Iterator) => {
+                quote_spanned!(item.span()=> #private::iter_future::<#item, _, _>(#future))
+            }
+            (None, _) => future,
+        };
+        quote! {
+            let __trace_future = #future;
+            #chosen
+        }
+    } else {
+        let body = match (declared, kind) {
+            (Some(item), Items::Stream) => quote_spanned!(item.span()=> #private::stream_body::<#item, _, _>),
+            (Some(item), Items::Iterator) => quote_spanned!(item.span()=> #private::iter_body::<#item, _, _>),
+            (None, _) => quote!(#private::once),
+        };
+        quote! {
+            let __trace_body = #body(move || #block);
+            #chosen
         }
     };
     let wrapper = match kind {
@@ -254,25 +310,27 @@ fn run_returned_items(
         quote!(#private::StreamErrors::End)
     };
     let usage = options.usage;
+    // Items are kept for a replay only where the result is recorded (`capture_result`).
+    let keep = options.replays && options.output;
     let (constructor, on_item) = match options.accumulate {
         None => {
             let output = options.output;
             (
                 quote!(#wrapper::new),
-                quote!(#private::item!(__trace_item, __trace_items, output: #output, usage: #usage)),
+                quote!(#private::item!(__trace_item, __trace_items, output: #output, usage: #usage, keep: #keep)),
             )
         }
         // Spanned at the user's type: a type that does not accumulate these items is
         // reported there.
         Some(accumulator) => (
-            quote_spanned!(accumulator.span()=> #wrapper::<_, #private::Accumulator<#accumulator, _>, _>::accumulated),
+            quote_spanned!(accumulator.span()=> #wrapper::<_, #private::Accumulator<#accumulator, _>, _, _>::accumulated),
             quote_spanned! {accumulator.span()=>
                 __trace_items.accumulator().push(__trace_item);
-                #private::item!(__trace_item, __trace_items, output: false, usage: #usage)
+                #private::item!(__trace_item, __trace_items, output: false, usage: #usage, keep: #keep)
             },
         ),
     };
-    let wrap = |call: TokenStream| quote!(#constructor(#call, __trace_source, #errors, |__trace_item, __trace_items| { #on_item }));
+    let wrap = |call: TokenStream| quote!(#constructor(#call, __trace_source, #errors, #keep, |__trace_item, __trace_items| { #on_item }));
     let wrapped = match boxing {
         Boxing::Opaque => wrap(quote!(__trace_call)),
         Boxing::Boxed => {
@@ -286,11 +344,11 @@ fn run_returned_items(
                 Items::Stream => quote!(::std::boxed::Box::pin),
                 Items::Iterator => quote!(::std::boxed::Box::new),
             };
-            let wrapped = wrap(quote!(::core::option::Option::Some(__trace_open)));
+            let wrapped = wrap(quote!(__trace_call));
             quote! {
-                match __trace_call {
-                    ::core::option::Option::None => __trace_source,
-                    ::core::option::Option::Some(__trace_open) => {
+                match (__trace_call, __trace_source) {
+                    (::core::option::Option::None, #private::ItemSource::Live { source: __trace_source }) => __trace_source,
+                    (__trace_call, __trace_source) => {
                         let __trace_wrapped: #declared = #boxed(#wrapped);
                         __trace_wrapped
                     }

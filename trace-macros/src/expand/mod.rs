@@ -34,6 +34,8 @@ pub(crate) fn expand(kind: MacroKind, options: &Options, function: &TracedFn) ->
         quote!(start_sync)
     };
     let items = ItemOptions {
+        replays: replays(kind, options)
+            && !(matches!(shape, Shape::ReturnsItems(..)) && function.items_replayable().is_err()),
         output: options.capture_result.as_ref().is_none_or(|s| s.value),
         usage: kind == MacroKind::Llm,
         continue_on_err: options.stream_errors.as_ref().is_some_and(|s| s.value),
@@ -103,16 +105,18 @@ fn replay_step(
     finish: &TokenStream,
     private: &TokenStream,
 ) -> TokenStream {
-    let replays = options
-        .replay
-        .as_ref()
-        .map_or(matches!(kind, MacroKind::Llm | MacroKind::Tool), |setting| {
-            setting.value
-        });
-    if !replays || kind == MacroKind::Bundle {
+    if !replays(kind, options) {
         return TokenStream::new();
     }
-    let answered = match function.replayed_type(stream_alias(options)) {
+    let replayed = match shape {
+        // A stream's or an iterator's items are replayed where they are wrapped (`body`).
+        Shape::ReturnsItems(..) => match function.items_replayable() {
+            Ok(()) => return TokenStream::new(),
+            Err(reason) => Err(reason),
+        },
+        _ => function.replayed_type(),
+    };
+    let answered = match replayed {
         Ok(returned) => {
             // An async call recorded as cancelled never completes: its caller drops it again.
             let hang = if shape.is_async() {
@@ -143,6 +147,18 @@ fn replay_step(
             __trace_other => __trace_other,
         };
     }
+}
+
+/// Whether a replay answers the function's calls: LLM and tool calls unless `replay =
+/// false`, any other with `replay = true`; never a bundle.
+fn replays(kind: MacroKind, options: &Options) -> bool {
+    kind != MacroKind::Bundle
+        && options
+            .replay
+            .as_ref()
+            .map_or(matches!(kind, MacroKind::Llm | MacroKind::Tool), |setting| {
+                setting.value
+            })
 }
 
 /// The `stream` option: the return type is a boxed stream's alias.

@@ -41,6 +41,14 @@ impl Call {
         }))
     }
 
+    /// Whether the replay gives this call's items no earlier than they came when recorded.
+    pub(crate) fn replay_waits_between_items(&self) -> bool {
+        self.open
+            .as_ref()
+            .and_then(|open| open.state.replay.as_ref())
+            .is_some_and(|run| run.waits_between_items())
+    }
+
     /// Keeps a divergence in the replay and the session's metadata; `true` when the call
     /// is to run its body (the replay goes live), `false` when it is to fail.
     pub(crate) fn replay_diverged(&mut self, divergence: Divergence) -> bool {

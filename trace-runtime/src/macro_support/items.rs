@@ -19,6 +19,8 @@ use pin_project_lite::pin_project;
 use serde_json::Value;
 use trace_core::{Accumulate, ErrorRecord, genai_keys, stream_keys};
 
+use super::kept::KeptItems;
+use super::replay_items::ItemSource;
 use crate::call::Call;
 use crate::capture::{Plain, Source};
 
@@ -49,10 +51,24 @@ pub struct Items<A> {
     accumulator: A,
     /// Captures what the accumulator holds as the output.
     capture_accumulated: fn(&mut A, &mut Call),
+    /// The items themselves, for a replay (a function that replays): `None` when not kept,
+    /// or when one could not be (an item neither `Serialize` nor an error).
+    kept: Option<Box<KeptItems>>,
+    /// The item just read went into the output list.
+    listed: bool,
+    /// The items come from a replay: the recorded time to the first is kept.
+    replayed: bool,
 }
 
 impl<A> Items<A> {
-    fn new(call: Call, errors: StreamErrors, accumulator: A, capture_accumulated: fn(&mut A, &mut Call)) -> Self {
+    fn new(
+        call: Call,
+        errors: StreamErrors,
+        accumulator: A,
+        capture_accumulated: fn(&mut A, &mut Call),
+        keep: bool,
+        replayed: bool,
+    ) -> Self {
         let text_limit = call.policy().map_or(0, trace_core::CapturePolicy::value_byte_limit);
         Items {
             call,
@@ -67,7 +83,53 @@ impl<A> Items<A> {
             ended: false,
             accumulator,
             capture_accumulated,
+            // A replayed call keeps the recorded items (its metadata is the recording's).
+            kept: (keep && !replayed).then(Box::default),
+            listed: false,
+            replayed,
         }
+    }
+
+    /// Keeps a text item whose value is its text, for a replay.
+    pub fn keep_text<T: serde::Serialize + ?Sized>(&mut self, value: &T) {
+        if !self.has_text {
+            return self.keep_ok(value);
+        }
+        let Some(kept) = &mut self.kept else { return };
+        if !kept.text(&self.call, self.text_len) {
+            self.kept = None;
+        }
+    }
+
+    /// Keeps an item for a replay: where the output list has it, or its value.
+    pub fn keep_ok<T: serde::Serialize + ?Sized>(&mut self, value: &T) {
+        let listed = std::mem::take(&mut self.listed);
+        let Some(kept) = &mut self.kept else { return };
+        let kept_it = if listed {
+            kept.listed(&self.call)
+        } else {
+            kept.value(&self.call, value)
+        };
+        if !kept_it {
+            self.kept = None;
+        }
+    }
+
+    /// Keeps an `Err` item for a replay.
+    pub fn keep_err(&mut self, error: &ErrorRecord) {
+        if let Some(kept) = &mut self.kept {
+            kept.error(&self.call, error);
+        }
+    }
+
+    /// Notes that the item just read went into the output list.
+    pub fn listed(&mut self) {
+        self.listed = true;
+    }
+
+    /// An item that cannot be kept: the replay will have none of them.
+    pub fn keep_none(&mut self) {
+        self.kept = None;
     }
 
     /// The open call.
@@ -123,6 +185,9 @@ impl<A> Items<A> {
 
     #[cold]
     fn first_item(&mut self) {
+        if self.replayed {
+            return;
+        }
         if let Some(elapsed) = self.call.elapsed() {
             self.call
                 .metadata(genai_keys::TIME_TO_FIRST_CHUNK, Value::from(elapsed.as_secs_f64()));
@@ -142,6 +207,9 @@ impl<A> Items<A> {
         }
         (self.capture_accumulated)(&mut self.accumulator, &mut call);
         call.metadata(stream_keys::ITEMS, Value::from(self.count));
+        if let Some(kept) = self.kept.take() {
+            call.metadata(stream_keys::REPLAY_ITEMS, kept.into_value());
+        }
         if self.error_items > 0 {
             call.metadata(stream_keys::ERROR_ITEMS, Value::from(self.error_items));
         }
@@ -270,111 +338,165 @@ fn panic_text(method: &str, payload: &(dyn std::any::Any + Send)) -> String {
 }
 
 /// Opens the items of `call` (none outside a scope).
-fn open<A>(
+fn open<A, S, T>(
     call: Option<Call>,
+    source: &ItemSource<S, T>,
     errors: StreamErrors,
     accumulator: A,
     capture: fn(&mut A, &mut Call),
+    keep: bool,
 ) -> Option<Items<A>> {
-    call.map(|call| Items::new(call, errors, accumulator, capture))
+    let replayed = matches!(source, ItemSource::Replayed { .. });
+    call.map(|call| Items::new(call, errors, accumulator, capture, keep, replayed))
+}
+
+/// A sync body that makes a stream of `T`, the items' type the signature names: known to
+/// the expansion before the body's own inference settles it (`Err("..".into())`).
+#[inline(always)]
+pub fn stream_body<T, S: Stream<Item = T>, F: FnOnce() -> S>(body: F) -> F {
+    body
+}
+
+/// An async body that makes a stream of `T` ([`stream_body`] for an `async fn`).
+#[inline(always)]
+pub fn stream_future<T, S: Stream<Item = T>, B: std::future::Future<Output = S>>(body: B) -> B {
+    body
+}
+
+/// A sync body that makes an iterator of `T` (see [`stream_body`]).
+#[inline(always)]
+pub fn iter_body<T, I: Iterator<Item = T>, F: FnOnce() -> I>(body: F) -> F {
+    body
+}
+
+/// An async body that makes an iterator of `T` (see [`stream_body`]).
+#[inline(always)]
+pub fn iter_future<T, I: Iterator<Item = T>, B: std::future::Future<Output = I>>(body: B) -> B {
+    body
 }
 
 pin_project! {
-    /// A traced function's stream: yields the stream's items as they are, recording them
-    /// into the call.
-    pub struct InStream<S, A, F> {
+    /// A traced function's stream: yields the stream's items as they are (or a replay's),
+    /// recording them into the call.
+    pub struct InStream<S, A, F, T> {
         #[pin]
-        stream: S,
+        source: ItemSource<S, T>,
         items: Option<Items<A>>,
         on_item: F,
     }
 }
 
-impl<S: Stream, F: FnMut(&S::Item, &mut Items<Builtin>)> InStream<S, Builtin, F> {
-    /// Wraps `stream` as `call`, its items going through `on_item`.
-    pub fn new(call: Option<Call>, stream: S, errors: StreamErrors, on_item: F) -> Self {
+impl<S: Stream, F: FnMut(&S::Item, &mut Items<Builtin>)> InStream<S, Builtin, F, S::Item> {
+    /// Wraps `source` as `call`, its items going through `on_item` (and kept for a
+    /// replay with `keep`).
+    pub fn new(
+        call: Option<Call>,
+        source: ItemSource<S, S::Item>,
+        errors: StreamErrors,
+        keep: bool,
+        on_item: F,
+    ) -> Self {
         InStream {
-            stream,
-            items: open(call, errors, Builtin, Builtin::capture),
+            items: open(call, &source, errors, Builtin, Builtin::capture, keep),
+            source,
             on_item,
         }
     }
 }
 
 impl<S: Stream, U: Accumulate<S::Item>, F: FnMut(&S::Item, &mut Items<Accumulator<U, S::Item>>)>
-    InStream<S, Accumulator<U, S::Item>, F>
+    InStream<S, Accumulator<U, S::Item>, F, S::Item>
 {
-    /// Wraps `stream` as `call`, its items accumulated by `U` as well as going through
+    /// Wraps `source` as `call`, its items accumulated by `U` as well as going through
     /// `on_item`.
-    pub fn accumulated(call: Option<Call>, stream: S, errors: StreamErrors, on_item: F) -> Self {
+    pub fn accumulated(
+        call: Option<Call>,
+        source: ItemSource<S, S::Item>,
+        errors: StreamErrors,
+        keep: bool,
+        on_item: F,
+    ) -> Self {
         InStream {
-            stream,
-            items: open(call, errors, Accumulator::new(), Accumulator::capture),
+            items: open(call, &source, errors, Accumulator::new(), Accumulator::capture, keep),
+            source,
             on_item,
         }
     }
 }
 
-impl<S: Stream, A, F: FnMut(&S::Item, &mut Items<A>)> Stream for InStream<S, A, F> {
+impl<S: Stream, A, F: FnMut(&S::Item, &mut Items<A>)> Stream for InStream<S, A, F, S::Item> {
     type Item = S::Item;
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<S::Item>> {
         let this = self.project();
-        let stream = this.stream;
-        advance(this.items, || stream.poll_next(cx), this.on_item)
+        let source = this.source;
+        advance(this.items, || source.poll_next(cx), this.on_item)
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
-        self.stream.size_hint()
+        self.source.stream_size_hint()
     }
 }
 
-/// A traced function's iterator: yields the iterator's items as they are, recording them
-/// into the call.
-pub struct InIter<I, A, F> {
-    iter: I,
+/// A traced function's iterator: yields the iterator's items as they are (or a replay's),
+/// recording them into the call.
+pub struct InIter<I, A, F, T> {
+    source: ItemSource<I, T>,
     items: Option<Items<A>>,
     on_item: F,
 }
 
-impl<I: Iterator, F: FnMut(&I::Item, &mut Items<Builtin>)> InIter<I, Builtin, F> {
-    /// Wraps `iter` as `call`, its items going through `on_item`.
-    pub fn new(call: Option<Call>, iter: I, errors: StreamErrors, on_item: F) -> Self {
+impl<I: Iterator, F: FnMut(&I::Item, &mut Items<Builtin>)> InIter<I, Builtin, F, I::Item> {
+    /// Wraps `source` as `call`, its items going through `on_item` (and kept for a
+    /// replay with `keep`).
+    pub fn new(
+        call: Option<Call>,
+        source: ItemSource<I, I::Item>,
+        errors: StreamErrors,
+        keep: bool,
+        on_item: F,
+    ) -> Self {
         InIter {
-            iter,
-            items: open(call, errors, Builtin, Builtin::capture),
+            items: open(call, &source, errors, Builtin, Builtin::capture, keep),
+            source,
             on_item,
         }
     }
 }
 
 impl<I: Iterator, U: Accumulate<I::Item>, F: FnMut(&I::Item, &mut Items<Accumulator<U, I::Item>>)>
-    InIter<I, Accumulator<U, I::Item>, F>
+    InIter<I, Accumulator<U, I::Item>, F, I::Item>
 {
-    /// Wraps `iter` as `call`, its items accumulated by `U` as well as going through
+    /// Wraps `source` as `call`, its items accumulated by `U` as well as going through
     /// `on_item`.
-    pub fn accumulated(call: Option<Call>, iter: I, errors: StreamErrors, on_item: F) -> Self {
+    pub fn accumulated(
+        call: Option<Call>,
+        source: ItemSource<I, I::Item>,
+        errors: StreamErrors,
+        keep: bool,
+        on_item: F,
+    ) -> Self {
         InIter {
-            iter,
-            items: open(call, errors, Accumulator::new(), Accumulator::capture),
+            items: open(call, &source, errors, Accumulator::new(), Accumulator::capture, keep),
+            source,
             on_item,
         }
     }
 }
 
-impl<I: Iterator, A, F: FnMut(&I::Item, &mut Items<A>)> Iterator for InIter<I, A, F> {
+impl<I: Iterator, A, F: FnMut(&I::Item, &mut Items<A>)> Iterator for InIter<I, A, F, I::Item> {
     type Item = I::Item;
 
     fn next(&mut self) -> Option<I::Item> {
-        let iter = &mut self.iter;
-        match advance(&mut self.items, || Poll::Ready(iter.next()), &mut self.on_item) {
+        let source = &mut self.source;
+        match advance(&mut self.items, || Poll::Ready(source.next_item()), &mut self.on_item) {
             Poll::Ready(item) => item,
             Poll::Pending => None,
         }
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
-        self.iter.size_hint()
+        self.source.iter_size_hint()
     }
 }
 
@@ -417,23 +539,40 @@ impl<T: ?Sized> ItemOther for TextProbe<'_, T> {
 #[macro_export]
 macro_rules! __agent_trace_item {
     ($item:ident, $items:ident, output: $output:tt, usage: $usage:tt) => {{
+        $crate::__agent_trace_item!($item, $items, output: $output, usage: $usage, keep: false)
+    }};
+    ($item:ident, $items:ident, output: $output:tt, usage: $usage:tt, keep: $keep:tt) => {{
         #[allow(unused_imports)]
         use $crate::macro_support::{
             ErrorOpaque as _, ErrorViaDebug as _, ErrorViaDisplay as _, ErrorViaDyn as _, ErrorViaDynSendSync as _,
-            ErrorViaError as _, ItemOther as _, ItemText as _, SplitResult as _, SplitValue as _, UsageNone as _,
-            UsageViaTrait as _,
+            ErrorViaError as _, ItemOther as _, ItemText as _, KeepNone as _, KeepSerialize as _, KeepText as _,
+            SplitResult as _, SplitValue as _, UsageNone as _, UsageViaTrait as _,
         };
         #[allow(unreachable_patterns, unused_variables)]
         match (&&$crate::macro_support::ReturnProbe($item)).__trace_split() {
-            $crate::macro_support::Split::Ok(value) => $crate::__agent_trace_item!(@value $items, value, $output, $usage),
+            $crate::macro_support::Split::Ok(value) => {
+                $crate::__agent_trace_item!(@value $items, value, $output, $usage);
+                $crate::__agent_trace_item!(@keep $items, value, $keep)
+            }
             $crate::macro_support::Split::Value(value) => {
-                $crate::__agent_trace_item!(@value $items, value, $output, $usage)
+                $crate::__agent_trace_item!(@value $items, value, $output, $usage);
+                $crate::__agent_trace_item!(@keep $items, value, $keep)
             }
             $crate::macro_support::Split::Err(error) => {
-                $items.error((&&&&&&$crate::macro_support::ErrorProbe(error)).__trace_error())
+                let record = (&&&&&&$crate::macro_support::ErrorProbe(error)).__trace_error();
+                $crate::__agent_trace_item!(@keep_err $items, record, $keep);
+                $items.error(record)
             }
         }
     }};
+    (@keep $items:ident, $value:ident, true) => {{
+        (&&&$crate::macro_support::KeepProbe($value)).__trace_keep($items);
+    }};
+    (@keep $items:ident, $value:ident, false) => {{}};
+    (@keep_err $items:ident, $record:ident, true) => {{
+        $items.keep_err(&$record);
+    }};
+    (@keep_err $items:ident, $record:ident, false) => {{}};
     (@value $items:ident, $value:ident, $output:tt, $usage:tt) => {{
         $crate::__agent_trace_item!(@usage $items, $value, $usage);
         $crate::__agent_trace_item!(@output $items, $value, $output);
@@ -444,7 +583,8 @@ macro_rules! __agent_trace_item {
     (@usage $items:ident, $value:ident, false) => {{}};
     (@output $items:ident, $value:ident, true) => {{
         if !(&&$crate::macro_support::TextProbe($value)).__trace_text($items) {
-            $crate::__agent_trace_capture!($items.call(), $crate::macro_support::Capture::item($value))
+            $crate::__agent_trace_capture!($items.call(), $crate::macro_support::Capture::item($value));
+            $items.listed();
         }
     }};
     (@output $items:ident, $value:ident, false) => {{}};

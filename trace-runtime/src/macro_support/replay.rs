@@ -52,7 +52,7 @@ macro_rules! __agent_trace_replay {
 }
 
 /// Why a recorded answer does not do: the field, and the reason.
-type Unusable = (&'static str, String);
+pub(super) type Unusable = (&'static str, String);
 
 /// A `Result` whose `Ok` decodes and whose `Err` rebuilds.
 pub trait ReplayResult<T, E> {
@@ -190,7 +190,7 @@ pub fn replay_unsupported(mut call: Call, reason: &'static str) -> Option<Call> 
 }
 
 /// Follows the replay's policy at a divergence: run the body, or fail the call.
-fn diverge<R>(mut call: Call, divergence: Divergence) -> Replayed<R> {
+pub(super) fn diverge<R>(mut call: Call, divergence: Divergence) -> Replayed<R> {
     let message = format!("agent-trace replay diverged: {divergence}");
     if call.replay_diverged(divergence) {
         return Replayed::Live(call);
@@ -202,19 +202,7 @@ fn diverge<R>(mut call: Call, divergence: Divergence) -> Replayed<R> {
 }
 
 fn decoded<T: DeserializeOwned>(answer: &Answer) -> Result<T, Unusable> {
-    let output = answer.output.clone().unwrap_or(Value::Null);
-    if output.get(trace_core::TRUNCATED_KEY).is_some() {
-        return Err((
-            "output",
-            "the recorded output was cut at the capture limit, so it cannot be returned".to_owned(),
-        ));
-    }
-    serde_json::from_value(output).map_err(|error| {
-        (
-            "output",
-            format!("the recorded output does not decode as `{}`: {error}", type_name::<T>()),
-        )
-    })
+    decode_value(answer.output.clone().unwrap_or(Value::Null), "the recorded output")
 }
 
 fn rebuilt<E: FromRecordedError>(answer: &Answer) -> Result<E, Unusable> {
@@ -226,6 +214,22 @@ fn rebuilt<E: FromRecordedError>(answer: &Answer) -> Result<E, Unusable> {
                 "`{}::from_recorded` does not rebuild the recorded error",
                 type_name::<E>()
             ),
+        )
+    })
+}
+
+/// `value` decoded; `what` it is, for the reason when it does not decode.
+pub(super) fn decode_value<T: DeserializeOwned>(value: Value, what: &str) -> Result<T, Unusable> {
+    if value.get(trace_core::TRUNCATED_KEY).is_some() {
+        return Err((
+            "output",
+            format!("{what} was cut at the capture limit, so it cannot be returned"),
+        ));
+    }
+    serde_json::from_value(value).map_err(|error| {
+        (
+            "output",
+            format!("{what} does not decode as `{}`: {error}", type_name::<T>()),
         )
     })
 }

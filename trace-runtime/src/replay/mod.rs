@@ -75,6 +75,7 @@ pub struct Replay {
 pub(crate) struct Options {
     pub(crate) strict_inputs: bool,
     pub(crate) on_divergence: OnDivergence,
+    pub(crate) wait_between_items: bool,
 }
 
 /// A recorded session's events, by path.
@@ -155,6 +156,14 @@ impl Replay {
     /// [`Divergence`] naming the first differing input.
     pub fn strict_inputs(mut self, strict: bool) -> Replay {
         self.options.strict_inputs = strict;
+        self
+    }
+
+    /// Whether a replayed stream or iterator gives each item no earlier than it came in
+    /// the recording, counted from the call's start (default: no — every item at once).
+    /// A stream waits without any runtime's timer; an iterator sleeps its thread.
+    pub fn wait_between_items(mut self, wait: bool) -> Replay {
+        self.options.wait_between_items = wait;
         self
     }
 

@@ -133,6 +133,11 @@ impl ReplayRun {
         live
     }
 
+    /// Whether replayed items come no earlier than they did in the recording.
+    pub(crate) fn waits_between_items(&self) -> bool {
+        self.options.wait_between_items
+    }
+
     /// Counts a call answered from the recording.
     pub(crate) fn count_answered(&self) {
         lock(&self.state).answered += 1;
