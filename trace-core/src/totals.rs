@@ -8,7 +8,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::{Map, SessionTrace, genai_keys};
+use crate::{EventKind, Map, SessionTrace, genai_keys};
 
 /// Tokens that calls report (`LlmUsage`, `current_call().set_usage`), summed.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -132,7 +132,7 @@ impl Totals {
 
 impl SessionTrace {
     /// What the session adds up to: events, errors, duration, outcome reward, and the
-    /// tokens of its calls, by model (read from the events' metadata, without decoding
+    /// tokens of its LLM calls, by model (read from the events' metadata, without decoding
     /// their values). No cost: see [`Totals::priced`].
     pub fn totals(&self) -> Totals {
         let mut totals = Totals {
@@ -144,6 +144,11 @@ impl SessionTrace {
         for record in self.events.records() {
             if record.outcome().is_failure() {
                 totals.errors += 1;
+            }
+            // Tokens are counted on the model calls alone: an agent's span that reports the
+            // sum of its calls (as the GenAI conventions allow) would count them twice.
+            if *record.kind() != EventKind::Llm {
+                continue;
             }
             let metadata = record.metadata();
             if let Some(tokens) = TokenCounts::of_metadata(metadata) {

@@ -90,12 +90,12 @@ impl Call {
         session: Session,
         parent: Option<u64>,
         kind: EventKind,
-        system_id: &'static str,
-        name: &'static str,
+        system_id: Cow<'static, str>,
+        name: Cow<'static, str>,
         module_path: &'static str,
     ) -> Call {
         let id = session.next_event_id();
-        let names = Names::shared(kind, system_id.into(), name.into(), module_path.into());
+        let names = Names::shared(kind, system_id, name, module_path.into());
         let mut state = CallState::starting(&session, id, parent, names, None);
         let replay = with_frame(|frame| frame.session.same_session(&session).then(|| frame.replay.clone()))
             .flatten()
@@ -263,9 +263,26 @@ impl Call {
         self.rename(None, None, Some(module_path));
     }
 
+    /// Gives the open call another kind and name (the `tracing` bridge, which learns them
+    /// from fields recorded after the span began).
+    #[cfg(feature = "tracing")]
+    pub(crate) fn rekind(&mut self, kind: Option<EventKind>, name: Option<Cow<'static, str>>) {
+        self.rename_all(kind, name, None, None);
+    }
+
     /// Gives the open call other names: those given, the rest as they were.
     fn rename(
         &mut self,
+        name: Option<Cow<'static, str>>,
+        system_id: Option<Cow<'static, str>>,
+        module_path: Option<Cow<'static, str>>,
+    ) {
+        self.rename_all(None, name, system_id, module_path);
+    }
+
+    fn rename_all(
+        &mut self,
+        kind: Option<EventKind>,
         name: Option<Cow<'static, str>>,
         system_id: Option<Cow<'static, str>>,
         module_path: Option<Cow<'static, str>>,
@@ -274,7 +291,7 @@ impl Call {
             let event = &open.state.event;
             let names = event.names();
             let names = Names::shared(
-                names.kind.clone(),
+                kind.unwrap_or_else(|| names.kind.clone()),
                 system_id.unwrap_or_else(|| names.system_id.clone()),
                 name.unwrap_or_else(|| names.name.clone()),
                 module_path.unwrap_or_else(|| names.module_path.clone()),
