@@ -3,7 +3,7 @@
 //! from the operation, named by the agent, tool or model, its arguments and input messages
 //! as inputs, its result or output messages as its output, usage and the other `gen_ai.*`
 //! fields in metadata under the same keys, and its outcome from `otel.status_code`,
-//! `error.type` or `gen_ai.tool.call.outcome`.
+//! `error.type` (`gen_ai.tool.error.type`) or `gen_ai.tool.call.outcome`.
 
 use std::borrow::Cow;
 
@@ -67,7 +67,9 @@ pub(super) fn finish(mut call: Call, span_name: &str, mut fields: Map) {
             "gen_ai.prompt" => {
                 inputs.insert("prompt".to_owned(), parsed(value));
             }
-            "gen_ai.tool.call.result" | "gen_ai.completion" => output = Some(parsed(value)),
+            // A tool's result is its output serialized (`5`, `"text"`, `{..}`).
+            "gen_ai.tool.call.result" => output = Some(parsed_any(value)),
+            "gen_ai.completion" => output = Some(parsed(value)),
             "gen_ai.output.messages" => {
                 let messages = messages(parsed(value));
                 // One message is the output; several stay a list.
@@ -77,8 +79,10 @@ pub(super) fn finish(mut call: Call, span_name: &str, mut fields: Map) {
                 });
             }
             "otel.name" | "otel.kind" | "otel.status_code" | "otel.status_description" => {}
-            _ if key.starts_with("gen_ai.") => call.metadata(key, value),
-            // The span's own fields (not the conventions'): inputs, as any span's are.
+            // The conventions' other fields, and those of a namespace of their own (a
+            // library's markers, `http.*`): metadata.
+            _ if key.contains('.') => call.metadata(key, value),
+            // The span's own fields: inputs, as any span's are.
             _ => {
                 inputs.insert(key, value);
             }
@@ -103,8 +107,13 @@ fn error_of(fields: &mut Map) -> Option<ErrorRecord> {
         Some(other) => Some(other.to_string()),
     };
     let status = text(fields.remove("otel.status_code"));
-    let outcome = text(fields.remove("gen_ai.tool.call.outcome"));
-    let kind = text(fields.remove("error.type"));
+    // A tool's outcome stays in metadata ("success", "error", or, in rig, "denied" and
+    // "skipped", which are no failure of the tool).
+    let outcome = fields
+        .get("gen_ai.tool.call.outcome")
+        .and_then(Value::as_str)
+        .map(str::to_owned);
+    let kind = text(fields.remove("error.type")).or_else(|| text(fields.remove("gen_ai.tool.error.type")));
     let message = text(fields.remove("otel.status_description"))
         .or_else(|| text(fields.remove("error.message")))
         .or_else(|| text(fields.remove("exception.message")));
@@ -113,7 +122,7 @@ fn error_of(fields: &mut Map) -> Option<ErrorRecord> {
         .is_some_and(|status| status.eq_ignore_ascii_case("error"))
         || outcome
             .as_deref()
-            .is_some_and(|outcome| !matches!(outcome.to_ascii_lowercase().as_str(), "ok" | "success"))
+            .is_some_and(|outcome| matches!(outcome.to_ascii_lowercase().as_str(), "error" | "failure" | "failed"))
         || kind.is_some();
     failed.then(|| {
         let kind = kind.unwrap_or_else(|| "error".to_owned());
@@ -130,6 +139,14 @@ fn parsed(value: Value) -> Value {
             Ok(parsed @ (Value::Object(_) | Value::Array(_))) => parsed,
             _ => Value::String(text),
         },
+        other => other,
+    }
+}
+
+/// A field that is a value's JSON text, as the value (text that is not JSON stays text).
+fn parsed_any(value: Value) -> Value {
+    match value {
+        Value::String(text) => serde_json::from_str(&text).unwrap_or(Value::String(text)),
         other => other,
     }
 }
