@@ -158,7 +158,7 @@ fn an_agent_librarys_spans_are_agent_llm_and_tool_events() {
     let names: Vec<&str> = tools.iter().map(|tool| tool.name.as_str()).collect();
     assert_eq!(names, ["add", "weather"]);
     assert_eq!(tools[0].inputs, json!({"x": 2, "y": 3}).as_object().unwrap().clone());
-    assert_eq!(tools[0].output, Some(json!("5")));
+    assert_eq!(tools[0].output, Some(json!(5)), "the result as the value it serializes");
     assert_eq!(tools[0].metadata["gen_ai.tool.call.id"], "call-1");
     assert_eq!(tools[1].inputs["city"], "Paris");
     assert!(
