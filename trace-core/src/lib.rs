@@ -15,6 +15,8 @@ mod builder;
 mod call_record;
 pub mod capture;
 mod chat;
+#[cfg(any(feature = "async-openai", feature = "genai"))]
+mod clients;
 pub mod dataset;
 pub mod duration_nanos;
 mod event;
