@@ -16,37 +16,16 @@ mod agent;
 #[allow(dead_code)]
 mod world;
 
+#[path = "support/phoenix.rs"]
+mod phoenix;
+
 use std::collections::HashMap;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use agent_trace::otel::{AttributeValue, SpanRecord, SpanStatus, session_spans};
 use agent_trace::{EventKind, OtlpSink, SessionStatus, SessionTrace, SessionTracer, TracerContext};
+use phoenix::{env_url, hex, phoenix_url, spans_in_phoenix};
 use serde_json::Value;
-
-const URL_VAR: &str = "AGENT_TRACE_PHOENIX_URL";
-/// Phoenix's OTLP/gRPC address (for the feature `otlp-grpc`).
-#[cfg(feature = "otlp-grpc")]
-const GRPC_URL_VAR: &str = "AGENT_TRACE_PHOENIX_GRPC_URL";
-
-fn phoenix_url() -> Option<String> {
-    env_url(URL_VAR)
-}
-
-fn env_url(var: &str) -> Option<String> {
-    match std::env::var(var) {
-        Ok(url) => Some(url.trim_end_matches('/').to_owned()),
-        Err(_) if std::env::var_os("CI").is_some() => {
-            panic!("{var} is not set: in CI, .ci/run starts Phoenix and sets it — this test must run there")
-        }
-        Err(_) => {
-            eprintln!(
-                "skipped: set {var} to a running Phoenix (e.g. http://127.0.0.1:6006), or run .ci/run, \
-                 which installs and starts one"
-            );
-            None
-        }
-    }
-}
 
 /// An episode with a failing tool, a panicking tool and a cancelled environment step, its
 /// policy answering as a stream, for a user with tags.
@@ -72,35 +51,6 @@ fn episode(tracer: &SessionTracer) -> SessionTrace {
     session.end().unwrap()
 }
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
-}
-
-/// The trace's spans as Phoenix returns them, polled until all have been ingested.
-fn spans_in_phoenix(base: &str, project: &str, trace_id: &str, expected: usize) -> Vec<Value> {
-    let client = reqwest::blocking::Client::new();
-    let url = format!("{base}/v1/projects/{project}/spans?trace_id={trace_id}&limit=1000");
-    let deadline = Instant::now() + Duration::from_secs(15);
-    let mut last = String::new();
-    while Instant::now() < deadline {
-        match client.get(&url).send() {
-            // 404 until the project's first span is ingested.
-            Ok(response) if response.status().is_success() => {
-                let body: Value = serde_json::from_str(&response.text().unwrap_or_default()).unwrap_or_default();
-                let spans = body["data"].as_array().cloned().unwrap_or_default();
-                if spans.len() >= expected {
-                    return spans;
-                }
-                last = format!("{} of {expected} spans", spans.len());
-            }
-            Ok(response) => last = format!("HTTP {}", response.status()),
-            Err(error) => last = error.to_string(),
-        }
-        std::thread::sleep(Duration::from_millis(250));
-    }
-    panic!("Phoenix did not return the trace's spans within 15 s ({url}): {last}");
-}
-
 fn int_attribute(record: &SpanRecord, key: &str) -> Option<i64> {
     match record.attribute(key) {
         Some(AttributeValue::Int(value)) => Some(*value),
@@ -121,7 +71,7 @@ fn an_episode_exported_to_phoenix_reads_back_with_its_tree_kinds_tokens_and_erro
 #[cfg(feature = "otlp-grpc")]
 #[test]
 fn the_same_over_grpc() {
-    let (Some(base), Some(grpc)) = (phoenix_url(), env_url(GRPC_URL_VAR)) else {
+    let (Some(base), Some(grpc)) = (phoenix_url(), env_url(phoenix::GRPC_URL_VAR)) else {
         return;
     };
     let project = format!("agent-trace-e2e-grpc-{}", std::process::id());

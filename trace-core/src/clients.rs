@@ -52,64 +52,51 @@ mod async_openai_types {
         )
     }
 
-    /// A chat completion: its usage, model, id and each choice's finish reason.
-    impl LlmUsage for CreateChatCompletionResponse {
-        fn input_tokens(&self) -> Option<u64> {
-            self.usage.as_ref().map(|usage| u64::from(usage.prompt_tokens))
-        }
-        fn output_tokens(&self) -> Option<u64> {
-            self.usage.as_ref().map(|usage| u64::from(usage.completion_tokens))
-        }
-        fn cache_read_input_tokens(&self) -> Option<u64> {
-            self.usage.as_ref().and_then(cached)
-        }
-        fn reasoning_tokens(&self) -> Option<u64> {
-            self.usage.as_ref().and_then(reasoning)
-        }
-        fn response_model(&self) -> Option<&str> {
-            Some(&self.model)
-        }
-        fn response_id(&self) -> Option<&str> {
-            Some(&self.id)
-        }
-        fn finish_reasons(&self) -> Vec<&str> {
-            self.choices
-                .iter()
-                .filter_map(|choice| choice.finish_reason.as_ref())
-                .map(reason)
-                .collect()
-        }
+    /// `LlmUsage` for a chat completion (`$what`): its usage, model, id and each choice's
+    /// finish reason — the whole response and a stream's chunk have the same fields.
+    macro_rules! completion_usage {
+        ($type:ty, $what:literal) => {
+            #[doc = $what]
+            impl LlmUsage for $type {
+                fn input_tokens(&self) -> Option<u64> {
+                    self.usage.as_ref().map(|usage| u64::from(usage.prompt_tokens))
+                }
+                fn output_tokens(&self) -> Option<u64> {
+                    self.usage
+                        .as_ref()
+                        .map(|usage| u64::from(usage.completion_tokens))
+                }
+                fn cache_read_input_tokens(&self) -> Option<u64> {
+                    self.usage.as_ref().and_then(cached)
+                }
+                fn reasoning_tokens(&self) -> Option<u64> {
+                    self.usage.as_ref().and_then(reasoning)
+                }
+                fn response_model(&self) -> Option<&str> {
+                    Some(&self.model)
+                }
+                fn response_id(&self) -> Option<&str> {
+                    Some(&self.id)
+                }
+                fn finish_reasons(&self) -> Vec<&str> {
+                    self.choices
+                        .iter()
+                        .filter_map(|choice| choice.finish_reason.as_ref())
+                        .map(reason)
+                        .collect()
+                }
+            }
+        };
     }
 
-    /// A chunk of a streamed chat completion: the usage the last chunk carries (with
-    /// `stream_options.include_usage`), its model, id and finish reasons.
-    impl LlmUsage for CreateChatCompletionStreamResponse {
-        fn input_tokens(&self) -> Option<u64> {
-            self.usage.as_ref().map(|usage| u64::from(usage.prompt_tokens))
-        }
-        fn output_tokens(&self) -> Option<u64> {
-            self.usage.as_ref().map(|usage| u64::from(usage.completion_tokens))
-        }
-        fn cache_read_input_tokens(&self) -> Option<u64> {
-            self.usage.as_ref().and_then(cached)
-        }
-        fn reasoning_tokens(&self) -> Option<u64> {
-            self.usage.as_ref().and_then(reasoning)
-        }
-        fn response_model(&self) -> Option<&str> {
-            Some(&self.model)
-        }
-        fn response_id(&self) -> Option<&str> {
-            Some(&self.id)
-        }
-        fn finish_reasons(&self) -> Vec<&str> {
-            self.choices
-                .iter()
-                .filter_map(|choice| choice.finish_reason.as_ref())
-                .map(reason)
-                .collect()
-        }
-    }
+    completion_usage!(
+        CreateChatCompletionResponse,
+        "A chat completion: its usage, model, id and each choice's finish reason."
+    );
+    completion_usage!(
+        CreateChatCompletionStreamResponse,
+        "A chunk of a streamed chat completion: the usage the last chunk carries (with `stream_options.include_usage`), its model, id and finish reasons."
+    );
 
     /// A chat completion request: the model and the sampling parameters it sets.
     impl LlmRequest for CreateChatCompletionRequest {

@@ -6,54 +6,15 @@
 //! skipped with a message (and fails in CI, `CI` set, when Phoenix is missing).
 #![cfg(feature = "phoenix")]
 
-use std::time::{Duration, Instant};
+#[path = "../../../tests/support/phoenix.rs"]
+mod phoenix;
 
 use agent_trace::otel::session_spans;
 use agent_trace::{OtlpSink, SessionTracer, TracerContext, TracingLayer};
 use agent_trace_rig_example::{TURN_USAGE, run_calc_agent};
+use phoenix::{hex, phoenix_url, spans_in_phoenix};
 use serde_json::Value;
 use tracing_subscriber::layer::SubscriberExt;
-
-const URL_VAR: &str = "AGENT_TRACE_PHOENIX_URL";
-
-fn phoenix_url() -> Option<String> {
-    match std::env::var(URL_VAR) {
-        Ok(url) => Some(url.trim_end_matches('/').to_owned()),
-        Err(_) if std::env::var_os("CI").is_some() => panic!("{URL_VAR} is not set: in CI, .ci/run sets it"),
-        Err(_) => {
-            eprintln!("skipped: set {URL_VAR} to a running Phoenix, or run .ci/run");
-            None
-        }
-    }
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
-}
-
-/// The trace's spans as Phoenix returns them, polled until all have been ingested.
-fn spans_in_phoenix(base: &str, project: &str, trace_id: &str, expected: usize) -> Vec<Value> {
-    let client = reqwest::blocking::Client::new();
-    let url = format!("{base}/v1/projects/{project}/spans?trace_id={trace_id}&limit=1000");
-    let deadline = Instant::now() + Duration::from_secs(15);
-    let mut last = String::new();
-    while Instant::now() < deadline {
-        match client.get(&url).send() {
-            Ok(response) if response.status().is_success() => {
-                let body: Value = serde_json::from_str(&response.text().unwrap_or_default()).unwrap_or_default();
-                let spans = body["data"].as_array().cloned().unwrap_or_default();
-                if spans.len() >= expected {
-                    return spans;
-                }
-                last = format!("{} of {expected} spans", spans.len());
-            }
-            Ok(response) => last = format!("HTTP {}", response.status()),
-            Err(error) => last = error.to_string(),
-        }
-        std::thread::sleep(Duration::from_millis(250));
-    }
-    panic!("Phoenix did not return the trace's spans within 15 s ({url}): {last}");
-}
 
 #[test]
 fn the_rig_session_reads_back_from_phoenix_as_agent_llm_and_tool_spans() {
