@@ -825,6 +825,11 @@ fn sessions_are_named_by_a_prefix_and_summaries_carry_tokens_reward_and_duration
                     .metadata("gen_ai.usage.output_tokens", 5),
             )
             .unwrap();
+        // An agent's event that reports the sum of its model calls (as rig's spans do): the
+        // tokens are the LLM calls', counted once.
+        session
+            .record_event(Event::builder(EventKind::Agent, "agent", "run").metadata("gen_ai.usage.input_tokens", 12))
+            .unwrap();
         if id == "beta" {
             session.record_reward(Reward::outcome("solved", 0.5)).unwrap();
         }
@@ -1132,6 +1137,9 @@ fn a_version_three_store_gets_its_token_totals_when_migrated() {
     let tracer = tracer_for(&dir.db());
     let session = tracer.start_session_with_id("old");
     session.record_event(llm_call("small", 40, 10, 4)).unwrap();
+    // An agent's event with the sum of its calls' usage: not counted again.
+    let agent = Event::builder(EventKind::Agent, "agent", "run").metadata("gen_ai.usage.input_tokens", 40);
+    session.record_event(agent).unwrap();
     session.end().unwrap();
     tracer.flush().unwrap();
     drop(tracer);

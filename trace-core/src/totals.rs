@@ -29,6 +29,16 @@ pub struct TokenCounts {
 }
 
 impl TokenCounts {
+    /// The counts an event adds to its session's totals: those its metadata reports, for an
+    /// LLM call. Another event's (an agent span that reports the sum of its model calls, as
+    /// the GenAI conventions allow) would count them twice.
+    pub fn of_event(kind: &EventKind, metadata: &Map) -> Option<TokenCounts> {
+        if *kind != EventKind::Llm {
+            return None;
+        }
+        TokenCounts::of_metadata(metadata)
+    }
+
     /// The counts an event's metadata reports, if it reports any.
     pub fn of_metadata(metadata: &Map) -> Option<TokenCounts> {
         let count = |key: &str| metadata.get(key).and_then(Value::as_u64);
@@ -145,13 +155,8 @@ impl SessionTrace {
             if record.outcome().is_failure() {
                 totals.errors += 1;
             }
-            // Tokens are counted on the model calls alone: an agent's span that reports the
-            // sum of its calls (as the GenAI conventions allow) would count them twice.
-            if *record.kind() != EventKind::Llm {
-                continue;
-            }
             let metadata = record.metadata();
-            if let Some(tokens) = TokenCounts::of_metadata(metadata) {
+            if let Some(tokens) = TokenCounts::of_event(record.kind(), metadata) {
                 totals.tokens.add(&tokens);
                 totals
                     .by_model

@@ -126,7 +126,7 @@ fn add(
             function.errors += 1;
             totals.errors += 1;
         }
-        let Some(tokens) = TokenCounts::of_metadata(&event.metadata) else {
+        let Some(tokens) = TokenCounts::of_event(&event.kind, &event.metadata) else {
             continue;
         };
         totals.input_tokens += tokens.input;

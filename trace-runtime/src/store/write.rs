@@ -95,7 +95,7 @@ fn insert_events(tx: &Transaction<'_>, sid: i64, events: &Events) -> rusqlite::R
             inserted.added += 1;
             inserted.failed += i64::from(event.outcome().is_failure());
             let metadata = event.metadata();
-            if let Some(tokens) = TokenCounts::of_metadata(metadata) {
+            if let Some(tokens) = TokenCounts::of_event(event.kind(), metadata) {
                 inserted
                     .tokens
                     .entry(TokenCounts::model_of(metadata).to_owned())
@@ -282,11 +282,11 @@ const TOKENS_BY_MODEL: &str = "
                json_extract(data, '$.metadata.\"gen_ai.usage.cache_creation.input_tokens\"') AS creation,
                json_extract(data, '$.metadata.\"gen_ai.usage.output_tokens\"') AS output,
                json_extract(data, '$.metadata.\"gen_ai.usage.reasoning.output_tokens\"') AS reasoning
-        FROM events WHERE sid = ?1 AND json_valid(data)
+        FROM events WHERE sid = ?1 AND json_valid(data) AND json_extract(data, '$.kind') = 'llm'
     ) WHERE input IS NOT NULL OR output IS NOT NULL GROUP BY model";
 
-/// Sets a session's token totals, by model, from its stored events (a migration's
-/// backfill).
+/// Sets a session's token totals, by model, from its stored LLM events (a migration's
+/// backfill; the events `TokenCounts::of_event` counts).
 pub(super) fn total_tokens(tx: &Connection, sid: i64) -> rusqlite::Result<()> {
     let mut statement = tx.prepare_cached(TOKENS_BY_MODEL)?;
     let count = |value: f64| value.max(0.0) as u64;
